@@ -1,0 +1,540 @@
+"""Every state change, in one place. Each runs as one store write and appends the frames it causes."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from panel import payloads
+from panel.clock import Clock
+from panel.config import Settings
+from panel.domain import (
+    Event,
+    EventStatus,
+    Moderation,
+    Question,
+    QuestionStatus,
+    RuleError,
+    Transition,
+    accepts_questions,
+    check_transition,
+    due_transitions,
+    iso,
+    on_now,
+    parse_iso,
+)
+from panel.live import protocol as p
+from panel.security import hash_password, new_token, token_hash, verify_password
+from panel.store import Repo, Store
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, for permissions and the audit log."""
+
+    kind: str  # "editor", "panelist", "reader", "system"
+    id: int | str | None = None
+    name: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}:{self.name}" if self.id is not None else self.kind
+
+
+SYSTEM = Actor("system")
+
+
+def clean_text(value: object, *, field: str, max_chars: int, required: bool) -> str:
+    """Trim and check user text; refuse control characters rather than silently dropping them."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise RuleError("invalid", f"{field} must be text.")
+    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
+    if _CONTROL.search(text):
+        raise RuleError("invalid", f"{field} contains control characters.")
+    if required and not text:
+        raise RuleError("invalid", f"{field} must not be empty.")
+    if len(text) > max_chars:
+        raise RuleError(
+            "too_long", f"{field} is {len(text)} characters; the limit is {max_chars}."
+        )
+    return text
+
+
+async def _people(repo: Repo, event_id: int) -> dict[int, Any]:
+    return {person.id: person for person in (await repo.lineup(event_id)).everyone()}
+
+
+async def _on_now_payload(repo: Repo, event: Event, at: datetime) -> list[dict[str, Any]]:
+    people = on_now(event, await repo.slots(event.id), await repo.lineup(event.id), at)
+    return [payloads.panelist(person) for person in people]
+
+
+class Actions:
+    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        # Called after a change to an event's times or status (the scheduler looks again).
+        self.on_schedule_change: Callable[[], None] = lambda: None
+
+    # -- readers --------------------------------------------------------------
+    async def post_question(self, event_id: int, reader_id: str, body: object, name: object = "",
+                            to: object = None, client_key: str | None = None
+                            ) -> tuple[Question, bool]:
+        """Store a reader's question; (question, False) when the key names an earlier one."""
+        body = clean_text(body, field="Question", max_chars=self.settings.question_max_chars,
+                          required=True)
+        name = clean_text(name, field="Name", max_chars=self.settings.name_max_chars,
+                          required=False)
+        directed_to = _optional_id(to, "to")
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> tuple[Question, bool]:
+            event = await _event(repo, event_id)
+            if client_key:
+                earlier = await repo.question_by_client_key(event.id, reader_id, client_key)
+                if earlier:
+                    return earlier, False
+            if not accepts_questions(event.status):
+                raise RuleError("not_accepting", _closed_message(event.status))
+            people = await _people(repo, event.id)
+            if directed_to is not None and directed_to not in people:
+                raise RuleError("invalid", "That panelist is not on this event's panel.")
+            publish = event.moderation == Moderation.POST
+            status = QuestionStatus.APPROVED if publish else QuestionStatus.PENDING
+            qid = await repo.insert_question(
+                event_id=event.id, body=body, display_name=name, reader_id=reader_id,
+                client_key=client_key, status=status, directed_to=directed_to, now=now)
+            question = await repo.question(qid)
+            assert question is not None
+            if publish:
+                await repo.append_frame(event.id, p.QUESTION_PUBLISHED,
+                                        {"question": payloads.question(question, people)}, now)
+            repo.notify_staff(event.id, {"question_id": qid, "status": status}, now)
+            return question, True
+
+        return await self.store.write(job)
+
+    async def upvote(self, question_id: int, reader_id: str) -> int:
+        """Count one upvote per reader; returns the new total."""
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> int:
+            question = await _question(repo, question_id)
+            if question.status != QuestionStatus.APPROVED:
+                raise RuleError("not_found", "No such question.")
+            if await repo.add_upvote(question.id, reader_id, now):
+                await self._question_updated(repo, question.id, now)
+            fresh = await _question(repo, question_id)
+            return fresh.upvotes
+
+        return await self.store.write(job)
+
+    # -- moderation -----------------------------------------------------------
+    async def moderate(self, question_id: int, action: str, actor: Actor, *,
+                       into: object = None, reason: object = "") -> Question:
+        """approve, reject, pin, unpin, merge (into), withdraw. The first decision wins."""
+        reason = clean_text(reason, field="Reason", max_chars=500, required=False)
+        into_id = _optional_id(into, "into")
+        now = self.clock.now()
+        handlers = {
+            "approve": self._approve, "reject": self._reject, "pin": self._pin,
+            "unpin": self._unpin, "merge": self._merge, "withdraw": self._withdraw,
+        }
+        if action not in handlers:
+            raise RuleError("invalid", f"Unknown moderation action {action!r}; expected one of "
+                            + ", ".join(sorted(handlers)) + ".")
+
+        async def job(repo: Repo) -> Question:
+            before = await _question(repo, question_id)
+            event = await _event(repo, before.event_id)
+            await handlers[action](repo, before, now, into_id=into_id, reason=reason)
+            after = await _question(repo, question_id)
+            await repo.audit(actor=str(actor), action=f"question.{action}", event_id=event.id,
+                             target=f"question:{question_id}", before=_audit_view(before),
+                             after=_audit_view(after), now=now)
+            repo.notify_staff(event.id, {"question_id": question_id, "action": action}, now)
+            return after
+
+        return await self.store.write(job)
+
+    async def _approve(self, repo: Repo, q: Question, now: datetime, **_: Any) -> None:
+        _require_pending(q)
+        await repo.update_question(q.id, now, status=QuestionStatus.APPROVED)
+        await self._publish_question(repo, q.id, p.QUESTION_PUBLISHED, now)
+
+    async def _reject(self, repo: Repo, q: Question, now: datetime, *, reason: str,
+                      **_: Any) -> None:
+        _require_pending(q)
+        await repo.update_question(q.id, now, status=QuestionStatus.REJECTED,
+                                   reject_reason=reason)
+
+    async def _pin(self, repo: Repo, q: Question, now: datetime, **_: Any) -> None:
+        await self._set_pinned(repo, q, now, True)
+
+    async def _unpin(self, repo: Repo, q: Question, now: datetime, **_: Any) -> None:
+        await self._set_pinned(repo, q, now, False)
+
+    async def _set_pinned(self, repo: Repo, q: Question, now: datetime, pinned: bool) -> None:
+        if q.status != QuestionStatus.APPROVED:
+            raise RuleError("invalid", "Only a published question can be pinned or unpinned.")
+        await repo.update_question(q.id, now, pinned=int(pinned))
+        await self._question_updated(repo, q.id, now)
+
+    async def _merge(self, repo: Repo, q: Question, now: datetime, *, into_id: int | None,
+                     **_: Any) -> None:
+        if into_id is None or into_id == q.id:
+            raise RuleError("invalid", "Merging needs another question to merge into.")
+        target = await _question(repo, into_id)
+        if target.event_id != q.event_id:
+            raise RuleError("invalid", "Both questions must belong to the same event.")
+        if target.status != QuestionStatus.APPROVED or target.merged_into is not None:
+            raise RuleError("invalid", "Merge into a published question that is not itself "
+                            "merged.")
+        if q.merged_into is not None or q.status in (QuestionStatus.REJECTED,
+                                                     QuestionStatus.WITHDRAWN):
+            raise RuleError("already_moderated", "This question was already dealt with.")
+        was_public = q.status == QuestionStatus.APPROVED
+        # Merging is an editorial decision to show the duplicate under the kept question.
+        await repo.update_question(q.id, now, status=QuestionStatus.APPROVED, merged_into=target.id,
+                                   pinned=0)
+        await repo.update_question(target.id, now, upvotes=target.upvotes + q.upvotes)
+        kind = p.QUESTION_UPDATED if was_public else p.QUESTION_PUBLISHED
+        await self._publish_question(repo, q.id, kind, now)
+        await self._question_updated(repo, target.id, now)
+
+    async def _withdraw(self, repo: Repo, q: Question, now: datetime, **_: Any) -> None:
+        if q.status != QuestionStatus.APPROVED:
+            raise RuleError("invalid", "Only a published question can be withdrawn.")
+        await repo.update_question(q.id, now, status=QuestionStatus.WITHDRAWN, pinned=0)
+        await repo.append_frame(q.event_id, p.QUESTION_WITHDRAWN, {"id": q.id}, now)
+
+    async def _publish_question(self, repo: Repo, question_id: int, kind: str,
+                                now: datetime) -> None:
+        question = await _question(repo, question_id)
+        people = await _people(repo, question.event_id)
+        await repo.append_frame(question.event_id, kind,
+                                {"question": payloads.question(question, people)}, now)
+
+    async def _question_updated(self, repo: Repo, question_id: int, now: datetime) -> None:
+        await self._publish_question(repo, question_id, p.QUESTION_UPDATED, now)
+
+    # -- answers --------------------------------------------------------------
+    async def answer(self, question_id: int, body: object, actor: Actor) -> int:
+        """A panelist's (or editor's) answer; several may answer one question."""
+        body = clean_text(body, field="Answer", max_chars=self.settings.answer_max_chars,
+                          required=True)
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> int:
+            question = await _question(repo, question_id)
+            event = await _event(repo, question.event_id)
+            if question.status != QuestionStatus.APPROVED or question.merged_into is not None:
+                raise RuleError("invalid", "Only a published question can be answered.")
+            if event.status in (EventStatus.DRAFT, EventStatus.PUBLISHED):
+                raise RuleError("invalid", "This event is not taking answers.")
+            panelist_id = await _panelist_of(repo, actor, event.id)
+            editor_id = int(actor.id) if actor.kind == "editor" and actor.id is not None else None
+            answer_id = await repo.insert_answer(question.id, body, panelist_id, editor_id, now)
+            if not question.answered:
+                await repo.update_question(question.id, now, answered=1)
+            await self._publish_answer(repo, answer_id, event.id, p.ANSWER_PUBLISHED, now)
+            repo.notify_staff(event.id, {"question_id": question.id, "answer_id": answer_id}, now)
+            return answer_id
+
+        return await self.store.write(job)
+
+    async def edit_answer(self, answer_id: int, body: object, actor: Actor) -> None:
+        """Authors edit their own answers; editors may edit any."""
+        body = clean_text(body, field="Answer", max_chars=self.settings.answer_max_chars,
+                          required=True)
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> None:
+            answer = await repo.answer(answer_id)
+            if answer is None or answer.status != "published":
+                raise RuleError("not_found", "No such answer.")
+            question = await _question(repo, answer.question_id)
+            own = actor.kind == "panelist" and actor.id == answer.panelist_id
+            if not (own or actor.kind == "editor"):
+                raise RuleError("forbidden", "You can only edit your own answers.")
+            await repo.update_answer(answer_id, now, body_md=body)
+            await repo.audit(actor=str(actor), action="answer.edit", event_id=question.event_id,
+                             target=f"answer:{answer_id}", before={"body": answer.body_md},
+                             after={"body": body}, now=now)
+            await self._publish_answer(repo, answer_id, question.event_id, p.ANSWER_UPDATED, now)
+
+        await self.store.write(job)
+
+    async def _publish_answer(self, repo: Repo, answer_id: int, event_id: int, kind: str,
+                              now: datetime) -> None:
+        answer = await repo.answer(answer_id)
+        assert answer is not None
+        people = await _people(repo, event_id)
+        await repo.append_frame(event_id, kind, {"answer": payloads.answer(answer, people)}, now)
+
+    # -- events and the clock -------------------------------------------------
+    async def set_status(self, event_id: int, target: str, actor: Actor) -> Event:
+        """An editor's control: schedule, go live early, close, reopen."""
+        try:
+            status = EventStatus(target)
+        except ValueError:
+            raise RuleError("invalid", f"Unknown status {target!r}.") from None
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> Event:
+            event = await _event(repo, event_id)
+            check_transition(event.status, status)
+            await repo.set_event_status(event.id, status, now)
+            fresh = await _event(repo, event.id)
+            await repo.append_frame(event.id, p.EVENT_STATUS, {
+                "status": status, "on_now": await _on_now_payload(repo, fresh, now)}, now)
+            await repo.audit(actor=str(actor), action="event.status", event_id=event.id,
+                             target=f"event:{event.slug}", before={"status": event.status},
+                             after={"status": status}, now=now)
+            return fresh
+
+        event = await self.store.write(job)
+        self.on_schedule_change()
+        return event
+
+    async def run_due_transitions(self, event_id: int) -> list[Transition]:
+        """Make every clock transition that is due for one event, each exactly once."""
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> list[Transition]:
+            event = await _event(repo, event_id)
+            due = due_transitions(event, await repo.slots(event.id), now)
+            for transition in due:
+                await self._apply(repo, event.id, transition)
+            return due
+
+        return await self.store.write(job)
+
+    async def _apply(self, repo: Repo, event_id: int, t: Transition) -> None:
+        # Frames carry the instant the transition was due, so a late catch-up tells the truth.
+        if t.kind in ("event.live", "event.closed"):
+            status = EventStatus.LIVE if t.kind == "event.live" else EventStatus.CLOSED
+            await repo.set_event_status(event_id, status, t.at)
+            event = await _event(repo, event_id)
+            await repo.append_frame(event_id, p.EVENT_STATUS, {
+                "status": status, "on_now": await _on_now_payload(repo, event, t.at)}, t.at)
+            return
+        assert t.slot_id is not None
+        state = "started" if t.kind == "slot.started" else "ended"
+        await repo.set_slot_state(t.slot_id, state)
+        event = await _event(repo, event_id)
+        slot = next(s for s in await repo.slots(event_id) if s.id == t.slot_id)
+        await repo.append_frame(event_id, t.kind, {
+            "slot": payloads.slot(slot), "on_now": await _on_now_payload(repo, event, t.at)}, t.at)
+
+    # -- transcripts ----------------------------------------------------------
+    async def publish_transcript(self, event_id: int, actor: Actor, intro_md: str = "",
+                                 outro_md: str = "") -> None:
+        """Publish a closed event's answered questions, in the order they were asked."""
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> None:
+            event = await _event(repo, event_id)
+            check_transition(event.status, EventStatus.PUBLISHED)
+            existing = await repo.transcript(event.id)
+            if existing is not None:
+                items = json.loads(existing["items_json"])
+            else:
+                answered = [q for q in await repo.questions(event.id, [QuestionStatus.APPROVED])
+                            if q.answered and q.merged_into is None]
+                items = [{"question_id": q.id, "hidden": False} for q in answered]
+            await repo.save_transcript(event.id, intro_md, outro_md, items, now, now)
+            await repo.set_event_status(event.id, EventStatus.PUBLISHED, now)
+            await repo.append_frame(event.id, p.EVENT_STATUS,
+                                    {"status": EventStatus.PUBLISHED, "on_now": []}, now)
+            await repo.audit(actor=str(actor), action="transcript.publish", event_id=event.id,
+                             target=f"event:{event.slug}", before={"status": event.status},
+                             after={"status": EventStatus.PUBLISHED, "items": len(items)},
+                             now=now)
+
+        await self.store.write(job)
+
+    # -- setting up -----------------------------------------------------------
+    async def create_event(self, *, slug: str, title: str, starts_at: datetime,
+                           ends_at: datetime, timezone: str = "Europe/London",
+                           summary: str = "", intro_md: str = "",
+                           related: Sequence[dict[str, str]] = (), moderation: str = "pre",
+                           status: str = "draft",
+                           slots: Sequence[tuple[str, datetime, datetime]] = ()) -> int:
+        if ends_at <= starts_at:
+            raise RuleError("invalid", "An event must end after it starts.")
+        for label, start, end in slots:
+            if not (starts_at <= start < end <= ends_at):
+                raise RuleError("invalid", f"Slot {label!r} must lie inside the event.")
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> int:
+            if await repo.event_by_slug(slug):
+                raise RuleError("conflict", f"An event called {slug!r} already exists.")
+            event_id = await repo.insert_event(
+                slug=slug, title=title, starts_at=starts_at, ends_at=ends_at,
+                timezone=timezone, summary=summary, intro_md=intro_md, related=related,
+                moderation=moderation, status=status, now=now)
+            for position, (label, start, end) in enumerate(slots):
+                await repo.insert_slot(event_id, label, start, end, position)
+            return event_id
+
+        event_id = await self.store.write(job)
+        self.on_schedule_change()
+        return event_id
+
+    async def add_panelist(self, event_id: int, name: str, role: str, bio: str,
+                           slot_id: int | None = None, photo: str | None = None) -> int:
+        """A new panelist profile on an event's core panel (slot_id None) or in a slot."""
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> int:
+            panelist_id = await repo.insert_panelist(name, role, bio, now, photo)
+            await repo.assign(event_id, panelist_id, slot_id, position=panelist_id)
+            return panelist_id
+
+        return await self.store.write(job)
+
+    async def create_invite(self, event_id: int, panelist_id: int) -> str:
+        """A fresh invite token (shown once; only its hash is kept)."""
+        token = new_token()
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> None:
+            if panelist_id not in await _people(repo, event_id):
+                raise RuleError("invalid", "That panelist is not on this event's panel.")
+            await repo.insert_invite(event_id, panelist_id, token_hash(token), now)
+
+        await self.store.write(job)
+        return token
+
+    async def redeem_invite(self, token: str) -> tuple[int, int]:
+        """(event_id, panelist_id) for a live invite token; records its use."""
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> tuple[int, int]:
+            invite = await repo.invite_by_hash(token_hash(token))
+            if invite is None:
+                raise RuleError("forbidden", "This invite link is not valid or was revoked.")
+            await repo.touch_invite(invite["id"], now)
+            return invite["event_id"], invite["panelist_id"]
+
+        return await self.store.write(job)
+
+    async def revoke_invite(self, invite_id: int, actor: Actor) -> None:
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> None:
+            invite = await repo.invite(invite_id)
+            if invite is None:
+                raise RuleError("not_found", "No such invite.")
+            await repo.revoke_invite(invite_id, now)
+            await repo.audit(actor=str(actor), action="invite.revoke", event_id=invite["event_id"],
+                             target=f"invite:{invite_id}", before={}, after={}, now=now)
+
+        await self.store.write(job)
+
+    async def create_editor(self, username: str, password: str, role: str = "editor") -> int:
+        username = clean_text(username, field="Username", max_chars=60, required=True)
+        if len(password) < 8:
+            raise RuleError("invalid", "A password needs at least 8 characters.")
+        hashed = await hash_password(password)
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> int:
+            if await repo.editor_by_username(username):
+                raise RuleError("conflict", f"An editor called {username!r} already exists.")
+            return await repo.insert_editor(username, hashed, role, now)
+
+        return await self.store.write(job)
+
+    async def authenticate(self, username: str, password: str) -> dict[str, Any]:
+        """The editor row for a right password; locks the account after repeated failures."""
+        now = self.clock.now()
+        async with self.store.read() as repo:
+            editor = await repo.editor_by_username(username)
+        if editor is None:
+            await verify_password(_DUMMY_HASH, password)  # same cost: do not reveal usernames
+            raise RuleError("bad_login", "Wrong username or password.")
+        locked = editor["locked_until"]
+        if locked and parse_iso(locked) > now:
+            raise RuleError("locked", "Too many failed attempts; try again in a few minutes.")
+        ok = await verify_password(editor["password_hash"], password)
+        failed = 0 if ok else editor["failed_logins"] + 1
+        lock = iso(now + LOCKOUT) if failed >= MAX_FAILED_LOGINS else None
+
+        async def job(repo: Repo) -> None:
+            await repo.record_login(editor["id"], 0 if lock else failed, lock)
+
+        await self.store.write(job)
+        if not ok:
+            raise RuleError("bad_login", "Wrong username or password.")
+        return dict(editor)
+
+
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=19456,t=2,p=1$IwqQz8ja+PqG5dqkuRKkeA$"
+    "JK3PSUm6LAHPdvU+2B7y95BKWIw6oHh5bUmTTQslKmM"
+)
+
+
+def _optional_id(value: object, field: str) -> int | None:
+    if value in (None, "", 0, "0"):
+        return None
+    if isinstance(value, bool):
+        raise RuleError("invalid", f"{field} must be a whole number.")
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise RuleError("invalid", f"{field} must be a whole number.") from None
+
+
+def _closed_message(status: EventStatus) -> str:
+    if status == EventStatus.DRAFT:
+        return "This event is not open for questions yet."
+    return "This event has closed; it no longer takes questions."
+
+
+def _require_pending(q: Question) -> None:
+    if q.status != QuestionStatus.PENDING:
+        raise RuleError("already_moderated",
+                        f"This question was already dealt with (it is {q.status}).")
+
+
+def _audit_view(q: Question) -> dict[str, Any]:
+    return {"status": q.status, "body": q.body, "pinned": q.pinned, "merged_into": q.merged_into,
+            "upvotes": q.upvotes}
+
+
+async def _event(repo: Repo, event_id: int) -> Event:
+    event = await repo.event_by_id(event_id)
+    if event is None:
+        raise RuleError("not_found", "No such event.")
+    return event
+
+
+async def _question(repo: Repo, question_id: int) -> Question:
+    question = await repo.question(question_id)
+    if question is None:
+        raise RuleError("not_found", "No such question.")
+    return question
+
+
+async def _panelist_of(repo: Repo, actor: Actor, event_id: int) -> int | None:
+    if actor.kind == "editor":
+        return None
+    if actor.kind == "panelist" and isinstance(actor.id, int):
+        if actor.id in await _people(repo, event_id):
+            return actor.id
+    raise RuleError("forbidden", "Only this event's panelists and editors can answer.")

@@ -1,0 +1,191 @@
+"""create_app(settings): the route table, middleware and lifespan in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from panel.clock import Clock, SystemClock
+from panel.config import Settings
+from panel.domain import RuleError, parse_iso
+from panel.services import Services
+from panel.web import api, console, desk, live, readers
+from panel.web.base import STATUS_FOR_CODE, html_error_page, json_error, services
+
+log = logging.getLogger(__name__)
+
+
+def routes() -> list[Any]:
+    q = "/api/v1/questions/{question_id:int}"
+    return [
+        Route("/", readers.index),
+        Route("/healthz", readers.healthz),
+        Route("/metrics", metrics),
+        Route("/events/{slug}", readers.event_page),
+        Route("/events/{slug}/questions", readers.post_question_form, methods=["POST"]),
+        Route("/questions/{question_id:int}/upvote", readers.upvote_form, methods=["POST"]),
+        WebSocketRoute("/events/{slug}/live", live.reader_stream),
+        WebSocketRoute("/staff/events/{slug}/live", live.staff_stream),
+        Route("/invite/{token}", console.redeem),
+        Route("/console/{slug}", console.console),
+        Route("/console/{slug}/questions", console.questions_fragment),
+        Route("/console/{slug}/answers", console.post_answer, methods=["POST"]),
+        Route("/console/{slug}/answers/{answer_id:int}", console.edit_answer, methods=["POST"]),
+        Route("/console/{slug}/preview", console.preview, methods=["POST"]),
+        Route("/desk/login", desk.login_page),
+        Route("/desk/login", desk.login, methods=["POST"]),
+        Route("/desk/logout", desk.logout, methods=["POST"]),
+        Route("/desk", desk.home),
+        Route("/desk/events/{slug}", desk.event_desk),
+        Route("/desk/events/{slug}/queue", desk.queue_fragment),
+        Route("/desk/events/{slug}/status", desk.set_status, methods=["POST"]),
+        Route("/desk/questions/{question_id:int}/moderate", desk.moderate, methods=["POST"]),
+        Route("/api/v1/openapi.json", api.openapi),
+        Route("/api/v1/me", api.whoami),
+        Route("/api/v1/events", api.list_events),
+        Route("/api/v1/events/{slug}", api.get_event),
+        Route("/api/v1/events/{slug}/questions", api.list_questions),
+        Route("/api/v1/events/{slug}/questions", api.post_question, methods=["POST"]),
+        Route("/api/v1/events/{slug}/stream", api.stream),
+        Route(f"{q}/upvote", api.upvote, methods=["POST"]),
+        Route(f"{q}/moderate", api.moderate, methods=["POST"]),
+        Route(f"{q}/answers", api.post_answer, methods=["POST"]),
+        Route("/api/v1/answers/{answer_id:int}", api.edit_answer, methods=["POST"]),
+    ]
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text format: audience per event and frame counters."""
+    svc = services(request)
+    lines = [
+        "# TYPE livepanel_frames_published_total counter",
+        f"livepanel_frames_published_total {svc.frames_published}",
+        "# TYPE livepanel_frames_delivered_total counter",
+        f"livepanel_frames_delivered_total {svc.hub.delivered}",
+        "# TYPE livepanel_readers_dropped_total counter",
+        f"livepanel_readers_dropped_total {svc.hub.dropped}",
+        "# TYPE livepanel_audience gauge",
+    ]
+    for channel in sorted(svc.hub.channels("event:")):
+        lines.append(f'livepanel_audience{{event_id="{channel[6:]}"}} {svc.hub.count(channel)}')
+    return PlainTextResponse("\n".join(lines) + "\n",
+                             media_type="text/plain; version=0.0.4")
+
+
+class SecurityHeaders:
+    """CSP without inline script, and the other headers every page should carry."""
+
+    def __init__(self, app: ASGIApp, frame_ancestors: str) -> None:
+        self.app = app
+        self.frame_ancestors = frame_ancestors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        embed = scope["path"].endswith("/embed")
+        ancestors = self.frame_ancestors if embed else "'none'"
+        csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+               f"frame-ancestors {ancestors}")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                extra = [
+                    (b"content-security-policy", csp.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+                if not embed:
+                    extra.append((b"x-frame-options", b"DENY"))
+                headers += [(k, v) for k, v in extra if k not in names]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def rule_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RuleError)
+    status = STATUS_FOR_CODE.get(exc.code, 400)
+    if request.url.path.startswith("/api/"):
+        return json_error(exc.code, exc.message, status)
+    return html_error_page(request, status, "That did not work", exc.message)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/"):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        return json_error(code, str(exc.detail), exc.status_code)
+    if exc.status_code == 404:
+        return html_error_page(request, 404, "Page not found",
+                               "We could not find that page. It may have moved, or the link "
+                               "may be mistyped.")
+    return html_error_page(request, exc.status_code, "That did not work", str(exc.detail))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    if request.url.path.startswith("/api/"):
+        return json_error("internal", "Something went wrong on our side.", 500)
+    return html_error_page(request, 500, "Something went wrong",
+                           "Something went wrong on our side. Please try again.")
+
+
+def local_time_filter(value: str, zone: str) -> str:
+    """An ISO instant as the event's local clock time, e.g. 13:05."""
+    return parse_iso(value).astimezone(ZoneInfo(zone)).strftime("%H:%M")
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
+    """Build the app; nothing is opened until the lifespan starts."""
+    settings = settings or Settings()
+    svc = Services.build(settings, clock or SystemClock())
+    templates = Jinja2Templates(directory=str(settings.templates_dir))
+    templates.env.autoescape = select_autoescape(default=True, default_for_string=True)
+    templates.env.filters["local_time"] = local_time_filter
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with svc.running():
+            yield {"services": svc, "templates": templates}
+
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    app = Starlette(
+        routes=[
+            *routes(),
+            Mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static"),
+            Mount("/uploads", StaticFiles(directory=str(settings.uploads_dir)), name="uploads"),
+        ],
+        middleware=[
+            Middleware(SecurityHeaders,
+                       frame_ancestors=" ".join(settings.embed_ancestors) or "'self'"),
+            Middleware(SessionMiddleware, secret_key=settings.secret or secrets.token_hex(32),
+                       session_cookie="livepanel", max_age=30 * 24 * 3600, same_site="lax",
+                       https_only=settings.secure_cookies),
+        ],
+        exception_handlers={RuleError: rule_error, HTTPException: http_error,
+                            Exception: server_error},
+        lifespan=lifespan,
+    )
+    app.state.services = svc  # for tests and the CLI; handlers use request.state
+    return app

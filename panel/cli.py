@@ -1,0 +1,227 @@
+"""The `livepanel` command: serve, migrate, demo, create-editor, invite."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import getpass
+import logging
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from panel.actions import Actions
+from panel.clock import SystemClock
+from panel.config import Settings
+from panel.demo import DemoInfo, load_demo
+from panel.domain import RuleError, parse_iso
+from panel.store import Store, StoreError, store_for_url
+
+T = TypeVar("T")
+DEMO_DB = "sqlite:///livepanel-demo.db"
+
+
+class CommandError(Exception):
+    """A failure to report as one line, with exit status 2."""
+
+
+def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    async def run() -> T:
+        store = store_for_url(settings.db_url)
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        db_url=getattr(args, "db", None), redis_url=getattr(args, "redis", None),
+        host=getattr(args, "host", None), port=getattr(args, "port", None),
+        public_url=getattr(args, "public_url", None))
+
+
+def _demo_at(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise CommandError(f"--demo-at: {text!r} is not an ISO date and time") from None
+
+
+def _print_demo(info: DemoInfo, base_url: str) -> None:
+    print("Livepanel demo loaded." if info.loaded else "Livepanel demo data already present.")
+    if info.password:
+        print(f"  Editor desk: {base_url}/desk/login  user: {info.editor}  "
+              f"password: {info.password}")
+    else:
+        print(f"  Editor desk: {base_url}/desk/login  user: {info.editor} (existing account)")
+    if info.invites:
+        print("  Panelist invite links:")
+        for name, path in info.invites:
+            print(f"    {name}: {base_url}{path}")
+    sys.stdout.flush()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandError(f"port {port} on {host} is already in use; stop the other "
+                               "server or choose another port with --port") from None
+        raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from panel.app import create_app
+
+    if args.workers != 1:
+        raise CommandError("--workers above 1 needs the PostgreSQL and Redis backends, which "
+                           "are not built yet; run one worker")
+    fresh_demo = args.demo and not args.db
+    if fresh_demo:
+        args.db = DEMO_DB
+    settings = _settings(args)
+    sock = _bind(settings.host, settings.port)  # before touching any file: fail fast
+    if fresh_demo:
+        # The demo database is disposable: start it fresh so "now" is inside the first slot.
+        for suffix in ("", "-wal", "-shm"):
+            Path(DEMO_DB.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    clock = SystemClock()
+    if args.demo:
+        info = _with_store(settings, lambda store: load_demo(store, settings, clock,
+                                                             _demo_at(args.demo_at)))
+        _print_demo(info, base_url)
+    else:
+        _with_store(settings, lambda store: asyncio.sleep(0))  # fail early on a bad --db
+    app = create_app(settings, clock)
+    config = uvicorn.Config(app, log_level="info", ws_max_size=settings.ws_max_message_bytes,
+                            ws_ping_interval=20, ws_ping_timeout=20, lifespan="on",
+                            timeout_graceful_shutdown=5)
+    print(f"Serving on {base_url}", flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+
+    async def work(store: Store) -> None:
+        return None
+
+    _with_store(settings, work)  # opening the store applies pending migrations
+    print(f"Database {settings.db_url} is up to date.")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    info = _with_store(settings, lambda store: load_demo(store, settings, SystemClock(),
+                                                         _demo_at(args.demo_at)))
+    _print_demo(info, settings.public_url or f"http://{settings.host}:{settings.port}")
+
+
+def cmd_create_editor(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise CommandError("the passwords do not match")
+
+    async def work(store: Store) -> int:
+        return await Actions(store, SystemClock(), settings).create_editor(
+            args.username, password, role=args.role)
+
+    _with_store(settings, work)
+    print(f"Editor {args.username!r} created ({args.role}).")
+
+
+def cmd_invite(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+
+    async def work(store: Store) -> str:
+        async with store.read() as repo:
+            event = await repo.event_by_slug(args.event_slug)
+        if event is None:
+            raise CommandError(f"no event called {args.event_slug!r}")
+        return await Actions(store, SystemClock(), settings).create_invite(event.id,
+                                                                           args.panelist_id)
+
+    token = _with_store(settings, work)
+    print(f"{settings.public_url or f'http://{settings.host}:{settings.port}'}/invite/{token}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livepanel", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--db", help="database URL (default sqlite:///livepanel.db; "
+                       "env LIVEPANEL_DB)")
+        return p
+
+    serve = with_db(sub.add_parser("serve", help="run the server (migrates first)"))
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--redis", help="Redis URL for several processes (planned)")
+    serve.add_argument("--public-url", dest="public_url", help="the site's public address")
+    serve.add_argument("--demo", action="store_true", help="load the demo data")
+    serve.add_argument("--demo-at", dest="demo_at", help="place the demo around this instant")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (1)")
+    serve.set_defaults(func=cmd_serve)
+
+    with_db(sub.add_parser("migrate", help="apply schema migrations")).set_defaults(
+        func=cmd_migrate)
+    demo = with_db(sub.add_parser("demo", help="load the demo data (idempotent)"))
+    demo.add_argument("--demo-at", dest="demo_at", help="place the demo around this instant")
+    demo.set_defaults(func=cmd_demo)
+
+    editor = with_db(sub.add_parser("create-editor", help="create an editor account"))
+    editor.add_argument("username")
+    editor.add_argument("--password-stdin", action="store_true",
+                        help="read the password from standard input")
+    editor.add_argument("--role", choices=["editor", "admin"], default="editor")
+    editor.set_defaults(func=cmd_create_editor)
+
+    invite = with_db(sub.add_parser("invite", help="print a fresh invite URL for a panelist"))
+    invite.add_argument("event_slug")
+    invite.add_argument("panelist_id", type=int)
+    invite.add_argument("--public-url", dest="public_url")
+    invite.set_defaults(func=cmd_invite)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (CommandError, StoreError, RuleError) as exc:
+        message = exc.message if isinstance(exc, RuleError) else str(exc)
+        print(f"livepanel: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

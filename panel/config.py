@@ -1,0 +1,65 @@
+"""Settings: every knob in one frozen dataclass, read from CLI flags and LIVEPANEL_* env."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = "sqlite:///livepanel.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = DEFAULT_DB
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Signs cookies. A random default keeps a forgotten secret from being guessable,
+    # at the price of logging everyone out on restart.
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    public_url: str = ""
+    templates_dir: Path = ROOT / "templates"
+    static_dir: Path = ROOT / "static"
+    uploads_dir: Path = ROOT / "uploads"
+    # Parent sites allowed to frame the embed widget (CSP frame-ancestors).
+    embed_ancestors: tuple[str, ...] = ()
+    # Limits on reader input.
+    question_max_chars: int = 2000
+    name_max_chars: int = 60
+    answer_max_chars: int = 20000
+    questions_per_minute_reader: int = 5
+    questions_per_minute_ip: int = 30
+    # Live stream tuning.
+    send_queue_frames: int = 256
+    presence_interval: float = 10.0
+    ws_max_message_bytes: int = 64 * 1024
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Build settings from LIVEPANEL_* variables; explicit overrides (CLI flags) win."""
+        env = os.environ
+        values: dict[str, object] = {}
+        for name, var in (
+            ("db_url", "LIVEPANEL_DB"),
+            ("redis_url", "LIVEPANEL_REDIS"),
+            ("host", "LIVEPANEL_HOST"),
+            ("secret", "LIVEPANEL_SECRET"),
+            ("public_url", "LIVEPANEL_PUBLIC_URL"),
+        ):
+            if env.get(var):
+                values[name] = env[var]
+        if env.get("LIVEPANEL_PORT"):
+            values["port"] = int(env["LIVEPANEL_PORT"])
+        if env.get("LIVEPANEL_EMBED_ANCESTORS"):
+            values["embed_ancestors"] = tuple(env["LIVEPANEL_EMBED_ANCESTORS"].split())
+        if env.get("LIVEPANEL_UPLOADS"):
+            values["uploads_dir"] = Path(env["LIVEPANEL_UPLOADS"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Live delivery: the wire format, the in-process hub, and the broker between processes."""

@@ -1,0 +1,68 @@
+"""The wire format of the live stream, in one place (its JS mirror is static/js/live.js)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from panel.domain import Frame, iso
+
+# Public frame types (readers may receive these).
+EVENT_STATUS = "event.status"
+SLOT_STARTED = "slot.started"
+SLOT_ENDED = "slot.ended"
+QUESTION_PUBLISHED = "question.published"
+QUESTION_UPDATED = "question.updated"
+QUESTION_WITHDRAWN = "question.withdrawn"
+ANSWER_PUBLISHED = "answer.published"
+ANSWER_UPDATED = "answer.updated"
+ANSWER_WITHDRAWN = "answer.withdrawn"
+PRESENCE = "presence"
+STREAM_RESET = "stream.reset"
+ERROR = "error"
+PONG = "pong"
+# Staff-only notice: something in the event's queue changed; carries ids, never text.
+QUEUE_CHANGED = "queue.changed"
+
+# Close codes.
+CLOSE_POLICY = 1008  # unknown event, bad `since`, failed authentication or Origin check
+CLOSE_TOO_BIG = 1009  # a client frame over the size limit
+CLOSE_TRY_AGAIN = 1013  # the reader could not keep up; resume with ?since=<last seq>
+
+CATCH_UP_BATCH = 200  # frames per message while catching up
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def frame_dict(frame: Frame) -> dict[str, Any]:
+    out: dict[str, Any] = {"seq": frame.seq, "type": frame.type, "at": iso(frame.at),
+                           "data": frame.data}
+    if frame.seq is None:
+        del out["seq"]
+    return out
+
+
+def encode(frame: Frame) -> str:
+    """Serialise a frame once; the same text goes to every socket."""
+    return _dumps(frame_dict(frame))
+
+
+def encode_batch(texts: Sequence[str]) -> str:
+    """Several already-encoded frames as one message (a JSON array in seq order)."""
+    return texts[0] if len(texts) == 1 else "[" + ",".join(texts) + "]"
+
+
+def unlogged(type_: str, data: dict[str, Any], at: datetime) -> str:
+    return _dumps({"type": type_, "at": iso(at), "data": data})
+
+
+def stream_reset(last_seq: int, at: datetime) -> str:
+    return unlogged(STREAM_RESET, {"last_seq": last_seq}, at)
+
+
+def error(code: str, message: str, at: datetime) -> str:
+    return unlogged(ERROR, {"code": code, "message": message}, at)

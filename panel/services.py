@@ -1,0 +1,107 @@
+"""The long-lived objects of one running app, built by create_app and opened by its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from panel.actions import Actions
+from panel.clock import Clock
+from panel.config import Settings
+from panel.domain import Frame
+from panel.live import protocol
+from panel.live.broker import Broker, broker_for_url, public_channel, staff_channel
+from panel.live.hub import Hub
+from panel.scheduler import Scheduler
+from panel.security import RateLimiter
+from panel.store import Store, store_for_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    store: Store
+    hub: Hub
+    broker: Broker
+    actions: Actions
+    scheduler: Scheduler
+    reader_limiter: RateLimiter
+    ip_limiter: RateLimiter
+    login_limiter: RateLimiter
+    frames_published: int = 0
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock) -> Services:
+        store = store_for_url(settings.db_url)
+        hub = Hub(settings.send_queue_frames)
+        actions = Actions(store, clock, settings)
+        scheduler = Scheduler(store, actions, clock)
+        actions.on_schedule_change = scheduler.poke
+        return cls(
+            settings=settings, clock=clock, store=store, hub=hub,
+            broker=broker_for_url(settings.redis_url, hub), actions=actions,
+            scheduler=scheduler,
+            reader_limiter=RateLimiter(settings.questions_per_minute_reader),
+            ip_limiter=RateLimiter(settings.questions_per_minute_ip),
+            login_limiter=RateLimiter(10),
+        )
+
+    def _publish(self, frames: Sequence[Frame]) -> None:
+        """After commit: encode each frame once and hand it to the broker."""
+        for frame in frames:
+            text = protocol.encode(frame)
+            if frame.seq is not None:
+                self.broker.publish(public_channel(frame.event_id), frame.seq, text)
+                self.frames_published += 1
+                notice = protocol.unlogged(protocol.QUEUE_CHANGED, {"seq": frame.seq}, frame.at)
+                self.broker.publish(staff_channel(frame.event_id), None, notice)
+            else:
+                self.broker.publish(staff_channel(frame.event_id), None, text)
+
+    async def _announce_audience(self) -> None:
+        """Audience counts go out on a timer, and only when they changed, never per join."""
+        last: dict[str, int] = {}
+        while True:
+            await asyncio.sleep(self.settings.presence_interval)
+            for channel in self.hub.channels("event:"):
+                count = self.hub.count(channel)
+                if last.get(channel) != count:
+                    last[channel] = count
+                    text = protocol.unlogged(protocol.PRESENCE, {"audience": count},
+                                             self.clock.now())
+                    self.hub.deliver(channel, None, text)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Services]:
+        """Open the store, start the broker, the scheduler and the audience counter."""
+        await self.store.open()
+        self.store.on_commit(self._publish)
+        await self.broker.start()
+        try:
+            for name, coro in (("scheduler", self.scheduler.run()),
+                               ("audience", self._announce_audience())):
+                task = asyncio.create_task(coro, name=name)
+                task.add_done_callback(_report_crash)
+                self.tasks.append(task)
+            yield self
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            for task in self.tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self.tasks.clear()
+            await self.broker.stop()
+            await self.store.close()
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s died", task.get_name(), exc_info=task.exception())

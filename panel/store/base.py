@@ -1,0 +1,50 @@
+"""The Store interface every backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, TypeVar
+
+from panel.domain import Frame
+from panel.store.repo import Repo
+
+T = TypeVar("T")
+CommitListener = Callable[[Sequence[Frame]], None]
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or reached; the message is one clear line."""
+
+
+class Store(Protocol):
+    url: str
+
+    async def open(self) -> None:
+        """Connect and apply pending migrations."""
+
+    async def close(self) -> None: ...
+
+    def read(self) -> AbstractAsyncContextManager[Repo]:
+        """A repo on a read connection (sees committed data only)."""
+
+    async def write(self, job: Callable[[Repo], Awaitable[T]]) -> T:
+        """Run `job` in a transaction; return once it is committed (durably)."""
+
+    def on_commit(self, listener: CommitListener) -> None:
+        """Call `listener` with the frames of each committed write, in seq order."""
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; return the versions applied."""
+
+
+async def aiter_frames(store: Store, event_id: int, since: int) -> AsyncIterator[Frame]:
+    """Every logged frame after `since`, read in pages."""
+    while True:
+        async with store.read() as repo:
+            page = await repo.frames_since(event_id, since)
+        for frame in page:
+            yield frame
+        if len(page) < 1000:
+            return
+        since = page[-1].seq or since

@@ -1,0 +1,189 @@
+"""SQLite backend: one writer task that commits in groups, a small pool of readers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from panel.store.base import CommitListener, StoreError
+from panel.store.migrations import load_migrations, split_statements
+from panel.store.repo import Repo, Row
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    # FULL: an acknowledged question survives power loss, not only a crash.
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+)
+MAX_GROUP = 64  # writes committed together at most
+
+
+class SQLiteConn:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    async def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        async with self.db.execute(sql, params or {}) as cur:
+            rows = await cur.fetchall()
+        return [dict(r) for r in rows]
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        async with self.db.execute(sql, params or {}) as cur:
+            return cur.rowcount
+
+
+Job = tuple[Callable[[Repo], Awaitable[Any]], asyncio.Future[Any]]
+
+
+class SQLiteStore:
+    def __init__(self, url: str, readers: int = 3) -> None:
+        self.url = url
+        self.path = Path(url.removeprefix("sqlite:///"))
+        self._reader_count = readers
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._jobs: asyncio.Queue[Job] = asyncio.Queue(maxsize=10_000)
+        self._listeners: list[CommitListener] = []
+        self._writer_task: asyncio.Task[None] | None = None
+
+    async def _connect(self) -> aiosqlite.Connection:
+        if not self.path.parent.is_dir():
+            raise StoreError(f"cannot open database {self.url}: folder {self.path.parent} "
+                             "does not exist")
+        try:
+            db = await aiosqlite.connect(self.path, isolation_level=None)
+            db.row_factory = aiosqlite.Row
+            for pragma in PRAGMAS:
+                await db.execute(pragma)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {self.url}: {exc}") from None
+        return db
+
+    async def open(self) -> None:
+        self._writer = await self._connect()
+        await self.migrate()
+        for _ in range(self._reader_count):
+            conn = await self._connect()
+            self._all_readers.append(conn)
+            self._readers.put_nowait(conn)
+        self._writer_task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
+
+    async def close(self) -> None:
+        if self._writer_task:
+            self._writer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer_task
+        for conn in [*self._all_readers, self._writer]:
+            if conn is not None:
+                await conn.close()
+        self._all_readers.clear()
+        self._writer = None
+
+    async def migrate(self) -> list[int]:
+        assert self._writer is not None
+        conn = SQLiteConn(self._writer)
+        applied: list[int] = []
+        try:
+            await self._writer.execute("BEGIN IMMEDIATE")  # one migrator at a time
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations"
+                " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            done = {r["version"] for r in await conn.fetchall(
+                "SELECT version FROM schema_migrations")}
+            for version, sql in load_migrations("sqlite"):
+                if version in done:
+                    continue
+                for statement in split_statements(sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations VALUES (:v, datetime('now'))", {"v": version}
+                )
+                applied.append(version)
+            await self._writer.execute("COMMIT")
+        except sqlite3.Error as exc:
+            await self._writer.execute("ROLLBACK")
+            raise StoreError(f"cannot migrate database {self.url}: {exc}") from None
+        return applied
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[Repo]:
+        conn = await self._readers.get()
+        try:
+            # One snapshot for the whole read: a page and its last_seq agree.
+            await conn.execute("BEGIN")
+            try:
+                yield Repo(SQLiteConn(conn))
+            finally:
+                await conn.execute("COMMIT")
+        finally:
+            self._readers.put_nowait(conn)
+
+    def on_commit(self, listener: CommitListener) -> None:
+        self._listeners.append(listener)
+
+    async def write(self, job: Callable[[Repo], Awaitable[T]]) -> T:
+        if self._writer_task is None or self._writer_task.done():
+            raise StoreError("the store is not open")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        await self._jobs.put((job, future))
+        return await future
+
+    async def _write_loop(self) -> None:
+        assert self._writer is not None
+        db = self._writer
+        while True:
+            batch = [await self._jobs.get()]
+            while len(batch) < MAX_GROUP and not self._jobs.empty():
+                batch.append(self._jobs.get_nowait())
+            await self._run_group(db, batch)
+
+    async def _run_group(self, db: aiosqlite.Connection, batch: list[Job]) -> None:
+        """Each job in its own savepoint, all committed at once: one fsync for the group."""
+        done: list[tuple[asyncio.Future[Any], Any, Repo]] = []
+        await db.execute("BEGIN IMMEDIATE")
+        for job, future in batch:
+            if future.cancelled():
+                continue
+            repo = Repo(SQLiteConn(db))
+            await db.execute("SAVEPOINT job")
+            try:
+                result = await job(repo)
+            except Exception as exc:  # the job's own failure: undo it alone
+                await db.execute("ROLLBACK TO job")
+                await db.execute("RELEASE job")
+                future.set_exception(exc)
+                continue
+            await db.execute("RELEASE job")
+            done.append((future, result, repo))
+        try:
+            await db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.exception("commit failed")
+            with contextlib.suppress(sqlite3.Error):
+                await db.execute("ROLLBACK")
+            for future, _, _ in done:
+                if not future.done():
+                    future.set_exception(StoreError(f"commit failed: {exc}"))
+            return
+        for future, result, repo in done:
+            if repo.frames:
+                for listener in self._listeners:
+                    try:
+                        listener(repo.frames)
+                    except Exception:
+                        log.exception("commit listener failed")
+            if not future.done():
+                future.set_result(result)

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket adapters, one module per audience."""

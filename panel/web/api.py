@@ -1,0 +1,208 @@
+"""The JSON API under /api/v1: one error shape, never a 500 for bad input."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from panel import payloads
+from panel.domain import EventStatus, QuestionStatus, RuleError, iso, on_now
+from panel.live import protocol as p
+from panel.web.auth import answerer, editor_actor, require_editor
+from panel.web.base import json_error, origin_allowed, reader_id, services
+from panel.web.openapi import OPENAPI
+from panel.web.readers import limit_reached
+
+MAX_JSON_BYTES = 64 * 1024
+PUBLIC_STATUSES = [s for s in EventStatus if s != EventStatus.DRAFT]
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    """A JSON object body; refused when too big, not JSON, or from another site."""
+    if not origin_allowed(request):
+        raise RuleError("forbidden", "Cross-site requests are not allowed.")
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise RuleError("bad_request", "Send a JSON body with Content-Type: application/json.")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise RuleError("too_large", f"The body is over {MAX_JSON_BYTES} bytes.")
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        raise RuleError("bad_request", "The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise RuleError("bad_request", "The body must be a JSON object.")
+    return data
+
+
+async def _event(request: Request):  # noqa: ANN202
+    async with services(request).store.read() as repo:
+        event = await repo.event_by_slug(request.path_params["slug"])
+    if event is None or event.status == EventStatus.DRAFT:
+        raise RuleError("not_found", "No such event.")
+    return event
+
+
+def _event_summary(e) -> dict[str, Any]:  # noqa: ANN001
+    return {"slug": e.slug, "title": e.title, "summary": e.summary, "status": e.status,
+            "starts_at": iso(e.starts_at), "ends_at": iso(e.ends_at), "timezone": e.timezone,
+            "moderation": e.moderation, "last_seq": e.last_seq,
+            "url": f"/events/{e.slug}"}
+
+
+async def list_events(request: Request) -> Response:
+    async with services(request).store.read() as repo:
+        events = await repo.list_events(PUBLIC_STATUSES)
+    return JSONResponse({"events": [_event_summary(e) for e in events]})
+
+
+async def get_event(request: Request) -> Response:
+    svc = services(request)
+    event = await _event(request)
+    async with svc.store.read() as repo:
+        event = await repo.event_by_id(event.id) or event
+        slots = await repo.slots(event.id)
+        lineup = await repo.lineup(event.id)
+    people = lineup.everyone()
+    return JSONResponse({
+        **_event_summary(event),
+        "intro_md": event.intro_md,
+        "related": list(event.related),
+        "slots": [{**payloads.slot(s), "panelists": [x.id for x in lineup.by_slot.get(s.id, ())]}
+                  for s in slots],
+        "core_panel": [x.id for x in lineup.core],
+        "panelists": [{**payloads.panelist(x), "bio": x.bio} for x in people],
+        "on_now": [x.id for x in on_now(event, slots, lineup, svc.clock.now())],
+    })
+
+
+async def list_questions(request: Request) -> Response:
+    """Approved questions for everyone; `?mine=1` the reader's own; pending for editors."""
+    svc = services(request)
+    event = await _event(request)
+    status = request.query_params.get("status", "approved")
+    if status not in ("approved", "pending", "rejected"):
+        raise RuleError("invalid", "status must be approved, pending or rejected.")
+    if status != "approved":
+        await require_editor(request)
+    async with svc.store.read() as repo:
+        people = {x.id: x for x in (await repo.lineup(event.id)).everyone()}
+        if request.query_params.get("mine"):
+            questions = await repo.reader_questions(event.id, reader_id(request))
+        else:
+            questions = await repo.questions(event.id, [status])
+        answers = await repo.answers_for_event(event.id)
+    by_question: dict[int, list[dict[str, Any]]] = {}
+    for a in answers:
+        by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
+    out = []
+    for q in questions:
+        item = {**payloads.question(q, people), "status": q.status,
+                "answers": by_question.get(q.id, []) if q.status == "approved" else []}
+        out.append(item)
+    return JSONResponse({"questions": out})
+
+
+async def post_question(request: Request) -> Response:
+    svc = services(request)
+    event = await _event(request)
+    data = await read_json(request)
+    key = request.headers.get("idempotency-key") or data.get("client_key")
+    if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
+        raise RuleError("invalid", "Idempotency-Key must be 1 to 200 characters.")
+    reader = reader_id(request)
+    if key:  # a retry is answered from the store and does not count against the limit
+        async with svc.store.read() as repo:
+            earlier = await repo.question_by_client_key(event.id, reader, key)
+        if earlier:
+            return JSONResponse({"id": earlier.id, "status": earlier.status}, status_code=201,
+                                headers={"Idempotent-Replayed": "true"})
+    wait = limit_reached(request)
+    if wait:
+        return json_error("rate_limited", f"Too many questions; try again in {wait} seconds.",
+                          429, headers={"Retry-After": str(wait)})
+    question, created = await svc.actions.post_question(
+        event.id, reader, data.get("body"), data.get("name", ""), data.get("to"), key)
+    headers = {} if created else {"Idempotent-Replayed": "true"}
+    return JSONResponse({"id": question.id, "status": question.status}, status_code=201,
+                        headers=headers)
+
+
+async def upvote(request: Request) -> Response:
+    svc = services(request)
+    if not origin_allowed(request):
+        raise RuleError("forbidden", "Cross-site requests are not allowed.")
+    total = await svc.actions.upvote(request.path_params["question_id"], reader_id(request))
+    return JSONResponse({"id": request.path_params["question_id"], "upvotes": total})
+
+
+async def moderate(request: Request) -> Response:
+    svc = services(request)
+    actor = await require_editor(request)
+    data = await read_json(request)
+    question = await svc.actions.moderate(
+        request.path_params["question_id"], str(data.get("action", "")), actor,
+        into=data.get("into"), reason=data.get("reason", ""))
+    return JSONResponse({"id": question.id, "status": question.status,
+                         "pinned": question.pinned, "merged_into": question.merged_into})
+
+
+async def post_answer(request: Request) -> Response:
+    svc = services(request)
+    question_id = request.path_params["question_id"]
+    async with svc.store.read() as repo:
+        question = await repo.question(question_id)
+    if question is None or question.status != QuestionStatus.APPROVED:
+        raise RuleError("not_found", "No such question.")
+    actor = await answerer(request, question.event_id)
+    data = await read_json(request)
+    answer_id = await svc.actions.answer(question_id, data.get("body"), actor)
+    return JSONResponse({"id": answer_id, "question_id": question_id}, status_code=201)
+
+
+async def edit_answer(request: Request) -> Response:
+    svc = services(request)
+    answer_id = request.path_params["answer_id"]
+    async with svc.store.read() as repo:
+        answer = await repo.answer(answer_id)
+        question = await repo.question(answer.question_id) if answer else None
+    if answer is None or question is None:
+        raise RuleError("not_found", "No such answer.")
+    actor = await answerer(request, question.event_id)
+    data = await read_json(request)
+    await svc.actions.edit_answer(answer_id, data.get("body"), actor)
+    return JSONResponse({"id": answer_id})
+
+
+async def stream(request: Request) -> Response:
+    """The polling twin of the WebSocket: the same frames after `since`, a page at a time."""
+    svc = services(request)
+    event = await _event(request)
+    raw = request.query_params.get("since", "0")
+    if not raw.isdigit() or len(raw) > 18:
+        raise RuleError("invalid", "since must be a whole number >= 0.")
+    since = int(raw)
+    async with svc.store.read() as repo:
+        last = await repo.last_seq(event.id)
+        frames = [] if since > last else await repo.frames_since(event.id, since)
+    if since > last:
+        body = f'{{"frames":[{p.stream_reset(last, svc.clock.now())}],"last_seq":{last}}}'
+    else:
+        texts = ",".join(p.encode(f) for f in frames)
+        more = "true" if frames and (frames[-1].seq or 0) < last else "false"
+        body = f'{{"frames":[{texts}],"last_seq":{last},"more":{more}}}'
+    return Response(body, media_type="application/json")
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+async def whoami(request: Request) -> Response:
+    actor = await editor_actor(request)
+    return JSONResponse({"editor": actor.name if actor else None})

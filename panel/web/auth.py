@@ -1,0 +1,47 @@
+"""Who is asking: editors (session or bearer token) and panelists (invite session)."""
+
+from __future__ import annotations
+
+from starlette.requests import HTTPConnection
+
+from panel.actions import Actor
+from panel.domain import RuleError
+from panel.security import token_hash
+from panel.web.base import services
+
+
+async def editor_actor(conn: HTTPConnection) -> Actor | None:
+    editor_id = conn.session.get("editor_id")
+    if editor_id:
+        return Actor("editor", int(editor_id), str(conn.session.get("editor_name", "")))
+    header = conn.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        async with services(conn).store.read() as repo:
+            row = await repo.api_token_by_hash(token_hash(header[7:].strip()))
+        if row is not None:
+            return Actor("editor", int(row["editor_id"]), str(row["username"]))
+        raise RuleError("unauthorized", "That API token is not valid or was revoked.")
+    return None
+
+
+async def require_editor(conn: HTTPConnection) -> Actor:
+    actor = await editor_actor(conn)
+    if actor is None:
+        raise RuleError("unauthorized", "Sign in as an editor first.")
+    return actor
+
+
+def panelist_actor(conn: HTTPConnection, event_id: int) -> Actor | None:
+    grants = conn.session.get("panelist", {})
+    grant = grants.get(str(event_id))
+    if not grant:
+        return None
+    return Actor("panelist", int(grant["id"]), str(grant.get("name", "")))
+
+
+async def answerer(conn: HTTPConnection, event_id: int) -> Actor:
+    """A panelist of this event, or else an editor."""
+    actor = panelist_actor(conn, event_id) or await editor_actor(conn)
+    if actor is None:
+        raise RuleError("unauthorized", "Only this event's panelists and editors can answer.")
+    return actor

@@ -1,0 +1,109 @@
+"""What every web module needs: services, sessions, CSRF, rendering and errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.templating import Jinja2Templates
+
+from panel.domain import Event, RuleError
+from panel.security import new_csrf_token, new_reader_id, same
+from panel.services import Services
+
+MAX_FORM_BYTES = 64 * 1024
+
+# Which HTTP status each domain refusal maps to.
+STATUS_FOR_CODE = {
+    "invalid": 422, "too_long": 422, "not_found": 404, "forbidden": 403, "conflict": 409,
+    "already_moderated": 409, "not_accepting": 409, "bad_transition": 409, "bad_login": 401,
+    "locked": 429, "rate_limited": 429, "csrf": 403, "unauthorized": 401, "too_large": 413,
+    "bad_request": 400,
+}
+
+
+def services(conn: HTTPConnection) -> Services:
+    return conn.state.services  # type: ignore[no-any-return]
+
+
+def templates(conn: HTTPConnection) -> Jinja2Templates:
+    return conn.state.templates  # type: ignore[no-any-return]
+
+
+def reader_id(conn: HTTPConnection) -> str:
+    """The anonymous reader id, kept in the signed session cookie; made on first need."""
+    rid = conn.session.get("reader")
+    if not rid:
+        rid = conn.session["reader"] = new_reader_id()
+    return str(rid)
+
+
+def csrf_token(conn: HTTPConnection) -> str:
+    token = conn.session.get("csrf")
+    if not token:
+        token = conn.session["csrf"] = new_csrf_token()
+    return str(token)
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, refused when too big or when its CSRF token is missing or wrong."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_FORM_BYTES:
+        raise RuleError("too_large", "That form is too large.")
+    form = await request.form(max_files=0, max_fields=50, max_part_size=MAX_FORM_BYTES)
+    sent = form.get("csrf_token")
+    expected = request.session.get("csrf")
+    if not isinstance(sent, str) or not expected or not same(sent, expected):
+        raise RuleError("csrf", "This form has expired or did not come from this site. "
+                        "Reload the page and try again.")
+    return form
+
+
+def origin_allowed(conn: HTTPConnection) -> bool:
+    """Same-origin check for unsafe requests and staff sockets; an absent Origin is allowed."""
+    origin = conn.headers.get("origin")
+    if not origin:
+        return True
+    public = services(conn).settings.public_url
+    allowed = {f"{conn.url.scheme.replace('ws', 'http')}://{conn.headers.get('host', '')}"}
+    if public:
+        parts = urlsplit(public)
+        allowed.add(f"{parts.scheme}://{parts.netloc}")
+    return origin in allowed
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    base = {"csrf_token": csrf_token(request), "editor": request.session.get("editor_name"),
+            "site_name": "Livepanel"}
+    return templates(request).TemplateResponse(request, name, {**base, **context},
+                                               status_code=status)
+
+
+def json_error(code: str, message: str, status: int | None = None,
+               headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}},
+                        status_code=status or STATUS_FOR_CODE.get(code, 400), headers=headers)
+
+
+async def event_or_404(request: Request, slug: str) -> Event:
+    async with services(request).store.read() as repo:
+        event = await repo.event_by_slug(slug)
+    if event is None or event.status == "draft" and not request.session.get("editor_id"):
+        raise HTTPException(404, "No such event.")
+    return event
+
+
+def local_time(event: Event, at: datetime, fmt: str = "%H:%M") -> str:
+    return event.local(at).strftime(fmt)
+
+
+def html_error_page(request: Request, status: int, title: str, message: str) -> Response:
+    try:
+        return render(request, "error.html", {"title": title, "message": message}, status)
+    except Exception:  # the error page itself must never fail
+        return HTMLResponse(f"<h1>{status}</h1>", status_code=status)

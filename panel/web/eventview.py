@@ -1,0 +1,117 @@
+"""Everything an event page shows, computed in Python so templates only display."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from panel import payloads
+from panel.domain import Event, EventStatus, Panelist, Question, QuestionStatus, current_slot, on_now
+from panel.render import markdown_to_html
+from panel.store import Repo
+
+STATUS_LABELS = {
+    EventStatus.DRAFT: "Draft",
+    EventStatus.SCHEDULED: "Upcoming",
+    EventStatus.LIVE: "Live now",
+    EventStatus.CLOSED: "Ended",
+    EventStatus.PUBLISHED: "Archived",
+}
+
+
+def clock_label(at: datetime) -> str:
+    """Newspaper style: 1pm, 1.30pm."""
+    hour = at.hour % 12 or 12
+    suffix = "am" if at.hour < 12 else "pm"
+    return f"{hour}{suffix}" if at.minute == 0 else f"{hour}.{at.minute:02d}{suffix}"
+
+
+def date_label(at: datetime) -> str:
+    return f"{at.strftime('%A')} {at.day} {at.strftime('%B %Y')}"
+
+
+def reader_status(q: Question) -> str:
+    """What a reader is told about their own question."""
+    if q.status == QuestionStatus.PENDING:
+        return "Awaiting moderation"
+    if q.status == QuestionStatus.APPROVED:
+        return "Answered" if q.answered else "Published"
+    return "Not published"
+
+
+@dataclass
+class EventView:
+    event: Event
+    status_label: str
+    date_label: str
+    time_range: str
+    intro_html: str
+    schedule: list[dict[str, Any]]
+    core: list[Panelist]
+    panelists: list[Panelist]
+    on_now: list[Panelist]
+    questions: list[dict[str, Any]]
+    last_seq: int
+    mine: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def on_now_ids(self) -> set[int]:
+        return {p.id for p in self.on_now}
+
+
+async def load_event_view(repo: Repo, event: Event, now: datetime,
+                          reader: str | None = None) -> EventView:
+    """Read an event and its public Q&A in one snapshot (last_seq matches what is shown)."""
+    event = await repo.event_by_id(event.id) or event
+    slots = await repo.slots(event.id)
+    lineup = await repo.lineup(event.id)
+    people = {p.id: p for p in lineup.everyone()}
+    current = current_slot(slots, now) if event.status == EventStatus.LIVE else None
+    schedule = [
+        {
+            "slot": s,
+            "start": clock_label(event.local(s.starts_at)),
+            "end": clock_label(event.local(s.ends_at)),
+            "panelists": list(lineup.by_slot.get(s.id, ())),
+            "current": current is not None and s.id == current.id,
+        }
+        for s in slots
+    ]
+    questions = await repo.questions(event.id, [QuestionStatus.APPROVED])
+    answers = await repo.answers_for_event(event.id)
+    by_question: dict[int, list[dict[str, Any]]] = {}
+    for a in answers:
+        by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
+    merged: dict[int, list[dict[str, Any]]] = {}
+    for q in questions:
+        if q.merged_into is not None:
+            merged.setdefault(q.merged_into, []).append(payloads.question(q, people))
+    top = [q for q in questions if q.merged_into is None]
+    # Pinned first, then the newest: a live page reads from the top.
+    top.sort(key=lambda q: (not q.pinned, -q.created_at.timestamp(), -q.id))
+    shown = [
+        {"q": payloads.question(q, people), "answers": by_question.get(q.id, []),
+         "merged": merged.get(q.id, [])}
+        for q in top
+    ]
+    mine = []
+    if reader:
+        mine = [{"body": q.body, "status": reader_status(q), "id": q.id,
+                 "public": q.status == QuestionStatus.APPROVED}
+                for q in await repo.reader_questions(event.id, reader)]
+    start, end = event.local(event.starts_at), event.local(event.ends_at)
+    return EventView(
+        event=event,
+        status_label=STATUS_LABELS[event.status],
+        date_label=date_label(start),
+        time_range=f"{clock_label(start)}–{clock_label(end)}",
+        intro_html=markdown_to_html(event.intro_md),
+        schedule=schedule,
+        core=list(lineup.core),
+        panelists=lineup.everyone(),
+        on_now=on_now(event, slots, lineup, now),
+        questions=shown,
+        last_seq=event.last_seq,
+        mine=mine,
+    )

@@ -1,0 +1,108 @@
+"""Readers' pages: the front page, an event page, and the no-JavaScript question form."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from panel.domain import EventStatus, RuleError
+from panel.web.base import (
+    event_or_404,
+    json_error,
+    read_form,
+    reader_id,
+    render,
+    services,
+)
+from panel.web.eventview import STATUS_LABELS, clock_label, date_label, load_event_view
+
+
+async def index(request: Request) -> Response:
+    svc = services(request)
+    async with svc.store.read() as repo:
+        events = await repo.list_events()
+    def card(e):  # noqa: ANN001, ANN202 - a small view dict for the template
+        start = e.local(e.starts_at)
+        return {"event": e, "date": date_label(start), "status": STATUS_LABELS[e.status],
+                "time": f"{clock_label(start)}–{clock_label(e.local(e.ends_at))}"}
+    live = [card(e) for e in events if e.status == EventStatus.LIVE]
+    upcoming = [card(e) for e in events if e.status == EventStatus.SCHEDULED]
+    archive = [card(e) for e in reversed(events)
+               if e.status in (EventStatus.CLOSED, EventStatus.PUBLISHED)]
+    return render(request, "index.html", {"live": live, "upcoming": upcoming,
+                                          "archive": archive})
+
+
+async def event_page(request: Request) -> Response:
+    svc = services(request)
+    event = await event_or_404(request, request.path_params["slug"])
+    async with svc.store.read() as repo:
+        view = await load_event_view(repo, event, svc.clock.now(), reader_id(request))
+    form = request.session.pop("form", None) or {}
+    return render(request, "event.html", {
+        "view": view,
+        "form": form,
+        "notice": request.session.pop("notice", None),
+        "accepting": event.status in (EventStatus.SCHEDULED, EventStatus.LIVE),
+        "max_chars": svc.settings.question_max_chars,
+        "name_max": svc.settings.name_max_chars,
+    })
+
+
+def limit_reached(request: Request) -> int:
+    """Seconds the reader must wait before posting again (0: go ahead); per reader and per IP."""
+    svc = services(request)
+    ip = request.client.host if request.client else "unknown"
+    wait = svc.reader_limiter.retry_after(f"reader:{reader_id(request)}")
+    return wait or svc.ip_limiter.retry_after(f"ip:{ip}")
+
+
+async def post_question_form(request: Request) -> Response:
+    """The form path: POST, then redirect back with a notice; the text is kept on error."""
+    svc = services(request)
+    event = await event_or_404(request, request.path_params["slug"])
+    back = RedirectResponse(f"/events/{event.slug}#ask", status_code=303)
+    form = await read_form(request)
+    kept = {"body": str(form.get("body", ""))[:4000], "name": str(form.get("name", ""))[:200],
+            "to": str(form.get("to", ""))}
+    wait = limit_reached(request)
+    if wait:
+        request.session["form"] = {**kept, "error": f"You are posting too fast; try again in "
+                                   f"{wait} seconds."}
+        return back
+    try:
+        question, _ = await svc.actions.post_question(
+            event.id, reader_id(request), kept["body"], kept["name"], kept["to"] or None,
+            client_key=str(form.get("client_key") or "") or None)
+    except RuleError as exc:
+        request.session["form"] = {**kept, "error": exc.message}
+        return back
+    request.session["notice"] = (
+        "Thank you: your question is published." if question.status == "approved"
+        else "Thank you: your question awaits moderation. Only you can see it until an editor "
+        "publishes it.")
+    return back
+
+
+async def upvote_form(request: Request) -> Response:
+    svc = services(request)
+    await read_form(request)
+    question_id = request.path_params["question_id"]
+    try:
+        await svc.actions.upvote(question_id, reader_id(request))
+    except RuleError as exc:
+        return json_error(exc.code, exc.message)
+    async with svc.store.read() as repo:
+        question = await repo.question(question_id)
+        event = await repo.event_by_id(question.event_id) if question else None
+    return RedirectResponse(f"/events/{event.slug}#q-{question_id}" if event else "/",
+                            status_code=303)
+
+
+async def healthz(request: Request) -> Response:
+    try:
+        async with services(request).store.read() as repo:
+            await repo.ping()
+    except Exception as exc:
+        return JSONResponse({"status": "error", "detail": str(exc)}, status_code=503)
+    return JSONResponse({"status": "ok"})

@@ -1,0 +1,53 @@
+// Staff pages (desk, console): a notice on the staff stream means "reload the list".
+// Refreshes keep what the person is typing and where their focus is.
+import { openStream, showConnection, wsUrl } from "./socket.js";
+
+export function liveRegion({ slug, regionId, fragmentUrl }) {
+  const region = document.getElementById(regionId);
+  const connection = document.getElementById("connection");
+  let running = false;
+  let again = false;
+
+  async function refresh() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      const response = await fetch(fragmentUrl(), { headers: { Accept: "text/html" } });
+      if (response.ok) replace(await response.text());
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        refresh();
+      }
+    }
+  }
+
+  function replace(html) {
+    const drafts = {};
+    region.querySelectorAll("textarea, input[type=text]").forEach((field) => {
+      if (field.id && field.value) drafts[field.id] = field.value;
+    });
+    const focused = document.activeElement && region.contains(document.activeElement) ? document.activeElement.id : null;
+    const open = [...region.querySelectorAll("details[open]")].map((d) => d.closest("[id]")?.id);
+    region.innerHTML = html;
+    for (const [id, value] of Object.entries(drafts)) {
+      const field = document.getElementById(id);
+      if (field) field.value = value;
+    }
+    open.forEach((id) => id && document.getElementById(id)?.querySelector("details")?.setAttribute("open", ""));
+    if (focused) document.getElementById(focused)?.focus();
+  }
+
+  openStream(() => wsUrl(`/staff/events/${encodeURIComponent(slug)}/live`), {
+    onFrames: () => refresh(),
+    onState: (state) => {
+      showConnection(connection, state);
+      if (state === "live") refresh(); // catch up on anything missed while away
+    },
+  });
+  return { refresh, replace };
+}

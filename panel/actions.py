@@ -1,13 +1,11 @@
-"""Every state change, in one place. Each runs as one store write and appends the frames it causes."""
+"""Every state change: each runs as one store write and appends the frames it causes."""
 
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import math
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from panel import payloads
@@ -22,64 +20,24 @@ from panel.domain import (
     RuleError,
     Transition,
     accepts_questions,
+    blocked_term_in,
     check_transition,
     due_transitions,
-    iso,
-    on_now,
-    parse_iso,
 )
 from panel.live import protocol as p
-from panel.security import hash_password, new_token, token_hash, verify_password
+from panel.lookups import SYSTEM, Actor, clean_text  # noqa: F401 - re-exported
+from panel.lookups import event_or_fail as _event
+from panel.lookups import on_now_payload as _on_now_payload
+from panel.lookups import optional_id as _optional_id
+from panel.lookups import people as _people
+from panel.lookups import question_or_fail as _question
+from panel.planning import Planning
 from panel.store import Repo, Store
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+class Actions(Planning):
+    """Readers', moderators' and panelists' changes, plus the clock's; set-up is in Planning."""
 
-@dataclass(frozen=True)
-class Actor:
-    """Who did something, for permissions and the audit log."""
-
-    kind: str  # "editor", "panelist", "reader", "system"
-    id: int | str | None = None
-    name: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.id}:{self.name}" if self.id is not None else self.kind
-
-
-SYSTEM = Actor("system")
-
-
-def clean_text(value: object, *, field: str, max_chars: int, required: bool) -> str:
-    """Trim and check user text; refuse control characters rather than silently dropping them."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise RuleError("invalid", f"{field} must be text.")
-    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
-    if _CONTROL.search(text):
-        raise RuleError("invalid", f"{field} contains control characters.")
-    if required and not text:
-        raise RuleError("invalid", f"{field} must not be empty.")
-    if len(text) > max_chars:
-        raise RuleError(
-            "too_long", f"{field} is {len(text)} characters; the limit is {max_chars}."
-        )
-    return text
-
-
-async def _people(repo: Repo, event_id: int) -> dict[int, Any]:
-    return {person.id: person for person in (await repo.lineup(event_id)).everyone()}
-
-
-async def _on_now_payload(repo: Repo, event: Event, at: datetime) -> list[dict[str, Any]]:
-    people = on_now(event, await repo.slots(event.id), await repo.lineup(event.id), at)
-    return [payloads.panelist(person) for person in people]
-
-
-class Actions:
     def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
         self.store = store
         self.clock = clock
@@ -107,14 +65,20 @@ class Actions:
                     return earlier, False
             if not accepts_questions(event.status):
                 raise RuleError("not_accepting", _closed_message(event.status))
+            if await repo.is_banned(event.id, reader_id):
+                raise RuleError("forbidden", "You can no longer post questions to this event.")
+            await _check_slow_mode(repo, event, reader_id, now)
             people = await _people(repo, event.id)
             if directed_to is not None and directed_to not in people:
                 raise RuleError("invalid", "That panelist is not on this event's panel.")
-            publish = event.moderation == Moderation.POST
+            # A blocked term holds the question for review even under post-moderation.
+            term = blocked_term_in(f"{body}\n{name}", event.blocked_terms)
+            publish = event.moderation == Moderation.POST and term is None
             status = QuestionStatus.APPROVED if publish else QuestionStatus.PENDING
             qid = await repo.insert_question(
                 event_id=event.id, body=body, display_name=name, reader_id=reader_id,
-                client_key=client_key, status=status, directed_to=directed_to, now=now)
+                client_key=client_key, status=status, directed_to=directed_to, now=now,
+                held_reason=f"contains the blocked term {term!r}" if term else "")
             question = await repo.question(qid)
             assert question is not None
             if publish:
@@ -142,14 +106,21 @@ class Actions:
 
     # -- moderation -----------------------------------------------------------
     async def moderate(self, question_id: int, action: str, actor: Actor, *,
-                       into: object = None, reason: object = "") -> Question:
-        """approve, reject, pin, unpin, merge (into), withdraw. The first decision wins."""
+                       into: object = None, reason: object = "", body: object = None,
+                       to: object = None) -> Question:
+        """approve, reject, pin, unpin, merge (into), withdraw, edit (body), direct (to),
+        answered, unanswered. The first decision wins: a second gets `already_moderated`."""
         reason = clean_text(reason, field="Reason", max_chars=500, required=False)
         into_id = _optional_id(into, "into")
+        to_id = _optional_id(to, "to")
+        new_body = None if body is None else clean_text(
+            body, field="Question", max_chars=self.settings.question_max_chars, required=True)
         now = self.clock.now()
         handlers = {
             "approve": self._approve, "reject": self._reject, "pin": self._pin,
             "unpin": self._unpin, "merge": self._merge, "withdraw": self._withdraw,
+            "edit": self._edit, "direct": self._direct, "answered": self._mark_answered,
+            "unanswered": self._mark_unanswered,
         }
         if action not in handlers:
             raise RuleError("invalid", f"Unknown moderation action {action!r}; expected one of "
@@ -158,7 +129,8 @@ class Actions:
         async def job(repo: Repo) -> Question:
             before = await _question(repo, question_id)
             event = await _event(repo, before.event_id)
-            await handlers[action](repo, before, now, into_id=into_id, reason=reason)
+            await handlers[action](repo, before, now, into_id=into_id, reason=reason,
+                                   body=new_body, to_id=to_id)
             after = await _question(repo, question_id)
             await repo.audit(actor=str(actor), action=f"question.{action}", event_id=event.id,
                              target=f"question:{question_id}", before=_audit_view(before),
@@ -212,6 +184,38 @@ class Actions:
         kind = p.QUESTION_UPDATED if was_public else p.QUESTION_PUBLISHED
         await self._publish_question(repo, q.id, kind, now)
         await self._question_updated(repo, target.id, now)
+
+    async def _edit(self, repo: Repo, q: Question, now: datetime, *, body: str | None,
+                    **_: Any) -> None:
+        """Fix a typo; the original stays in the audit log."""
+        if body is None:
+            raise RuleError("invalid", "Editing needs the new text.")
+        if q.status in (QuestionStatus.REJECTED, QuestionStatus.WITHDRAWN):
+            raise RuleError("invalid", "This question is not shown; there is nothing to fix.")
+        await repo.update_question(q.id, now, body=body)
+        if q.status == QuestionStatus.APPROVED:
+            await self._question_updated(repo, q.id, now)
+
+    async def _direct(self, repo: Repo, q: Question, now: datetime, *, to_id: int | None,
+                      **_: Any) -> None:
+        if to_id is not None and to_id not in await _people(repo, q.event_id):
+            raise RuleError("invalid", "That panelist is not on this event's panel.")
+        await repo.update_question(q.id, now, directed_to=to_id)
+        if q.status == QuestionStatus.APPROVED:
+            await self._question_updated(repo, q.id, now)
+
+    async def _mark_answered(self, repo: Repo, q: Question, now: datetime, **_: Any) -> None:
+        await self._set_answered(repo, q, now, True)
+
+    async def _mark_unanswered(self, repo: Repo, q: Question, now: datetime, **_: Any) -> None:
+        await self._set_answered(repo, q, now, False)
+
+    async def _set_answered(self, repo: Repo, q: Question, now: datetime, value: bool) -> None:
+        """Answered in the room or elsewhere, without a written answer here."""
+        if q.status != QuestionStatus.APPROVED:
+            raise RuleError("invalid", "Only a published question can be marked answered.")
+        await repo.update_question(q.id, now, answered=int(value))
+        await self._question_updated(repo, q.id, now)
 
     async def _withdraw(self, repo: Repo, q: Question, now: datetime, **_: Any) -> None:
         if q.status != QuestionStatus.APPROVED:
@@ -273,6 +277,26 @@ class Actions:
                              target=f"answer:{answer_id}", before={"body": answer.body_md},
                              after={"body": body}, now=now)
             await self._publish_answer(repo, answer_id, question.event_id, p.ANSWER_UPDATED, now)
+
+        await self.store.write(job)
+
+    async def withdraw_answer(self, answer_id: int, actor: Actor) -> None:
+        """Take a published answer down (an editor's call); readers see it disappear."""
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> None:
+            answer = await repo.answer(answer_id)
+            if answer is None or answer.status != "published":
+                raise RuleError("already_moderated", "That answer is not published.")
+            question = await _question(repo, answer.question_id)
+            await repo.update_answer(answer_id, now, status="withdrawn")
+            await repo.audit(actor=str(actor), action="answer.withdraw",
+                             event_id=question.event_id, target=f"answer:{answer_id}",
+                             before={"body": answer.body_md}, after={"status": "withdrawn"},
+                             now=now)
+            await repo.append_frame(question.event_id, p.ANSWER_WITHDRAWN,
+                                    {"id": answer_id, "question_id": question.id}, now)
+            repo.notify_staff(question.event_id, {"answer_id": answer_id}, now)
 
         await self.store.write(job)
 
@@ -365,145 +389,23 @@ class Actions:
 
         await self.store.write(job)
 
-    # -- setting up -----------------------------------------------------------
-    async def create_event(self, *, slug: str, title: str, starts_at: datetime,
-                           ends_at: datetime, timezone: str = "Europe/London",
-                           summary: str = "", intro_md: str = "",
-                           related: Sequence[dict[str, str]] = (), moderation: str = "pre",
-                           status: str = "draft",
-                           slots: Sequence[tuple[str, datetime, datetime]] = ()) -> int:
-        if ends_at <= starts_at:
-            raise RuleError("invalid", "An event must end after it starts.")
-        for label, start, end in slots:
-            if not (starts_at <= start < end <= ends_at):
-                raise RuleError("invalid", f"Slot {label!r} must lie inside the event.")
-        now = self.clock.now()
-
-        async def job(repo: Repo) -> int:
-            if await repo.event_by_slug(slug):
-                raise RuleError("conflict", f"An event called {slug!r} already exists.")
-            event_id = await repo.insert_event(
-                slug=slug, title=title, starts_at=starts_at, ends_at=ends_at,
-                timezone=timezone, summary=summary, intro_md=intro_md, related=related,
-                moderation=moderation, status=status, now=now)
-            for position, (label, start, end) in enumerate(slots):
-                await repo.insert_slot(event_id, label, start, end, position)
-            return event_id
-
-        event_id = await self.store.write(job)
-        self.on_schedule_change()
-        return event_id
-
-    async def add_panelist(self, event_id: int, name: str, role: str, bio: str,
-                           slot_id: int | None = None, photo: str | None = None) -> int:
-        """A new panelist profile on an event's core panel (slot_id None) or in a slot."""
-        now = self.clock.now()
-
-        async def job(repo: Repo) -> int:
-            panelist_id = await repo.insert_panelist(name, role, bio, now, photo)
-            await repo.assign(event_id, panelist_id, slot_id, position=panelist_id)
-            return panelist_id
-
-        return await self.store.write(job)
-
-    async def create_invite(self, event_id: int, panelist_id: int) -> str:
-        """A fresh invite token (shown once; only its hash is kept)."""
-        token = new_token()
-        now = self.clock.now()
-
-        async def job(repo: Repo) -> None:
-            if panelist_id not in await _people(repo, event_id):
-                raise RuleError("invalid", "That panelist is not on this event's panel.")
-            await repo.insert_invite(event_id, panelist_id, token_hash(token), now)
-
-        await self.store.write(job)
-        return token
-
-    async def redeem_invite(self, token: str) -> tuple[int, int]:
-        """(event_id, panelist_id) for a live invite token; records its use."""
-        now = self.clock.now()
-
-        async def job(repo: Repo) -> tuple[int, int]:
-            invite = await repo.invite_by_hash(token_hash(token))
-            if invite is None:
-                raise RuleError("forbidden", "This invite link is not valid or was revoked.")
-            await repo.touch_invite(invite["id"], now)
-            return invite["event_id"], invite["panelist_id"]
-
-        return await self.store.write(job)
-
-    async def revoke_invite(self, invite_id: int, actor: Actor) -> None:
-        now = self.clock.now()
-
-        async def job(repo: Repo) -> None:
-            invite = await repo.invite(invite_id)
-            if invite is None:
-                raise RuleError("not_found", "No such invite.")
-            await repo.revoke_invite(invite_id, now)
-            await repo.audit(actor=str(actor), action="invite.revoke", event_id=invite["event_id"],
-                             target=f"invite:{invite_id}", before={}, after={}, now=now)
-
-        await self.store.write(job)
-
-    async def create_editor(self, username: str, password: str, role: str = "editor") -> int:
-        username = clean_text(username, field="Username", max_chars=60, required=True)
-        if len(password) < 8:
-            raise RuleError("invalid", "A password needs at least 8 characters.")
-        hashed = await hash_password(password)
-        now = self.clock.now()
-
-        async def job(repo: Repo) -> int:
-            if await repo.editor_by_username(username):
-                raise RuleError("conflict", f"An editor called {username!r} already exists.")
-            return await repo.insert_editor(username, hashed, role, now)
-
-        return await self.store.write(job)
-
-    async def authenticate(self, username: str, password: str) -> dict[str, Any]:
-        """The editor row for a right password; locks the account after repeated failures."""
-        now = self.clock.now()
-        async with self.store.read() as repo:
-            editor = await repo.editor_by_username(username)
-        if editor is None:
-            await verify_password(_DUMMY_HASH, password)  # same cost: do not reveal usernames
-            raise RuleError("bad_login", "Wrong username or password.")
-        locked = editor["locked_until"]
-        if locked and parse_iso(locked) > now:
-            raise RuleError("locked", "Too many failed attempts; try again in a few minutes.")
-        ok = await verify_password(editor["password_hash"], password)
-        failed = 0 if ok else editor["failed_logins"] + 1
-        lock = iso(now + LOCKOUT) if failed >= MAX_FAILED_LOGINS else None
-
-        async def job(repo: Repo) -> None:
-            await repo.record_login(editor["id"], 0 if lock else failed, lock)
-
-        await self.store.write(job)
-        if not ok:
-            raise RuleError("bad_login", "Wrong username or password.")
-        return dict(editor)
-
-
-_DUMMY_HASH = (
-    "$argon2id$v=19$m=19456,t=2,p=1$IwqQz8ja+PqG5dqkuRKkeA$"
-    "JK3PSUm6LAHPdvU+2B7y95BKWIw6oHh5bUmTTQslKmM"
-)
-
-
-def _optional_id(value: object, field: str) -> int | None:
-    if value in (None, "", 0, "0"):
-        return None
-    if isinstance(value, bool):
-        raise RuleError("invalid", f"{field} must be a whole number.")
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise RuleError("invalid", f"{field} must be a whole number.") from None
-
 
 def _closed_message(status: EventStatus) -> str:
     if status == EventStatus.DRAFT:
         return "This event is not open for questions yet."
     return "This event has closed; it no longer takes questions."
+
+
+async def _check_slow_mode(repo: Repo, event: Event, reader_id: str, now: datetime) -> None:
+    """Slow mode: at most one question per reader per interval."""
+    if event.slow_mode_seconds <= 0:
+        return
+    last = await repo.last_question_at(event.id, reader_id)
+    if last is not None:
+        wait = event.slow_mode_seconds - (now - last).total_seconds()
+        if wait > 0:
+            raise RuleError("rate_limited", f"Slow mode is on: you can ask again in "
+                            f"{math.ceil(wait)} seconds.")
 
 
 def _require_pending(q: Question) -> None:
@@ -517,24 +419,10 @@ def _audit_view(q: Question) -> dict[str, Any]:
             "upvotes": q.upvotes}
 
 
-async def _event(repo: Repo, event_id: int) -> Event:
-    event = await repo.event_by_id(event_id)
-    if event is None:
-        raise RuleError("not_found", "No such event.")
-    return event
-
-
-async def _question(repo: Repo, question_id: int) -> Question:
-    question = await repo.question(question_id)
-    if question is None:
-        raise RuleError("not_found", "No such question.")
-    return question
-
-
 async def _panelist_of(repo: Repo, actor: Actor, event_id: int) -> int | None:
     if actor.kind == "editor":
         return None
-    if actor.kind == "panelist" and isinstance(actor.id, int):
-        if actor.id in await _people(repo, event_id):
-            return actor.id
+    if (actor.kind == "panelist" and isinstance(actor.id, int)
+            and actor.id in await _people(repo, event_id)):
+        return actor.id
     raise RuleError("forbidden", "Only this event's panelists and editors can answer.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from panel.actions import Actions, Actor
 from panel.clock import Clock, FakeClock
@@ -83,9 +84,7 @@ SLOTTED = [
 
 
 def place_live_event(at: datetime) -> datetime:
-    """The demo event's start: the top of the local hour that contains `at` (so `at` is in slot 1)."""
-    from zoneinfo import ZoneInfo
-
+    """The demo event's start: the top of the local hour holding `at` (so `at` is in slot 1)."""
     local = utc(at).astimezone(ZoneInfo(ZONE))
     return utc(local.replace(minute=0, second=0, microsecond=0))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,6 +96,8 @@ class Event:
     moderation: Moderation = Moderation.PRE
     status: EventStatus = EventStatus.SCHEDULED
     last_seq: int = 0
+    slow_mode_seconds: int = 0
+    blocked_terms: tuple[str, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -222,6 +225,7 @@ class Question:
     upvotes: int = 0
     answered: bool = False
     reject_reason: str = ""
+    held_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -234,3 +238,12 @@ class Answer:
     panelist_id: int | None = None
     editor_id: int | None = None
     status: str = "published"
+
+
+def blocked_term_in(text: str, terms: Iterable[str]) -> str | None:
+    """The first blocked term found in `text` (case-insensitive, whole words), if any."""
+    for term in terms:
+        term = term.strip()
+        if term and re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text, re.IGNORECASE):
+            return term
+    return None

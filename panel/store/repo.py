@@ -47,6 +47,8 @@ def _event(r: Row) -> Event:
         moderation=Moderation(r["moderation"]),
         status=EventStatus(r["status"]),
         last_seq=r["last_seq"],
+        slow_mode_seconds=r["slow_mode_seconds"],
+        blocked_terms=tuple(t for t in r["blocked_terms"].splitlines() if t.strip()),
     )
 
 
@@ -81,6 +83,7 @@ def _question(r: Row) -> Question:
         upvotes=r["upvotes"],
         answered=bool(r["answered"]),
         reject_reason=r["reject_reason"],
+        held_reason=r["held_reason"],
     )
 
 
@@ -145,6 +148,20 @@ class Repo:
         events = [_event(r) for r in rows]
         return [e for e in events if statuses is None or e.status in statuses]
 
+    async def update_event(self, event_id: int, now: datetime, **fields: Any) -> None:
+        allowed = {"slug", "title", "summary", "intro_md", "related_json", "starts_at", "ends_at",
+                   "timezone", "moderation", "slow_mode_seconds", "blocked_terms"}
+        assert fields and set(fields) <= allowed, fields
+        values = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+        sets = ", ".join(f"{name} = :{name}" for name in sorted(values))
+        await self.conn.execute(
+            f"UPDATE events SET {sets}, updated_at = :now WHERE id = :id",
+            {**values, "now": iso(now), "id": event_id},
+        )
+
+    async def delete_event(self, event_id: int) -> None:
+        await self.conn.execute("DELETE FROM events WHERE id = :id", {"id": event_id})
+
     async def set_event_status(self, event_id: int, status: str, now: datetime) -> None:
         await self.conn.execute(
             "UPDATE events SET status = :status, updated_at = :now WHERE id = :id",
@@ -169,6 +186,21 @@ class Repo:
         )
         return [_slot(r) for r in rows]
 
+    async def update_slot(self, slot_id: int, label: str, starts_at: datetime,
+                          ends_at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE slots SET label = :label, starts_at = :s, ends_at = :e, state = 'pending'"
+            " WHERE id = :id",
+            {"label": label, "s": iso(starts_at), "e": iso(ends_at), "id": slot_id},
+        )
+
+    async def delete_slot(self, slot_id: int) -> None:
+        await self.conn.execute("DELETE FROM slots WHERE id = :id", {"id": slot_id})
+
+    async def slot(self, slot_id: int) -> Slot | None:
+        row = await self._one("SELECT * FROM slots WHERE id = :id", id=slot_id)
+        return _slot(row) if row else None
+
     async def set_slot_state(self, slot_id: int, state: str) -> None:
         await self.conn.execute(
             "UPDATE slots SET state = :state WHERE id = :id", {"state": state, "id": slot_id}
@@ -187,6 +219,28 @@ class Repo:
     async def panelist(self, panelist_id: int) -> Panelist | None:
         row = await self._one("SELECT * FROM panelists WHERE id = :id", id=panelist_id)
         return _panelist(row) if row else None
+
+    async def update_panelist(self, panelist_id: int, **fields: Any) -> None:
+        assert fields and set(fields) <= {"name", "role", "bio", "photo"}, fields
+        sets = ", ".join(f"{name} = :{name}" for name in sorted(fields))
+        await self.conn.execute(
+            f"UPDATE panelists SET {sets} WHERE id = :id", {**fields, "id": panelist_id}
+        )
+
+    async def all_panelists(self) -> list[Panelist]:
+        return [_panelist(r) for r in await self._all("SELECT * FROM panelists ORDER BY name")]
+
+    async def assignments(self, event_id: int) -> list[Row]:
+        return await self._all(
+            "SELECT a.*, p.name AS panelist_name FROM assignments a JOIN panelists p"
+            " ON p.id = a.panelist_id WHERE a.event_id = :e ORDER BY a.position, a.id",
+            e=event_id,
+        )
+
+    async def unassign(self, assignment_id: int) -> Row | None:
+        row = await self._one("SELECT * FROM assignments WHERE id = :id", id=assignment_id)
+        await self.conn.execute("DELETE FROM assignments WHERE id = :id", {"id": assignment_id})
+        return row
 
     async def assign(self, event_id: int, panelist_id: int, slot_id: int | None,
                      position: int = 0) -> None:
@@ -264,6 +318,17 @@ class Repo:
     async def editor_by_id(self, editor_id: int) -> Row | None:
         return await self._one("SELECT * FROM editors WHERE id = :id", id=editor_id)
 
+    async def editors(self) -> list[Row]:
+        return await self._all("SELECT id, username, role, created_at, locked_until FROM editors"
+                               " ORDER BY username")
+
+    async def set_editor_role(self, editor_id: int, role: str) -> None:
+        await self.conn.execute("UPDATE editors SET role = :r WHERE id = :id",
+                                {"r": role, "id": editor_id})
+
+    async def delete_editor(self, editor_id: int) -> None:
+        await self.conn.execute("DELETE FROM editors WHERE id = :id", {"id": editor_id})
+
     async def record_login(self, editor_id: int, failed: int, locked_until: str | None) -> None:
         await self.conn.execute(
             "UPDATE editors SET failed_logins = :f, locked_until = :l WHERE id = :id",
@@ -287,6 +352,12 @@ class Repo:
             h=token_hash,
         )
 
+    async def api_tokens(self) -> list[Row]:
+        return await self._all(
+            "SELECT t.id, t.name, t.created_at, t.last_used_at, t.revoked_at, e.username"
+            " FROM api_tokens t JOIN editors e ON e.id = t.editor_id ORDER BY t.id DESC"
+        )
+
     async def revoke_api_token(self, token_id: int, now: datetime) -> int:
         return await self.conn.execute(
             "UPDATE api_tokens SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL",
@@ -296,13 +367,14 @@ class Repo:
     # -- questions ------------------------------------------------------------
     async def insert_question(self, *, event_id: int, body: str, display_name: str,
                               reader_id: str, client_key: str | None, status: str,
-                              directed_to: int | None, now: datetime) -> int:
+                              directed_to: int | None, now: datetime, held_reason: str = ""
+                              ) -> int:
         row = await self._one(
             "INSERT INTO questions (event_id, body, display_name, reader_id, client_key, status,"
-            " directed_to, created_at, updated_at) VALUES (:e, :body, :name, :reader, :key,"
-            " :status, :to, :now, :now) RETURNING id",
+            " directed_to, held_reason, created_at, updated_at) VALUES (:e, :body, :name,"
+            " :reader, :key, :status, :to, :held, :now, :now) RETURNING id",
             e=event_id, body=body, name=display_name, reader=reader_id, key=client_key,
-            status=status, to=directed_to, now=iso(now),
+            status=status, to=directed_to, held=held_reason, now=iso(now),
         )
         assert row is not None
         return int(row["id"])
@@ -341,7 +413,7 @@ class Repo:
 
     async def update_question(self, question_id: int, now: datetime, **fields: Any) -> None:
         allowed = {"status", "body", "pinned", "merged_into", "answered", "directed_to",
-                   "reject_reason", "upvotes"}
+                   "reject_reason", "upvotes", "held_reason"}
         assert fields and set(fields) <= allowed, fields
         sets = ", ".join(f"{name} = :{name}" for name in sorted(fields))
         await self.conn.execute(
@@ -360,6 +432,13 @@ class Repo:
                 "UPDATE questions SET upvotes = upvotes + 1 WHERE id = :q", {"q": question_id}
             )
         return bool(added)
+
+    async def ban_reader(self, event_id: int, reader_id: str, now: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO reader_bans (event_id, reader_id, created_at) VALUES (:e, :r, :now)"
+            " ON CONFLICT DO NOTHING",
+            {"e": event_id, "r": reader_id, "now": iso(now)},
+        )
 
     async def is_banned(self, event_id: int, reader_id: str) -> bool:
         row = await self._one(
@@ -446,9 +525,12 @@ class Repo:
              "before": json.dumps(before or {}), "after": json.dumps(after or {})},
         )
 
-    async def audit_entries(self, event_id: int) -> list[Row]:
+    async def audit_entries(self, event_id: int | None = None, limit: int = 500) -> list[Row]:
+        if event_id is None:
+            return await self._all("SELECT * FROM audit_log ORDER BY id DESC LIMIT :l", l=limit)
         return await self._all(
-            "SELECT * FROM audit_log WHERE event_id = :e ORDER BY id", e=event_id
+            "SELECT * FROM audit_log WHERE event_id = :e ORDER BY id DESC LIMIT :l",
+            e=event_id, l=limit,
         )
 
     # -- transcripts ----------------------------------------------------------

@@ -7,7 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from panel import payloads
-from panel.domain import Event, EventStatus, Panelist, Question, QuestionStatus, current_slot, on_now
+from panel.domain import (
+    Event,
+    EventStatus,
+    Panelist,
+    Question,
+    QuestionStatus,
+    current_slot,
+    on_now,
+)
 from panel.render import markdown_to_html
 from panel.store import Repo
 

@@ -25,7 +25,7 @@ from panel.clock import Clock, SystemClock
 from panel.config import Settings
 from panel.domain import RuleError, parse_iso
 from panel.services import Services
-from panel.web import api, console, desk, live, readers
+from panel.web import api, console, desk, desk_admin, desk_setup, live, readers
 from panel.web.base import STATUS_FOR_CODE, html_error_page, json_error, services
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,37 @@ def routes() -> list[Any]:
         Route("/desk/events/{slug}/queue", desk.queue_fragment),
         Route("/desk/events/{slug}/status", desk.set_status, methods=["POST"]),
         Route("/desk/questions/{question_id:int}/moderate", desk.moderate, methods=["POST"]),
+        # The desk: bulk moderation, audit, set-up and accounts.
+        Route("/desk/events/{slug}/bulk", desk.bulk_moderate, methods=["POST"]),
+        Route("/desk/events/{slug}/answers/{answer_id:int}/withdraw", desk.withdraw_answer,
+              methods=["POST"]),
+        Route("/desk/events/{slug}/audit", desk.audit_page),
+        Route("/desk/new-event", desk_setup.new_event_page),
+        Route("/desk/new-event", desk_setup.create_event, methods=["POST"]),
+        Route("/desk/events/{slug}/setup", desk_setup.setup_page),
+        Route("/desk/events/{slug}/edit", desk_setup.edit_event, methods=["POST"]),
+        Route("/desk/events/{slug}/rules", desk_setup.set_rules, methods=["POST"]),
+        Route("/desk/events/{slug}/duplicate", desk_setup.duplicate_event, methods=["POST"]),
+        Route("/desk/events/{slug}/delete", desk_setup.delete_event, methods=["POST"]),
+        Route("/desk/events/{slug}/slots", desk_setup.add_slot, methods=["POST"]),
+        Route("/desk/events/{slug}/slots/{slot_id:int}", desk_setup.edit_slot,
+              methods=["POST"]),
+        Route("/desk/events/{slug}/panelists", desk_setup.add_panelist, methods=["POST"]),
+        Route("/desk/events/{slug}/panelists/{panelist_id:int}", desk_setup.edit_panelist,
+              methods=["POST"]),
+        Route("/desk/events/{slug}/assign", desk_setup.assign, methods=["POST"]),
+        Route("/desk/events/{slug}/assignments/{assignment_id:int}/delete",
+              desk_setup.unassign, methods=["POST"]),
+        Route("/desk/events/{slug}/invites", desk_setup.create_invite, methods=["POST"]),
+        Route("/desk/events/{slug}/invites/{invite_id:int}/revoke", desk_setup.revoke_invite,
+              methods=["POST"]),
+        Route("/desk/editors", desk_admin.editors_page),
+        Route("/desk/editors", desk_admin.create_editor, methods=["POST"]),
+        Route("/desk/editors/{editor_id:int}/role", desk_admin.set_role, methods=["POST"]),
+        Route("/desk/tokens", desk_admin.tokens_page),
+        Route("/desk/tokens", desk_admin.create_token, methods=["POST"]),
+        Route("/desk/tokens/{token_id:int}/revoke", desk_admin.revoke_token, methods=["POST"]),
+        Route("/desk/preview", desk.preview, methods=["POST"]),
         Route("/api/v1/openapi.json", api.openapi),
         Route("/api/v1/me", api.whoami),
         Route("/api/v1/events", api.list_events),

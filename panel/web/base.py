@@ -50,12 +50,18 @@ def csrf_token(conn: HTTPConnection) -> str:
     return str(token)
 
 
-async def read_form(request: Request) -> FormData:
-    """The posted form, refused when too big or when its CSRF token is missing or wrong."""
+async def read_form(request: Request, max_bytes: int | None = None) -> FormData:
+    """The posted form, refused when too big or when its CSRF token is missing or wrong.
+
+    `max_bytes` above the default allows one uploaded file of about that size.
+    """
+    limit = max_bytes or MAX_FORM_BYTES
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_FORM_BYTES:
-        raise RuleError("too_large", "That form is too large.")
-    form = await request.form(max_files=0, max_fields=50, max_part_size=MAX_FORM_BYTES)
+    if length and length.isdigit() and int(length) > limit:
+        raise RuleError("too_large", "That upload is too large: photos can be at most 2 MB."
+                        if max_bytes else "That form is too large.")
+    form = await request.form(max_files=1 if max_bytes else 0, max_fields=50,
+                              max_part_size=MAX_FORM_BYTES)
     sent = form.get("csrf_token")
     expected = request.session.get("csrf")
     if not isinstance(sent, str) or not expected or not same(sent, expected):

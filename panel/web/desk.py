@@ -1,15 +1,19 @@
-"""The editor desk: sign in, the moderation queue, and event controls."""
+"""The editor desk: sign in, the moderation queue, event controls and the audit log."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel import payloads
 from panel.actions import Actor
-from panel.domain import TRANSITIONS, Event, EventStatus, QuestionStatus, RuleError
+from panel.domain import TRANSITIONS, Event, EventStatus, Question, QuestionStatus, RuleError
+from panel.render import markdown_to_html
+from panel.web.api import read_json
 from panel.web.auth import require_editor
 from panel.web.base import event_or_404, read_form, render, services
 from panel.web.eventview import STATUS_LABELS
@@ -72,23 +76,59 @@ async def home(request: Request) -> Response:
         return actor
     async with services(request).store.read() as repo:
         events = await repo.list_events()
+        editor = await repo.editor_by_id(int(actor.id or 0))
     return render(request, "desk_index.html", {
-        "events": [{"event": e, "status": STATUS_LABELS[e.status]} for e in events]})
+        "events": [{"event": e, "status": STATUS_LABELS[e.status]} for e in events],
+        "is_admin": bool(editor and editor["role"] == "admin"),
+        "notice": request.session.pop("notice", None)})
+
+
+SORTS = {"time": "Oldest first", "newest": "Newest first", "upvotes": "Most upvoted",
+         "panelist": "By panelist"}
+
+
+def _sorted(questions: list[Question], sort: str) -> list[Question]:
+    if sort == "newest":
+        return sorted(questions, key=lambda q: (q.created_at, q.id), reverse=True)
+    if sort == "upvotes":
+        return sorted(questions, key=lambda q: (-q.upvotes, q.created_at, q.id))
+    if sort == "panelist":
+        return sorted(questions, key=lambda q: (q.directed_to is None, q.directed_to or 0,
+                                                q.created_at))
+    return sorted(questions, key=lambda q: (q.created_at, q.id))
 
 
 async def _queue_context(request: Request, event: Event) -> dict[str, Any]:
     svc = services(request)
+    sort = request.query_params.get("sort", "time")
+    sort = sort if sort in SORTS else "time"
+    to = request.query_params.get("to", "")
     async with svc.store.read() as repo:
         event = await repo.event_by_id(event.id) or event
-        people = {p.id: p for p in (await repo.lineup(event.id)).everyone()}
+        lineup = (await repo.lineup(event.id)).everyone()
+        people = {p.id: p for p in lineup}
         pending = await repo.questions(event.id, [QuestionStatus.PENDING])
         approved = await repo.questions(event.id, [QuestionStatus.APPROVED])
+        answers = await repo.answers_for_event(event.id)
+    if to.isdigit():
+        pending = [q for q in pending if q.directed_to == int(to)]
+        approved = [q for q in approved if q.directed_to == int(to)]
+
+    def view(q: Question) -> dict[str, Any]:
+        return {**payloads.question(q, people), "held_reason": q.held_reason}
+
+    by_question: dict[int, list[dict[str, Any]]] = {}
+    for a in answers:
+        by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
     return {
         "event": event,
         "status": STATUS_LABELS[event.status],
-        "pending": [payloads.question(q, people) for q in pending],
-        "approved": [payloads.question(q, people) for q in reversed(approved)
+        "pending": [view(q) for q in _sorted(pending, sort)],
+        "approved": [{**view(q), "answers": by_question.get(q.id, [])}
+                     for q in _sorted(approved, "newest" if sort == "time" else sort)
                      if q.merged_into is None],
+        "panelists": lineup,
+        "sorts": SORTS, "sort": sort, "to": to,
         "controls": [(s, STATUS_CONTROLS[s]) for s in sorted(TRANSITIONS[event.status])
                      if s in STATUS_CONTROLS],
         "notice": request.session.pop("notice", None),
@@ -109,23 +149,80 @@ async def queue_fragment(request: Request) -> Response:
     return render(request, "_queue.html", await _queue_context(request, event))
 
 
-async def moderate(request: Request) -> Response:
+async def _moderate_one(request: Request, actor: Actor, question_id: int,
+                        form: FormData) -> None:
     svc = services(request)
-    actor = await require_editor(request)
-    form = await read_form(request)
-    question_id = request.path_params["question_id"]
-    async with svc.store.read() as repo:
+    action = str(form.get("action", ""))
+    if action == "ban":
+        await svc.actions.ban_author(question_id, actor)
+        await svc.actions.moderate(question_id, "reject", actor, reason="Author banned")
+        return
+    await svc.actions.moderate(
+        question_id, action, actor, into=form.get("into") or None,
+        reason=str(form.get("reason", "")),
+        body=form.get("body") if action == "edit" else None,
+        to=form.get("to") or None)
+
+
+async def _queue_url(request: Request, question_id: int) -> str:
+    async with services(request).store.read() as repo:
         question = await repo.question(question_id)
         event = await repo.event_by_id(question.event_id) if question else None
     if event is None:
         raise RuleError("not_found", "No such question.")
+    return f"/desk/events/{event.slug}"
+
+
+async def moderate(request: Request) -> Response:
+    actor = await require_editor(request)
+    form = await read_form(request)
+    question_id = request.path_params["question_id"]
+    back = await _queue_url(request, question_id)
     try:
-        await svc.actions.moderate(question_id, str(form.get("action", "")), actor,
-                                   into=form.get("into") or None,
-                                   reason=str(form.get("reason", "")))
+        await _moderate_one(request, actor, question_id, form)
+    except RuleError as exc:
+        request.session["notice"] = exc.message
+    return RedirectResponse(back, status_code=303)
+
+
+async def bulk_moderate(request: Request) -> Response:
+    """One action on every ticked question; reports what could not be done."""
+    actor = await require_editor(request)
+    form = await read_form(request)
+    event = await event_or_404(request, request.path_params["slug"])
+    failed = []
+    ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()][:200]
+    for question_id in ids:
+        try:
+            await _moderate_one(request, actor, question_id, form)
+        except RuleError as exc:
+            failed.append(f"#{question_id}: {exc.message}")
+    done = len(ids) - len(failed)
+    request.session["notice"] = (f"{done} question{'s' if done != 1 else ''} done."
+                                 + (" " + " ".join(failed) if failed else ""))
+    return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
+
+
+async def withdraw_answer(request: Request) -> Response:
+    actor = await require_editor(request)
+    await read_form(request)
+    event = await event_or_404(request, request.path_params["slug"])
+    try:
+        await services(request).actions.withdraw_answer(request.path_params["answer_id"], actor)
+        request.session["notice"] = "Answer withdrawn."
     except RuleError as exc:
         request.session["notice"] = exc.message
     return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
+
+
+async def audit_page(request: Request) -> Response:
+    await require_editor(request)
+    event = await event_or_404(request, request.path_params["slug"])
+    async with services(request).store.read() as repo:
+        rows = await repo.audit_entries(event.id)
+    entries = [{**row, "before": json.loads(row["before_json"]),
+                "after": json.loads(row["after_json"])} for row in rows]
+    return render(request, "desk_audit.html", {"event": event, "entries": entries})
 
 
 async def set_status(request: Request) -> Response:
@@ -140,3 +237,13 @@ async def set_status(request: Request) -> Response:
     except RuleError as exc:
         request.session["notice"] = exc.message
     return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
+
+
+async def preview(request: Request) -> Response:
+    """Markdown preview for the desk's editors (intro, transcript texts)."""
+    await require_editor(request)
+    data = await read_json(request)
+    body = data.get("body", "")
+    if not isinstance(body, str):
+        raise RuleError("invalid", "body must be text.")
+    return JSONResponse({"html": markdown_to_html(body[:20000])})

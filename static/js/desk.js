@@ -1,21 +1,58 @@
-// The moderation desk: the queue reloads live; actions post without leaving the page.
+// The moderation desk: the queue reloads live; actions post without leaving the page;
+// keyboard shortcuts for fast moderation.
 import { liveRegion } from "./staff.js";
 
 const desk = document.getElementById("desk");
 if (desk) {
   const slug = desk.dataset.slug;
+  const regionElement = document.getElementById("queue-region");
   const region = liveRegion({
     slug,
     regionId: "queue-region",
-    fragmentUrl: () => `/desk/events/${encodeURIComponent(slug)}/queue`,
+    fragmentUrl: () => `/desk/events/${encodeURIComponent(slug)}/queue${location.search}`,
   });
-  document.getElementById("queue-region").addEventListener("submit", async (event) => {
-    event.preventDefault();
+
+  regionElement.addEventListener("submit", async (event) => {
     const form = event.target;
+    if (form.method.toLowerCase() !== "post") return; // sorting and filtering navigate
+    event.preventDefault();
+    const current = document.activeElement?.closest(".queue-item");
+    const next = current?.nextElementSibling?.id || current?.previousElementSibling?.id;
     const response = await fetch(form.action, { method: "POST", body: new FormData(form) });
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
     const fresh = page.getElementById("queue-region");
     if (fresh) region.replace(fresh.innerHTML);
     else region.refresh();
+    // Keep the keyboard user's place: focus the question that took this one's place.
+    const target = next && document.getElementById(next);
+    if (target) target.focus();
+  });
+
+  const items = () => [...regionElement.querySelectorAll(".queue-item")];
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input, textarea, select")) return; // typing, not commanding
+    const list = items();
+    const current = document.activeElement?.closest(".queue-item");
+    const index = list.indexOf(current);
+    const key = event.key;
+    if (key === "j" || key === "k") {
+      const target = list[key === "j" ? Math.min(index + 1, list.length - 1) : Math.max(index - 1, 0)];
+      target?.focus();
+      event.preventDefault();
+      return;
+    }
+    if (!current) return;
+    if (key === "x") {
+      const box = current.querySelector(".select");
+      if (box) box.checked = !box.checked;
+      event.preventDefault();
+      return;
+    }
+    const button = current.querySelector(`button[data-key="${key}"]`);
+    if (button) {
+      event.preventDefault();
+      button.click();
+    }
   });
 }

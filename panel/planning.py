@@ -21,13 +21,23 @@ LOCKOUT = timedelta(minutes=15)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 
 
-def check_event_fields(*, slug: str, title: object, summary: object, intro_md: object,
-                       related: Sequence[dict[str, str]], starts_at: datetime,
-                       ends_at: datetime, timezone: str, moderation: str) -> dict[str, Any]:
+def check_event_fields(
+    *,
+    slug: str,
+    title: object,
+    summary: object,
+    intro_md: object,
+    related: Sequence[dict[str, str]],
+    starts_at: datetime,
+    ends_at: datetime,
+    timezone: str,
+    moderation: str,
+) -> dict[str, Any]:
     """Validate an event's editable fields; returns them cleaned."""
     if not SLUG.match(slug):
-        raise RuleError("invalid", "The web address must be 2 to 80 lower-case letters, digits "
-                        "or hyphens.")
+        raise RuleError(
+            "invalid", "The web address must be 2 to 80 lower-case letters, digits or hyphens."
+        )
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -41,11 +51,17 @@ def check_event_fields(*, slug: str, title: object, summary: object, intro_md: o
         url = str(link.get("url", "")).strip()
         if not url.startswith(("https://", "http://")):
             raise RuleError("invalid", "Related links must start with http:// or https://.")
-        links.append({"title": clean_text(link.get("title") or url, field="Link title",
-                                          max_chars=200, required=True),
-                      "url": url[:1000],
-                      "summary": clean_text(link.get("summary", ""), field="Link summary",
-                                            max_chars=500, required=False)})
+        links.append(
+            {
+                "title": clean_text(
+                    link.get("title") or url, field="Link title", max_chars=200, required=True
+                ),
+                "url": url[:1000],
+                "summary": clean_text(
+                    link.get("summary", ""), field="Link summary", max_chars=500, required=False
+                ),
+            }
+        )
     return {
         "title": clean_text(title, field="Title", max_chars=200, required=True),
         "summary": clean_text(summary, field="Summary", max_chars=500, required=False),
@@ -54,8 +70,9 @@ def check_event_fields(*, slug: str, title: object, summary: object, intro_md: o
     }
 
 
-def check_slot(label: object, start: datetime, end: datetime, event_start: datetime,
-               event_end: datetime) -> str:
+def check_slot(
+    label: object, start: datetime, end: datetime, event_start: datetime, event_end: datetime
+) -> str:
     text = clean_text(label, field="Slot label", max_chars=120, required=True)
     if end <= start:
         raise RuleError("invalid", f"Slot {text!r} must end after it starts.")
@@ -78,17 +95,34 @@ class Planning:
     settings: Settings
     on_schedule_change: Callable[[], None]
 
-    async def create_event(self, *, slug: str, title: str, starts_at: datetime,
-                           ends_at: datetime, timezone: str = "Europe/London",
-                           summary: str = "", intro_md: str = "",
-                           related: Sequence[dict[str, str]] = (), moderation: str = "pre",
-                           status: str = "draft",
-                           slots: Sequence[tuple[str, datetime, datetime]] = (),
-                           actor: Actor = SYSTEM) -> int:
+    async def create_event(
+        self,
+        *,
+        slug: str,
+        title: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        timezone: str = "Europe/London",
+        summary: str = "",
+        intro_md: str = "",
+        related: Sequence[dict[str, str]] = (),
+        moderation: str = "pre",
+        status: str = "draft",
+        slots: Sequence[tuple[str, datetime, datetime]] = (),
+        actor: Actor = SYSTEM,
+    ) -> int:
         """A new event (a draft unless told otherwise), with its slots."""
-        fields = check_event_fields(slug=slug, title=title, summary=summary, intro_md=intro_md,
-                                    related=related, starts_at=starts_at, ends_at=ends_at,
-                                    timezone=timezone, moderation=moderation)
+        fields = check_event_fields(
+            slug=slug,
+            title=title,
+            summary=summary,
+            intro_md=intro_md,
+            related=related,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            timezone=timezone,
+            moderation=moderation,
+        )
         for label, start, end in slots:
             check_slot(label, start, end, starts_at, ends_at)
         now = self.clock.now()
@@ -97,22 +131,44 @@ class Planning:
             if await repo.event_by_slug(slug):
                 raise RuleError("conflict", f"An event called {slug!r} already exists.")
             event_id = await repo.insert_event(
-                slug=slug, title=fields["title"], starts_at=starts_at, ends_at=ends_at,
-                timezone=timezone, summary=fields["summary"], intro_md=fields["intro_md"],
-                related=fields["related"], moderation=moderation, status=status, now=now)
+                slug=slug,
+                title=fields["title"],
+                starts_at=starts_at,
+                ends_at=ends_at,
+                timezone=timezone,
+                summary=fields["summary"],
+                intro_md=fields["intro_md"],
+                related=fields["related"],
+                moderation=moderation,
+                status=status,
+                now=now,
+            )
             for position, (label, start, end) in enumerate(slots):
                 await repo.insert_slot(event_id, label, start, end, position)
-            await repo.audit(actor=str(actor), action="event.create", event_id=event_id,
-                             target=f"event:{slug}", before={}, after={"title": title},
-                             now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="event.create",
+                event_id=event_id,
+                target=f"event:{slug}",
+                before={},
+                after={"title": title},
+                now=now,
+            )
             return event_id
 
         event_id = await self.store.write(job)
         self.on_schedule_change()
         return event_id
 
-    async def add_panelist(self, event_id: int, name: str, role: str, bio: str,
-                           slot_id: int | None = None, photo: str | None = None) -> int:
+    async def add_panelist(
+        self,
+        event_id: int,
+        name: str,
+        role: str,
+        bio: str,
+        slot_id: int | None = None,
+        photo: str | None = None,
+    ) -> int:
         """A new panelist profile on an event's core panel (slot_id None) or in a slot."""
         now = self.clock.now()
 
@@ -157,8 +213,15 @@ class Planning:
             if invite is None:
                 raise RuleError("not_found", "No such invite.")
             await repo.revoke_invite(invite_id, now)
-            await repo.audit(actor=str(actor), action="invite.revoke", event_id=invite["event_id"],
-                             target=f"invite:{invite_id}", before={}, after={}, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="invite.revoke",
+                event_id=invite["event_id"],
+                target=f"invite:{invite_id}",
+                before={},
+                after={},
+                now=now,
+            )
 
         await self.store.write(job)
 
@@ -199,67 +262,119 @@ class Planning:
             raise RuleError("bad_login", "Wrong username or password.")
         return dict(editor)
 
-
-    async def update_event(self, event_id: int, actor: Actor, *, title: object,
-                           summary: object, intro_md: object,
-                           related: Sequence[dict[str, str]], starts_at: datetime,
-                           ends_at: datetime, timezone: str, moderation: str) -> None:
+    async def update_event(
+        self,
+        event_id: int,
+        actor: Actor,
+        *,
+        title: object,
+        summary: object,
+        intro_md: object,
+        related: Sequence[dict[str, str]],
+        starts_at: datetime,
+        ends_at: datetime,
+        timezone: str,
+        moderation: str,
+    ) -> None:
         """Edit an event; its slots must still fit inside it."""
         now = self.clock.now()
 
         async def job(repo: Repo) -> None:
             event = await event_or_fail(repo, event_id)
             fields = check_event_fields(
-                slug=event.slug, title=title, summary=summary, intro_md=intro_md,
-                related=related, starts_at=starts_at, ends_at=ends_at, timezone=timezone,
-                moderation=moderation)
+                slug=event.slug,
+                title=title,
+                summary=summary,
+                intro_md=intro_md,
+                related=related,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                timezone=timezone,
+                moderation=moderation,
+            )
             for slot in await repo.slots(event_id):
                 check_slot(slot.label, slot.starts_at, slot.ends_at, starts_at, ends_at)
             await repo.update_event(
-                event_id, now, title=fields["title"], summary=fields["summary"],
-                intro_md=fields["intro_md"], related_json=json.dumps(fields["related"]),
-                starts_at=starts_at, ends_at=ends_at, timezone=timezone, moderation=moderation)
-            await repo.audit(actor=str(actor), action="event.edit", event_id=event_id,
-                             target=f"event:{event.slug}",
-                             before={"title": event.title, "starts_at": iso(event.starts_at),
-                                     "ends_at": iso(event.ends_at),
-                                     "moderation": event.moderation},
-                             after={"title": fields["title"], "starts_at": iso(starts_at),
-                                    "ends_at": iso(ends_at), "moderation": moderation},
-                             now=now)
+                event_id,
+                now,
+                title=fields["title"],
+                summary=fields["summary"],
+                intro_md=fields["intro_md"],
+                related_json=json.dumps(fields["related"]),
+                starts_at=starts_at,
+                ends_at=ends_at,
+                timezone=timezone,
+                moderation=moderation,
+            )
+            await repo.audit(
+                actor=str(actor),
+                action="event.edit",
+                event_id=event_id,
+                target=f"event:{event.slug}",
+                before={
+                    "title": event.title,
+                    "starts_at": iso(event.starts_at),
+                    "ends_at": iso(event.ends_at),
+                    "moderation": event.moderation,
+                },
+                after={
+                    "title": fields["title"],
+                    "starts_at": iso(starts_at),
+                    "ends_at": iso(ends_at),
+                    "moderation": moderation,
+                },
+                now=now,
+            )
 
         await self.store.write(job)
         self.on_schedule_change()
 
-    async def duplicate_event(self, event_id: int, slug: str, starts_at: datetime,
-                              actor: Actor) -> int:
+    async def duplicate_event(
+        self, event_id: int, slug: str, starts_at: datetime, actor: Actor
+    ) -> int:
         """The same panel and slot pattern on a new date, as a draft."""
         now = self.clock.now()
 
         async def job(repo: Repo) -> int:
             event = await event_or_fail(repo, event_id)
             if not SLUG.match(slug):
-                raise RuleError("invalid", "The web address must be 2 to 80 lower-case "
-                                "letters, digits or hyphens.")
+                raise RuleError(
+                    "invalid",
+                    "The web address must be 2 to 80 lower-case letters, digits or hyphens.",
+                )
             if await repo.event_by_slug(slug):
                 raise RuleError("conflict", f"An event called {slug!r} already exists.")
             shift = starts_at - event.starts_at
             new_id = await repo.insert_event(
-                slug=slug, title=event.title, summary=event.summary, intro_md=event.intro_md,
-                related=event.related, starts_at=event.starts_at + shift,
-                ends_at=event.ends_at + shift, timezone=event.timezone,
-                moderation=event.moderation, status=EventStatus.DRAFT, now=now)
+                slug=slug,
+                title=event.title,
+                summary=event.summary,
+                intro_md=event.intro_md,
+                related=event.related,
+                starts_at=event.starts_at + shift,
+                ends_at=event.ends_at + shift,
+                timezone=event.timezone,
+                moderation=event.moderation,
+                status=EventStatus.DRAFT,
+                now=now,
+            )
             slot_map: dict[int, int] = {}
             for slot in await repo.slots(event_id):
                 slot_map[slot.id] = await repo.insert_slot(
-                    new_id, slot.label, slot.starts_at + shift, slot.ends_at + shift,
-                    slot.position)
+                    new_id, slot.label, slot.starts_at + shift, slot.ends_at + shift, slot.position
+                )
             for row in await repo.assignments(event_id):
                 slot_id = slot_map.get(row["slot_id"]) if row["slot_id"] else None
                 await repo.assign(new_id, row["panelist_id"], slot_id, row["position"])
-            await repo.audit(actor=str(actor), action="event.duplicate", event_id=new_id,
-                             target=f"event:{slug}", before={"from": event.slug},
-                             after={"starts_at": iso(starts_at)}, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="event.duplicate",
+                event_id=new_id,
+                target=f"event:{slug}",
+                before={"from": event.slug},
+                after={"starts_at": iso(starts_at)},
+                now=now,
+            )
             return new_id
 
         return await self.store.write(job)
@@ -272,62 +387,101 @@ class Planning:
             event = await event_or_fail(repo, event_id)
             if event.status != EventStatus.DRAFT:
                 raise RuleError("invalid", "Only a draft can be deleted.")
-            await repo.audit(actor=str(actor), action="event.delete", event_id=None,
-                             target=f"event:{event.slug}", before={"title": event.title},
-                             after={}, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="event.delete",
+                event_id=None,
+                target=f"event:{event.slug}",
+                before={"title": event.title},
+                after={},
+                now=now,
+            )
             await repo.delete_event(event_id)
 
         await self.store.write(job)
 
-    async def set_event_rules(self, event_id: int, actor: Actor, *, moderation: str,
-                              slow_mode_seconds: int, blocked_terms: str) -> None:
+    async def set_event_rules(
+        self,
+        event_id: int,
+        actor: Actor,
+        *,
+        moderation: str,
+        slow_mode_seconds: int,
+        blocked_terms: str,
+    ) -> None:
         """Moderation mode, slow mode and the blocked-terms list."""
         if moderation not in set(Moderation):
             raise RuleError("invalid", "Moderation must be pre or post.")
         if not 0 <= slow_mode_seconds <= 3600:
             raise RuleError("invalid", "Slow mode must be between 0 and 3600 seconds.")
-        terms = "\n".join(t.strip() for t in clean_text(
-            blocked_terms, field="Blocked terms", max_chars=5000, required=False).splitlines()
-            if t.strip())
+        terms = "\n".join(
+            t.strip()
+            for t in clean_text(
+                blocked_terms, field="Blocked terms", max_chars=5000, required=False
+            ).splitlines()
+            if t.strip()
+        )
         now = self.clock.now()
 
         async def job(repo: Repo) -> None:
             event = await event_or_fail(repo, event_id)
-            await repo.update_event(event_id, now, moderation=moderation,
-                                    slow_mode_seconds=slow_mode_seconds, blocked_terms=terms)
-            await repo.audit(actor=str(actor), action="event.rules", event_id=event_id,
-                             target=f"event:{event.slug}",
-                             before={"moderation": event.moderation,
-                                     "slow_mode_seconds": event.slow_mode_seconds,
-                                     "blocked_terms": list(event.blocked_terms)},
-                             after={"moderation": moderation,
-                                    "slow_mode_seconds": slow_mode_seconds,
-                                    "blocked_terms": terms.splitlines()}, now=now)
+            await repo.update_event(
+                event_id,
+                now,
+                moderation=moderation,
+                slow_mode_seconds=slow_mode_seconds,
+                blocked_terms=terms,
+            )
+            await repo.audit(
+                actor=str(actor),
+                action="event.rules",
+                event_id=event_id,
+                target=f"event:{event.slug}",
+                before={
+                    "moderation": event.moderation,
+                    "slow_mode_seconds": event.slow_mode_seconds,
+                    "blocked_terms": list(event.blocked_terms),
+                },
+                after={
+                    "moderation": moderation,
+                    "slow_mode_seconds": slow_mode_seconds,
+                    "blocked_terms": terms.splitlines(),
+                },
+                now=now,
+            )
 
         await self.store.write(job)
 
     # -- slots and the panel --------------------------------------------------
-    async def add_slot(self, event_id: int, label: object, starts_at: datetime,
-                       ends_at: datetime, actor: Actor) -> int:
+    async def add_slot(
+        self, event_id: int, label: object, starts_at: datetime, ends_at: datetime, actor: Actor
+    ) -> int:
         now = self.clock.now()
 
         async def job(repo: Repo) -> int:
             event = await event_or_fail(repo, event_id)
             text = check_slot(label, starts_at, ends_at, event.starts_at, event.ends_at)
-            slot_id = await repo.insert_slot(event_id, text, starts_at, ends_at,
-                                             len(await repo.slots(event_id)))
-            await repo.audit(actor=str(actor), action="slot.add", event_id=event_id,
-                             target=f"slot:{slot_id}", before={},
-                             after={"label": text, "starts_at": iso(starts_at),
-                                    "ends_at": iso(ends_at)}, now=now)
+            slot_id = await repo.insert_slot(
+                event_id, text, starts_at, ends_at, len(await repo.slots(event_id))
+            )
+            await repo.audit(
+                actor=str(actor),
+                action="slot.add",
+                event_id=event_id,
+                target=f"slot:{slot_id}",
+                before={},
+                after={"label": text, "starts_at": iso(starts_at), "ends_at": iso(ends_at)},
+                now=now,
+            )
             return slot_id
 
         slot_id = await self.store.write(job)
         self.on_schedule_change()
         return slot_id
 
-    async def update_slot(self, slot_id: int, label: object, starts_at: datetime,
-                          ends_at: datetime, actor: Actor) -> None:
+    async def update_slot(
+        self, slot_id: int, label: object, starts_at: datetime, ends_at: datetime, actor: Actor
+    ) -> None:
         now = self.clock.now()
 
         async def job(repo: Repo) -> None:
@@ -337,12 +491,19 @@ class Planning:
             event = await event_or_fail(repo, slot.event_id)
             text = check_slot(label, starts_at, ends_at, event.starts_at, event.ends_at)
             await repo.update_slot(slot_id, text, starts_at, ends_at)
-            await repo.audit(actor=str(actor), action="slot.edit", event_id=event.id,
-                             target=f"slot:{slot_id}",
-                             before={"label": slot.label, "starts_at": iso(slot.starts_at),
-                                     "ends_at": iso(slot.ends_at)},
-                             after={"label": text, "starts_at": iso(starts_at),
-                                    "ends_at": iso(ends_at)}, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="slot.edit",
+                event_id=event.id,
+                target=f"slot:{slot_id}",
+                before={
+                    "label": slot.label,
+                    "starts_at": iso(slot.starts_at),
+                    "ends_at": iso(slot.ends_at),
+                },
+                after={"label": text, "starts_at": iso(starts_at), "ends_at": iso(ends_at)},
+                now=now,
+            )
 
         await self.store.write(job)
         self.on_schedule_change()
@@ -355,14 +516,28 @@ class Planning:
             if slot is None:
                 raise RuleError("not_found", "No such slot.")
             await repo.delete_slot(slot_id)
-            await repo.audit(actor=str(actor), action="slot.delete", event_id=slot.event_id,
-                             target=f"slot:{slot_id}", before={"label": slot.label},
-                             after={}, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="slot.delete",
+                event_id=slot.event_id,
+                target=f"slot:{slot_id}",
+                before={"label": slot.label},
+                after={},
+                now=now,
+            )
 
         await self.store.write(job)
 
-    async def save_panelist(self, actor: Actor, *, name: object, role: object, bio: object,
-                            photo: str | None = None, panelist_id: int | None = None) -> int:
+    async def save_panelist(
+        self,
+        actor: Actor,
+        *,
+        name: object,
+        role: object,
+        bio: object,
+        photo: str | None = None,
+        panelist_id: int | None = None,
+    ) -> int:
         """Create a panelist profile, or edit one (a None photo keeps the old photo)."""
         fields: dict[str, Any] = {
             "name": clean_text(name, field="Name", max_chars=120, required=True),
@@ -375,26 +550,44 @@ class Planning:
 
         async def job(repo: Repo) -> int:
             if panelist_id is None:
-                new_id = await repo.insert_panelist(fields["name"], fields["role"],
-                                                    fields["bio"], now, photo)
-                await repo.audit(actor=str(actor), action="panelist.create", event_id=None,
-                                 target=f"panelist:{new_id}", before={}, after=fields, now=now)
+                new_id = await repo.insert_panelist(
+                    fields["name"], fields["role"], fields["bio"], now, photo
+                )
+                await repo.audit(
+                    actor=str(actor),
+                    action="panelist.create",
+                    event_id=None,
+                    target=f"panelist:{new_id}",
+                    before={},
+                    after=fields,
+                    now=now,
+                )
                 return new_id
             before = await repo.panelist(panelist_id)
             if before is None:
                 raise RuleError("not_found", "No such panelist.")
             await repo.update_panelist(panelist_id, **fields)
-            await repo.audit(actor=str(actor), action="panelist.edit", event_id=None,
-                             target=f"panelist:{panelist_id}",
-                             before={"name": before.name, "role": before.role,
-                                     "bio": before.bio, "photo": before.photo},
-                             after=fields, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="panelist.edit",
+                event_id=None,
+                target=f"panelist:{panelist_id}",
+                before={
+                    "name": before.name,
+                    "role": before.role,
+                    "bio": before.bio,
+                    "photo": before.photo,
+                },
+                after=fields,
+                now=now,
+            )
             return panelist_id
 
         return await self.store.write(job)
 
-    async def assign_panelist(self, event_id: int, panelist_id: int, slot_id: int | None,
-                              actor: Actor) -> None:
+    async def assign_panelist(
+        self, event_id: int, panelist_id: int, slot_id: int | None, actor: Actor
+    ) -> None:
         """Put a panelist on the core panel (slot None) or in one slot."""
         now = self.clock.now()
 
@@ -410,9 +603,15 @@ class Planning:
                 if row["panelist_id"] == panelist_id and row["slot_id"] == slot_id:
                     raise RuleError("conflict", "That panelist is already there.")
             await repo.assign(event_id, panelist_id, slot_id, position=panelist_id)
-            await repo.audit(actor=str(actor), action="panel.assign", event_id=event_id,
-                             target=f"panelist:{panelist_id}", before={},
-                             after={"slot_id": slot_id}, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="panel.assign",
+                event_id=event_id,
+                target=f"panelist:{panelist_id}",
+                before={},
+                after={"slot_id": slot_id},
+                now=now,
+            )
 
         await self.store.write(job)
 
@@ -423,9 +622,15 @@ class Planning:
             row = await repo.unassign(assignment_id)
             if row is None:
                 raise RuleError("not_found", "No such assignment.")
-            await repo.audit(actor=str(actor), action="panel.unassign",
-                             event_id=row["event_id"], target=f"panelist:{row['panelist_id']}",
-                             before={"slot_id": row["slot_id"]}, after={}, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="panel.unassign",
+                event_id=row["event_id"],
+                target=f"panelist:{row['panelist_id']}",
+                before={"slot_id": row["slot_id"]},
+                after={},
+                now=now,
+            )
 
         await self.store.write(job)
 
@@ -436,9 +641,15 @@ class Planning:
         async def job(repo: Repo) -> None:
             question = await question_or_fail(repo, question_id)
             await repo.ban_reader(question.event_id, question.reader_id, now)
-            await repo.audit(actor=str(actor), action="reader.ban", event_id=question.event_id,
-                             target=f"question:{question_id}", before={},
-                             after={"banned": True}, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="reader.ban",
+                event_id=question.event_id,
+                target=f"question:{question_id}",
+                before={},
+                after={"banned": True},
+                now=now,
+            )
 
         await self.store.write(job)
 
@@ -451,9 +662,15 @@ class Planning:
 
         async def job(repo: Repo) -> None:
             token_id = await repo.insert_api_token(editor_id, label, token_hash(token), now)
-            await repo.audit(actor=str(actor), action="token.create", event_id=None,
-                             target=f"token:{token_id}", before={}, after={"name": label},
-                             now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="token.create",
+                event_id=None,
+                target=f"token:{token_id}",
+                before={},
+                after={"name": label},
+                now=now,
+            )
 
         await self.store.write(job)
         return token
@@ -464,8 +681,15 @@ class Planning:
         async def job(repo: Repo) -> None:
             if not await repo.revoke_api_token(token_id, now):
                 raise RuleError("not_found", "No such active token.")
-            await repo.audit(actor=str(actor), action="token.revoke", event_id=None,
-                             target=f"token:{token_id}", before={}, after={}, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="token.revoke",
+                event_id=None,
+                target=f"token:{token_id}",
+                before={},
+                after={},
+                now=now,
+            )
 
         await self.store.write(job)
 
@@ -479,8 +703,14 @@ class Planning:
             if editor is None:
                 raise RuleError("not_found", "No such editor.")
             await repo.set_editor_role(editor_id, role)
-            await repo.audit(actor=str(actor), action="editor.role", event_id=None,
-                             target=f"editor:{editor['username']}",
-                             before={"role": editor["role"]}, after={"role": role}, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="editor.role",
+                event_id=None,
+                target=f"editor:{editor['username']}",
+                before={"role": editor["role"]},
+                after={"role": role},
+                now=now,
+            )
 
         await self.store.write(job)

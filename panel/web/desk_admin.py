@@ -29,8 +29,11 @@ async def editors_page(request: Request) -> Response:
     await require_admin(request)
     async with services(request).store.read() as repo:
         editors = await repo.editors()
-    return render(request, "desk_editors.html", {
-        "editors": editors, "notice": request.session.pop("notice", None)})
+    return render(
+        request,
+        "desk_editors.html",
+        {"editors": editors, "notice": request.session.pop("notice", None)},
+    )
 
 
 async def create_editor(request: Request) -> Response:
@@ -38,8 +41,10 @@ async def create_editor(request: Request) -> Response:
     form = await read_form(request)
     try:
         await services(request).actions.create_editor(
-            str(form.get("username", "")), str(form.get("password", "")),
-            role="admin" if form.get("role") == "admin" else "editor")
+            str(form.get("username", "")),
+            str(form.get("password", "")),
+            role="admin" if form.get("role") == "admin" else "editor",
+        )
     except RuleError as exc:
         return _back(request, "/desk/editors", exc.message)
     return _back(request, "/desk/editors", "Editor account created.")
@@ -52,8 +57,7 @@ async def set_role(request: Request) -> Response:
     if editor_id == actor.id:
         return _back(request, "/desk/editors", "You cannot change your own role.")
     try:
-        await services(request).actions.set_editor_role(editor_id, str(form.get("role", "")),
-                                                        actor)
+        await services(request).actions.set_editor_role(editor_id, str(form.get("role", "")), actor)
     except RuleError as exc:
         return _back(request, "/desk/editors", exc.message)
     return _back(request, "/desk/editors", "Role changed.")
@@ -63,9 +67,15 @@ async def tokens_page(request: Request) -> Response:
     await require_editor(request)
     async with services(request).store.read() as repo:
         tokens = await repo.api_tokens()
-    return render(request, "desk_tokens.html", {
-        "tokens": tokens, "notice": request.session.pop("notice", None),
-        "new_token": request.session.pop("new_token", None)})
+    return render(
+        request,
+        "desk_tokens.html",
+        {
+            "tokens": tokens,
+            "notice": request.session.pop("notice", None),
+            "new_token": request.session.pop("new_token", None),
+        },
+    )
 
 
 async def create_token(request: Request) -> Response:
@@ -73,12 +83,12 @@ async def create_token(request: Request) -> Response:
     form = await read_form(request)
     try:
         token = await services(request).actions.create_api_token(
-            int(actor.id or 0), form.get("name"), actor)
+            int(actor.id or 0), form.get("name"), actor
+        )
     except RuleError as exc:
         return _back(request, "/desk/tokens", exc.message)
     request.session["new_token"] = token  # shown once, on the next page only
-    return _back(request, "/desk/tokens", "Token created. Copy it now: it will not be shown "
-                 "again.")
+    return _back(request, "/desk/tokens", "Token created. Copy it now: it will not be shown again.")
 
 
 async def revoke_token(request: Request) -> Response:

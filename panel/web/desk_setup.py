@@ -16,9 +16,19 @@ from panel.web.auth import require_editor
 from panel.web.base import event_or_404, read_form, render, services
 from panel.web.eventview import STATUS_LABELS
 
-TIMEZONES = ["Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin",
-             "America/New_York", "America/Chicago", "America/Los_Angeles", "Asia/Kolkata",
-             "Asia/Tokyo", "Australia/Sydney", "UTC"]
+TIMEZONES = [
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "UTC",
+]
 UPLOAD_FORM_BYTES = MAX_PHOTO_BYTES + 64 * 1024
 
 
@@ -39,17 +49,22 @@ def parse_related(text: str) -> list[dict[str, str]]:
             continue
         parts = [p.strip() for p in line.split("|")]
         if len(parts) < 2:
-            raise RuleError("invalid", "Write each related link as: Title | https://address | "
-                            "summary")
-        links.append({"title": parts[0], "url": parts[1],
-                      "summary": parts[2] if len(parts) > 2 else ""})
+            raise RuleError(
+                "invalid", "Write each related link as: Title | https://address | summary"
+            )
+        links.append(
+            {"title": parts[0], "url": parts[1], "summary": parts[2] if len(parts) > 2 else ""}
+        )
     return links
 
 
 def related_text(event: Event) -> str:
-    return "\n".join(" | ".join(x for x in (link.get("title", ""), link.get("url", ""),
-                                            link.get("summary", "")) if x)
-                     for link in event.related)
+    return "\n".join(
+        " | ".join(
+            x for x in (link.get("title", ""), link.get("url", ""), link.get("summary", "")) if x
+        )
+        for link in event.related
+    )
 
 
 def _text(form: FormData, name: str) -> str:
@@ -62,10 +77,16 @@ def _event_fields(form: FormData) -> dict[str, Any]:
     day = _text(form, "date")
     starts_at = to_utc(day, _text(form, "start"), zone)
     ends_at = to_utc(day, _text(form, "end"), zone)
-    return {"title": _text(form, "title"), "summary": _text(form, "summary"),
-            "intro_md": _text(form, "intro_md"), "related": parse_related(_text(form, "related")),
-            "starts_at": starts_at, "ends_at": ends_at, "timezone": zone,
-            "moderation": _text(form, "moderation") or "pre"}
+    return {
+        "title": _text(form, "title"),
+        "summary": _text(form, "summary"),
+        "intro_md": _text(form, "intro_md"),
+        "related": parse_related(_text(form, "related")),
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "timezone": zone,
+        "moderation": _text(form, "moderation") or "pre",
+    }
 
 
 def _back(path: str, request: Request, notice: str) -> Response:
@@ -75,10 +96,20 @@ def _back(path: str, request: Request, notice: str) -> Response:
 
 async def new_event_page(request: Request) -> Response:
     await require_editor(request)
-    return render(request, "desk_event_form.html", {
-        "values": {"timezone": "Europe/London", "moderation": "pre", "start": "13:00",
-                   "end": "16:00"},
-        "timezones": TIMEZONES, "error": None})
+    return render(
+        request,
+        "desk_event_form.html",
+        {
+            "values": {
+                "timezone": "Europe/London",
+                "moderation": "pre",
+                "start": "13:00",
+                "end": "16:00",
+            },
+            "timezones": TIMEZONES,
+            "error": None,
+        },
+    )
 
 
 async def create_event(request: Request) -> Response:
@@ -86,13 +117,21 @@ async def create_event(request: Request) -> Response:
     form = await read_form(request)
     try:
         fields = _event_fields(form)
-        await services(request).actions.create_event(slug=_text(form, "slug"), actor=actor,
-                                                     **fields)
+        await services(request).actions.create_event(
+            slug=_text(form, "slug"), actor=actor, **fields
+        )
     except RuleError as exc:
-        return render(request, "desk_event_form.html", {
-            "values": dict(form), "timezones": TIMEZONES, "error": exc.message}, 422)
-    return _back(f"/desk/events/{_text(form, 'slug')}/setup", request,
-                 "Event created as a draft. Add slots and panelists, then open it.")
+        return render(
+            request,
+            "desk_event_form.html",
+            {"values": dict(form), "timezones": TIMEZONES, "error": exc.message},
+            422,
+        )
+    return _back(
+        f"/desk/events/{_text(form, 'slug')}/setup",
+        request,
+        "Event created as a draft. Add slots and panelists, then open it.",
+    )
 
 
 async def setup_page(request: Request) -> Response:
@@ -107,36 +146,53 @@ async def setup_page(request: Request) -> Response:
     lineup = {row["panelist_id"] for row in assignments}
     local = event.local(event.starts_at)
     slot_names = {s.id: s.label for s in slots}
-    return render(request, "desk_setup.html", {
-        "event": event,
-        "status": STATUS_LABELS[event.status],
-        "values": {"title": event.title, "summary": event.summary, "intro_md": event.intro_md,
-                   "related": related_text(event), "date": local.date().isoformat(),
-                   "start": local.strftime("%H:%M"),
-                   "end": event.local(event.ends_at).strftime("%H:%M"),
-                   "timezone": event.timezone, "moderation": event.moderation},
-        "timezones": TIMEZONES,
-        "slots": [{"slot": s, "date": event.local(s.starts_at).date().isoformat(),
-                   "start": event.local(s.starts_at).strftime("%H:%M"),
-                   "end": event.local(s.ends_at).strftime("%H:%M")} for s in slots],
-        "assignments": [{**row, "where": slot_names.get(row["slot_id"], "Core panel")}
-                        for row in assignments],
-        "panelists": [p for p in everyone if p.id in lineup],
-        "others": [p for p in everyone if p.id not in lineup],
-        "invites": invites,
-        "blocked_terms": "\n".join(event.blocked_terms),
-        "is_draft": event.status == EventStatus.DRAFT,
-        "notice": request.session.pop("notice", None),
-        "new_invite": request.session.pop("new_invite", None),
-    })
+    return render(
+        request,
+        "desk_setup.html",
+        {
+            "event": event,
+            "status": STATUS_LABELS[event.status],
+            "values": {
+                "title": event.title,
+                "summary": event.summary,
+                "intro_md": event.intro_md,
+                "related": related_text(event),
+                "date": local.date().isoformat(),
+                "start": local.strftime("%H:%M"),
+                "end": event.local(event.ends_at).strftime("%H:%M"),
+                "timezone": event.timezone,
+                "moderation": event.moderation,
+            },
+            "timezones": TIMEZONES,
+            "slots": [
+                {
+                    "slot": s,
+                    "date": event.local(s.starts_at).date().isoformat(),
+                    "start": event.local(s.starts_at).strftime("%H:%M"),
+                    "end": event.local(s.ends_at).strftime("%H:%M"),
+                }
+                for s in slots
+            ],
+            "assignments": [
+                {**row, "where": slot_names.get(row["slot_id"], "Core panel")}
+                for row in assignments
+            ],
+            "panelists": [p for p in everyone if p.id in lineup],
+            "others": [p for p in everyone if p.id not in lineup],
+            "invites": invites,
+            "blocked_terms": "\n".join(event.blocked_terms),
+            "is_draft": event.status == EventStatus.DRAFT,
+            "notice": request.session.pop("notice", None),
+            "new_invite": request.session.pop("new_invite", None),
+        },
+    )
 
 
 def _setup_url(event: Event) -> str:
     return f"/desk/events/{event.slug}/setup"
 
 
-async def _event_action(request: Request, upload: bool = False
-                        ) -> tuple[Event, FormData, Any]:
+async def _event_action(request: Request, upload: bool = False) -> tuple[Event, FormData, Any]:
     actor = await require_editor(request)
     form = await read_form(request, max_bytes=UPLOAD_FORM_BYTES if upload else None)
     event = await event_or_404(request, request.path_params["slug"])
@@ -157,25 +213,36 @@ async def set_rules(request: Request) -> Response:
     try:
         seconds = int(_text(form, "slow_mode_seconds") or 0)
         await services(request).actions.set_event_rules(
-            event.id, actor, moderation=_text(form, "moderation") or "pre",
-            slow_mode_seconds=seconds, blocked_terms=_text(form, "blocked_terms"))
+            event.id,
+            actor,
+            moderation=_text(form, "moderation") or "pre",
+            slow_mode_seconds=seconds,
+            blocked_terms=_text(form, "blocked_terms"),
+        )
     except (RuleError, ValueError) as exc:
-        return _back(_setup_url(event), request,
-                     getattr(exc, "message", "Slow mode must be a whole number of seconds."))
+        return _back(
+            _setup_url(event),
+            request,
+            getattr(exc, "message", "Slow mode must be a whole number of seconds."),
+        )
     return _back(_setup_url(event), request, "Moderation rules saved.")
 
 
 async def duplicate_event(request: Request) -> Response:
     event, form, actor = await _event_action(request)
     try:
-        start = to_utc(_text(form, "date"), event.local(event.starts_at).strftime("%H:%M"),
-                       event.timezone)
+        start = to_utc(
+            _text(form, "date"), event.local(event.starts_at).strftime("%H:%M"), event.timezone
+        )
         slug = _text(form, "slug")
         await services(request).actions.duplicate_event(event.id, slug, start, actor)
     except RuleError as exc:
         return _back(_setup_url(event), request, exc.message)
-    return _back(f"/desk/events/{slug}/setup", request,
-                 f"Copied from “{event.title}” as a draft on the new date.")
+    return _back(
+        f"/desk/events/{slug}/setup",
+        request,
+        f"Copied from “{event.title}” as a draft on the new date.",
+    )
 
 
 async def delete_event(request: Request) -> Response:
@@ -192,8 +259,12 @@ async def add_slot(request: Request) -> Response:
     try:
         day = _text(form, "date") or event.local(event.starts_at).date().isoformat()
         await services(request).actions.add_slot(
-            event.id, _text(form, "label"), to_utc(day, _text(form, "start"), event.timezone),
-            to_utc(day, _text(form, "end"), event.timezone), actor)
+            event.id,
+            _text(form, "label"),
+            to_utc(day, _text(form, "start"), event.timezone),
+            to_utc(day, _text(form, "end"), event.timezone),
+            actor,
+        )
     except RuleError as exc:
         return _back(_setup_url(event), request, exc.message)
     return _back(_setup_url(event), request, "Slot added.")
@@ -208,8 +279,12 @@ async def edit_slot(request: Request) -> Response:
             await services(request).actions.delete_slot(slot_id, actor)
             return _back(_setup_url(event), request, "Slot deleted.")
         await services(request).actions.update_slot(
-            slot_id, _text(form, "label"), to_utc(day, _text(form, "start"), event.timezone),
-            to_utc(day, _text(form, "end"), event.timezone), actor)
+            slot_id,
+            _text(form, "label"),
+            to_utc(day, _text(form, "start"), event.timezone),
+            to_utc(day, _text(form, "end"), event.timezone),
+            actor,
+        )
     except RuleError as exc:
         return _back(_setup_url(event), request, exc.message)
     return _back(_setup_url(event), request, "Slot saved.")
@@ -230,8 +305,12 @@ async def add_panelist(request: Request) -> Response:
     try:
         photo = await _photo(request, form)
         panelist_id = await actions.save_panelist(
-            actor, name=_text(form, "name"), role=_text(form, "role"), bio=_text(form, "bio"),
-            photo=photo)
+            actor,
+            name=_text(form, "name"),
+            role=_text(form, "role"),
+            bio=_text(form, "bio"),
+            photo=photo,
+        )
         slot = _text(form, "slot_id")
         await actions.assign_panelist(event.id, panelist_id, int(slot) if slot else None, actor)
     except RuleError as exc:
@@ -243,8 +322,13 @@ async def edit_panelist(request: Request) -> Response:
     event, form, actor = await _event_action(request, upload=True)
     try:
         await services(request).actions.save_panelist(
-            actor, name=_text(form, "name"), role=_text(form, "role"), bio=_text(form, "bio"),
-            photo=await _photo(request, form), panelist_id=request.path_params["panelist_id"])
+            actor,
+            name=_text(form, "name"),
+            role=_text(form, "role"),
+            bio=_text(form, "bio"),
+            photo=await _photo(request, form),
+            panelist_id=request.path_params["panelist_id"],
+        )
     except RuleError as exc:
         return _back(_setup_url(event), request, exc.message)
     return _back(_setup_url(event), request, "Profile saved.")
@@ -255,7 +339,8 @@ async def assign(request: Request) -> Response:
     try:
         slot = _text(form, "slot_id")
         await services(request).actions.assign_panelist(
-            event.id, int(_text(form, "panelist_id") or 0), int(slot) if slot else None, actor)
+            event.id, int(_text(form, "panelist_id") or 0), int(slot) if slot else None, actor
+        )
     except (RuleError, ValueError) as exc:
         return _back(_setup_url(event), request, getattr(exc, "message", "Choose a panelist."))
     return _back(_setup_url(event), request, "Panelist placed.")
@@ -264,8 +349,9 @@ async def assign(request: Request) -> Response:
 async def unassign(request: Request) -> Response:
     event, _, actor = await _event_action(request)
     try:
-        await services(request).actions.unassign_panelist(request.path_params["assignment_id"],
-                                                          actor)
+        await services(request).actions.unassign_panelist(
+            request.path_params["assignment_id"], actor
+        )
     except RuleError as exc:
         return _back(_setup_url(event), request, exc.message)
     return _back(_setup_url(event), request, "Removed from the panel.")
@@ -281,8 +367,9 @@ async def create_invite(request: Request) -> Response:
     base = svc.settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
     # Shown once: only the token's hash is stored.
     request.session["new_invite"] = f"{base}/invite/{token}"
-    return _back(_setup_url(event), request,
-                 "Invite created. Copy the link now: it will not be shown again.")
+    return _back(
+        _setup_url(event), request, "Invite created. Copy the link now: it will not be shown again."
+    )
 
 
 async def revoke_invite(request: Request) -> Response:

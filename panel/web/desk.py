@@ -129,8 +129,9 @@ async def _queue_context(request: Request, event: Event) -> dict[str, Any]:
                      if q.merged_into is None],
         "panelists": lineup,
         "sorts": SORTS, "sort": sort, "to": to,
-        "controls": [(s, STATUS_CONTROLS[s]) for s in sorted(TRANSITIONS[event.status])
-                     if s in STATUS_CONTROLS],
+        "controls": [(s, "Reopen" if event.status == EventStatus.CLOSED and s == "live"
+                      else STATUS_CONTROLS[s])
+                     for s in sorted(TRANSITIONS[event.status]) if s in STATUS_CONTROLS],
         "notice": request.session.pop("notice", None),
     }
 

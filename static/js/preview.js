@@ -13,3 +13,13 @@ document.addEventListener("click", async (event) => {
   target.innerHTML = (await response.json()).html;
   target.hidden = false;
 });
+
+// Copy buttons for links and tokens shown once; hidden without JavaScript or a clipboard.
+document.querySelectorAll(".copy-button").forEach((button) => {
+  if (!navigator.clipboard) return;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    await navigator.clipboard.writeText(document.getElementById(button.dataset.copy).textContent);
+    button.textContent = "Copied";
+  });
+});

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from datetime import datetime
@@ -33,6 +32,7 @@ from panel.lookups import people as _people
 from panel.lookups import question_or_fail as _question
 from panel.planning import Planning
 from panel.store import Repo, Store
+from panel.transcripts import Transcripts
 
 
 class Actions(Planning):
@@ -319,6 +319,10 @@ class Actions(Planning):
         async def job(repo: Repo) -> Event:
             event = await _event(repo, event_id)
             check_transition(event.status, status)
+            if EventStatus.PUBLISHED in (event.status, status):
+                # Publishing snapshots and indexes the curated transcript (panel.transcripts).
+                raise RuleError("invalid", "Publish or unpublish the transcript from its "
+                                "Transcript page in the desk.")
             await repo.set_event_status(event.id, status, now)
             fresh = await _event(repo, event.id)
             await repo.append_frame(event.id, p.EVENT_STATUS, {
@@ -365,29 +369,10 @@ class Actions(Planning):
     # -- transcripts ----------------------------------------------------------
     async def publish_transcript(self, event_id: int, actor: Actor, intro_md: str = "",
                                  outro_md: str = "") -> None:
-        """Publish a closed event's answered questions, in the order they were asked."""
-        now = self.clock.now()
-
-        async def job(repo: Repo) -> None:
-            event = await _event(repo, event_id)
-            check_transition(event.status, EventStatus.PUBLISHED)
-            existing = await repo.transcript(event.id)
-            if existing is not None:
-                items = json.loads(existing["items_json"])
-            else:
-                answered = [q for q in await repo.questions(event.id, [QuestionStatus.APPROVED])
-                            if q.answered and q.merged_into is None]
-                items = [{"question_id": q.id, "hidden": False} for q in answered]
-            await repo.save_transcript(event.id, intro_md, outro_md, items, now, now)
-            await repo.set_event_status(event.id, EventStatus.PUBLISHED, now)
-            await repo.append_frame(event.id, p.EVENT_STATUS,
-                                    {"status": EventStatus.PUBLISHED, "on_now": []}, now)
-            await repo.audit(actor=str(actor), action="transcript.publish", event_id=event.id,
-                             target=f"event:{event.slug}", before={"status": event.status},
-                             after={"status": EventStatus.PUBLISHED, "items": len(items)},
-                             now=now)
-
-        await self.store.write(job)
+        """Publish a closed event's transcript as curated (see panel.transcripts); empty
+        notes keep the curated ones."""
+        await Transcripts(self.store, self.clock, self.settings).publish(
+            event_id, actor, intro_md=intro_md or None, outro_md=outro_md or None)
 
 
 def _closed_message(status: EventStatus) -> str:

@@ -25,7 +25,17 @@ from panel.clock import Clock, SystemClock
 from panel.config import Settings
 from panel.domain import RuleError, parse_iso
 from panel.services import Services
-from panel.web import api, console, desk, desk_admin, desk_setup, live, readers
+from panel.web import (
+    api,
+    archive,
+    console,
+    curation,
+    desk,
+    desk_admin,
+    desk_setup,
+    live,
+    readers,
+)
 from panel.web.base import STATUS_FOR_CODE, html_error_page, json_error, services
 
 log = logging.getLogger(__name__)
@@ -87,6 +97,26 @@ def routes() -> list[Any]:
         Route("/desk/tokens", desk_admin.create_token, methods=["POST"]),
         Route("/desk/tokens/{token_id:int}/revoke", desk_admin.revoke_token, methods=["POST"]),
         Route("/desk/preview", desk.preview, methods=["POST"]),
+        # Transcripts and the archive (issue 7). Order matters: feed.atom, .md and .json
+        # before /archive/{slug}, which would otherwise match them.
+        Route("/archive", archive.archive_index),
+        Route("/archive/feed.atom", archive.feed),
+        Route("/archive/{slug}.md", archive.transcript_markdown),
+        Route("/archive/{slug}.json", archive.transcript_json),
+        Route("/archive/{slug}", archive.transcript_page),
+        Route("/events/{slug}/calendar.ics", archive.event_calendar),
+        Route("/events/{slug}/embed", archive.embed),
+        Route("/desk/events/{slug}/transcript", curation.curation_page),
+        Route("/desk/events/{slug}/transcript/preview", curation.preview),
+        Route("/desk/events/{slug}/transcript/items/{question_id:int}", curation.item_action,
+              methods=["POST"]),
+        Route("/desk/events/{slug}/transcript/correct", curation.correct, methods=["POST"]),
+        Route("/desk/events/{slug}/transcript/notes", curation.notes, methods=["POST"]),
+        Route("/desk/events/{slug}/transcript/publish", curation.publish, methods=["POST"]),
+        Route("/desk/events/{slug}/transcript/republish", curation.republish,
+              methods=["POST"]),
+        Route("/desk/events/{slug}/transcript/unpublish", curation.unpublish,
+              methods=["POST"]),
         Route("/api/v1/openapi.json", api.openapi),
         Route("/api/v1/me", api.whoami),
         Route("/api/v1/events", api.list_events),

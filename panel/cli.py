@@ -1,4 +1,4 @@
-"""The `livepanel` command: serve, migrate, demo, create-editor, invite."""
+"""The `livepanel` command: serve, migrate, demo, create-editor, invite, export."""
 
 from __future__ import annotations
 
@@ -169,6 +169,35 @@ def cmd_invite(args: argparse.Namespace) -> None:
     print(f"{settings.public_url or f'http://{settings.host}:{settings.port}'}/invite/{token}")
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    """Write a published transcript to stdout as Markdown, JSON or a standalone HTML page."""
+    import json
+
+    from panel import exports
+
+    settings = _settings(args)
+
+    async def work(store: Store) -> str | None:
+        async with store.read() as repo:
+            row = await repo.published_document(args.event_slug)
+        return None if row is None else str(row["published_json"])
+
+    raw = _with_store(settings, work)
+    if raw is None:
+        raise CommandError(f"no published transcript for {args.event_slug!r}")
+    document = json.loads(raw)
+    base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    if args.format == "md":
+        text = exports.transcript_markdown(document, base_url)
+    elif args.format == "json":
+        text = json.dumps(exports.transcript_json(document, base_url), ensure_ascii=False,
+                          indent=2) + "\n"
+    else:
+        text = exports.transcript_html(document, base_url, settings.templates_dir)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livepanel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -206,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("panelist_id", type=int)
     invite.add_argument("--public-url", dest="public_url")
     invite.set_defaults(func=cmd_invite)
+
+    export = with_db(sub.add_parser("export", help="write a published transcript to stdout"))
+    export.add_argument("event_slug")
+    export.add_argument("--format", choices=["md", "json", "html"], default="md",
+                        help="md (default), json or html")
+    export.add_argument("--public-url", dest="public_url",
+                        help="the site's public address, for links in the export")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

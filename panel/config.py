@@ -32,6 +32,7 @@ class Settings:
     answer_max_chars: int = 20000
     questions_per_minute_reader: int = 5
     questions_per_minute_ip: int = 30
+    upvotes_per_minute_ip: int = 60
     # Live stream tuning.
     send_queue_frames: int = 256
     presence_interval: float = 10.0

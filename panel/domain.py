@@ -73,6 +73,16 @@ class Slot:
         return self.starts_at <= at < self.ends_at
 
 
+HONORIFICS = {"dr", "prof", "professor", "mr", "mrs", "ms", "mx", "sir", "dame"}
+
+
+def initials(name: str) -> str:
+    """Two letters for a photo placeholder: "Dr Priya Hamid" -> "PH"."""
+    words = [w for w in name.split() if w.lower().strip(".") not in HONORIFICS] or name.split()
+    picked = words[:1] + words[1:][-1:]
+    return "".join(w[0] for w in picked).upper()
+
+
 @dataclass(frozen=True)
 class Panelist:
     id: int
@@ -80,6 +90,10 @@ class Panelist:
     role: str = ""
     bio: str = ""
     photo: str | None = None
+
+    @property
+    def initials(self) -> str:
+        return initials(self.name)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class Services:
     reader_limiter: RateLimiter
     ip_limiter: RateLimiter
     login_limiter: RateLimiter
+    upvote_limiter: RateLimiter
     frames_published: int = 0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -51,6 +52,7 @@ class Services:
             reader_limiter=RateLimiter(settings.questions_per_minute_reader),
             ip_limiter=RateLimiter(settings.questions_per_minute_ip),
             login_limiter=RateLimiter(10),
+            upvote_limiter=RateLimiter(settings.upvotes_per_minute_ip),
         )
 
     def _publish(self, frames: Sequence[Frame]) -> None:

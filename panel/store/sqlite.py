@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from panel.domain import RuleError
 from panel.store.base import CommitListener, StoreError
 from panel.store.migrations import load_migrations, split_statements
 from panel.store.repo import Repo, Row
@@ -20,13 +21,36 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 PRAGMAS = (
+    # First, so that switching to WAL waits for another process opening the same file.
+    "PRAGMA busy_timeout = 5000",
     "PRAGMA journal_mode = WAL",
     # FULL: an acknowledged question survives power loss, not only a crash.
     "PRAGMA synchronous = FULL",
     "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 5000",
 )
 MAX_GROUP = 64  # writes committed together at most
+
+
+def _in_range(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Refuse whole numbers SQLite cannot hold (an id like /questions/99999999999999999999)."""
+    for value in (params or {}).values():
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise RuleError("not_found", "No such item: a number in the request is out of range.")
+    return params or {}
+
+
+async def _execute_when_free(db: aiosqlite.Connection, sql: str, attempts: int = 50) -> None:
+    """Run a pragma, retrying while locked: switching a new file to WAL needs an exclusive
+    lock and SQLite reports "locked" at once, without the busy timeout, when another process
+    is opening the same file at that moment."""
+    for attempt in range(attempts):
+        try:
+            await db.execute(sql)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.1)
 
 
 class SQLiteConn:
@@ -34,12 +58,12 @@ class SQLiteConn:
         self.db = db
 
     async def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        async with self.db.execute(sql, params or {}) as cur:
+        async with self.db.execute(sql, _in_range(params)) as cur:
             rows = await cur.fetchall()
         return [dict(r) for r in rows]
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        async with self.db.execute(sql, params or {}) as cur:
+        async with self.db.execute(sql, _in_range(params)) as cur:
             return cur.rowcount
 
 
@@ -64,20 +88,28 @@ class SQLiteStore:
                              "does not exist")
         try:
             db = await aiosqlite.connect(self.path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {self.url}: {exc}") from None
+        try:
             db.row_factory = aiosqlite.Row
             for pragma in PRAGMAS:
-                await db.execute(pragma)
+                await _execute_when_free(db, pragma)
         except sqlite3.Error as exc:
+            await db.close()  # else its thread keeps the process alive
             raise StoreError(f"cannot open database {self.url}: {exc}") from None
         return db
 
     async def open(self) -> None:
         self._writer = await self._connect()
-        await self.migrate()
-        for _ in range(self._reader_count):
-            conn = await self._connect()
-            self._all_readers.append(conn)
-            self._readers.put_nowait(conn)
+        try:
+            await self.migrate()
+            for _ in range(self._reader_count):
+                conn = await self._connect()
+                self._all_readers.append(conn)
+                self._readers.put_nowait(conn)
+        except BaseException:
+            await self.close()  # no connection thread may outlive a failed open
+            raise
         self._writer_task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
 
     async def close(self) -> None:
@@ -114,7 +146,8 @@ class SQLiteStore:
                 applied.append(version)
             await self._writer.execute("COMMIT")
         except sqlite3.Error as exc:
-            await self._writer.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # BEGIN itself may have failed
+                await self._writer.execute("ROLLBACK")
             raise StoreError(f"cannot migrate database {self.url}: {exc}") from None
         return applied
 

@@ -33,7 +33,7 @@ async def read_json(request: Request) -> dict[str, Any]:
             raise RuleError("too_large", f"The body is over {MAX_JSON_BYTES} bytes.")
     try:
         data = json.loads(body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested too deep
         raise RuleError("bad_request", "The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise RuleError("bad_request", "The body must be a JSON object.")
@@ -137,6 +137,12 @@ async def upvote(request: Request) -> Response:
     svc = services(request)
     if not origin_allowed(request):
         raise RuleError("forbidden", "Cross-site requests are not allowed.")
+    # Reader ids are free to mint (clear the cookie), so upvotes are also limited per IP.
+    ip = request.client.host if request.client else "unknown"
+    wait = svc.upvote_limiter.retry_after(f"ip:{ip}")
+    if wait:
+        return json_error("rate_limited", f"Too many upvotes; try again in {wait} seconds.",
+                          429, headers={"Retry-After": str(wait)})
     total = await svc.actions.upvote(request.path_params["question_id"], reader_id(request))
     return JSONResponse({"id": request.path_params["question_id"], "upvotes": total})
 
@@ -184,7 +190,7 @@ async def stream(request: Request) -> Response:
     svc = services(request)
     event = await _event(request)
     raw = request.query_params.get("since", "0")
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # not "²", which int() refuses
         raise RuleError("invalid", "since must be a whole number >= 0.")
     since = int(raw)
     async with svc.store.read() as repo:

@@ -32,6 +32,7 @@ async def require_editor(conn: HTTPConnection) -> Actor:
 
 
 def panelist_actor(conn: HTTPConnection, event_id: int) -> Actor | None:
+    """The grant as the session holds it; blind to revocation (see signed_in_panelist)."""
     grants = conn.session.get("panelist", {})
     grant = grants.get(str(event_id))
     if not grant:
@@ -39,9 +40,23 @@ def panelist_actor(conn: HTTPConnection, event_id: int) -> Actor | None:
     return Actor("panelist", int(grant["id"]), str(grant.get("name", "")))
 
 
+async def signed_in_panelist(conn: HTTPConnection, event_id: int) -> Actor | None:
+    """This event's panelist by invite session, unless that invite has been revoked since."""
+    actor = panelist_actor(conn, event_id)
+    invite_id = (conn.session.get("panelist", {}).get(str(event_id)) or {}).get("invite")
+    if actor is None or not isinstance(invite_id, int):
+        return None
+    async with services(conn).store.read() as repo:
+        invite = await repo.invite(invite_id)
+    if (invite is None or invite["revoked_at"] is not None or invite["event_id"] != event_id
+            or invite["panelist_id"] != actor.id):
+        return None
+    return actor
+
+
 async def answerer(conn: HTTPConnection, event_id: int) -> Actor:
     """A panelist of this event, or else an editor."""
-    actor = panelist_actor(conn, event_id) or await editor_actor(conn)
+    actor = await signed_in_panelist(conn, event_id) or await editor_actor(conn)
     if actor is None:
         raise RuleError("unauthorized", "Only this event's panelists and editors can answer.")
     return actor

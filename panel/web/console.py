@@ -11,8 +11,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from panel.actions import Actor
 from panel.domain import Event, RuleError
 from panel.render import markdown_to_html
+from panel.security import token_hash
 from panel.web.api import read_json
-from panel.web.auth import panelist_actor
+from panel.web.auth import signed_in_panelist
 from panel.web.base import event_or_404, html_error_page, read_form, render, services
 from panel.web.eventview import load_event_view
 
@@ -29,16 +30,20 @@ async def redeem(request: Request) -> Response:
     async with svc.store.read() as repo:
         event = await repo.event_by_id(event_id)
         panelist = await repo.panelist(panelist_id)
+        invite = await repo.invite_by_hash(token_hash(request.path_params["token"]))
+    if invite is None:  # revoked in the meantime
+        return html_error_page(request, 403, "Invite not valid", "This invite link was revoked.")
     assert event is not None and panelist is not None
     grants = dict(request.session.get("panelist", {}))
-    grants[str(event_id)] = {"id": panelist_id, "name": panelist.name}
+    # The invite's id, so that revoking the invite also ends this session.
+    grants[str(event_id)] = {"id": panelist_id, "name": panelist.name, "invite": invite["id"]}
     request.session["panelist"] = grants
     return RedirectResponse(f"/console/{event.slug}", status_code=303)
 
 
 async def _signed_in(request: Request) -> tuple[Event, Actor]:
     event = await event_or_404(request, request.path_params["slug"])
-    actor = panelist_actor(request, event.id)
+    actor = await signed_in_panelist(request, event.id)
     if actor is None:
         raise HTTPException(403, "Open your invite link to sign in to this console.")
     return event, actor

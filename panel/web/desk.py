@@ -83,6 +83,15 @@ async def home(request: Request) -> Response:
         "notice": request.session.pop("notice", None)})
 
 
+def _controls(event: Event) -> list[tuple[str, str]]:
+    """Status buttons; publishing and unpublishing live on the Transcript page instead."""
+    if event.status == EventStatus.PUBLISHED:
+        return []
+    return [(s, "Reopen" if event.status == EventStatus.CLOSED and s == "live"
+             else STATUS_CONTROLS[s])
+            for s in sorted(TRANSITIONS[event.status]) if s in STATUS_CONTROLS]
+
+
 SORTS = {"time": "Oldest first", "newest": "Newest first", "upvotes": "Most upvoted",
          "panelist": "By panelist"}
 
@@ -129,9 +138,7 @@ async def _queue_context(request: Request, event: Event) -> dict[str, Any]:
                      if q.merged_into is None],
         "panelists": lineup,
         "sorts": SORTS, "sort": sort, "to": to,
-        "controls": [(s, "Reopen" if event.status == EventStatus.CLOSED and s == "live"
-                      else STATUS_CONTROLS[s])
-                     for s in sorted(TRANSITIONS[event.status]) if s in STATUS_CONTROLS],
+        "controls": _controls(event),
         "notice": request.session.pop("notice", None),
     }
 

@@ -14,6 +14,7 @@ from panel.live import protocol as p
 from panel.live.broker import public_channel, staff_channel
 from panel.live.hub import Subscriber
 from panel.store.base import aiter_frames
+from panel.web.auth import signed_in_panelist
 from panel.web.base import origin_allowed, services
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ def parse_since(raw: str | None) -> int | None:
     """`since` is a whole number >= 0; None for anything else."""
     if raw is None or raw == "":
         return 0
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # not "²", which int() refuses
         return None
     return int(raw)
 
@@ -129,7 +130,7 @@ async def _receive(ws: WebSocket) -> tuple[int, str] | None:
         now = services(ws).clock.now()
         try:
             frame = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested too deep
             await ws.send_text(p.error("bad_frame", "Frames must be JSON objects.", now))
             continue
         if isinstance(frame, dict) and frame.get("type") == "ping":
@@ -154,9 +155,8 @@ async def staff_stream(ws: WebSocket) -> None:
     if not origin_allowed(ws):
         await ws.close(p.CLOSE_POLICY, "origin not allowed")
         return
-    panelist_events = ws.session.get("panelist", {})
     allowed = event is not None and (
-        ws.session.get("editor_id") or str(event.id) in panelist_events)
+        ws.session.get("editor_id") or await signed_in_panelist(ws, event.id))
     if not allowed or event is None:
         await ws.close(p.CLOSE_POLICY, "sign in first")
         return

@@ -91,6 +91,10 @@ OPENAPI: dict[str, Any] = {
                      "schema": {"type": "integer"}}],
             body={"type": "object", "required": ["body"],
                   "properties": {"body": {"type": "string"}}})},
+        "/api/v1/me": {"get": _op(
+            "Who is signed in (session cookie or bearer token)",
+            _json({"type": "object", "required": ["editor"], "properties": {
+                "editor": {"type": ["string", "null"]}}}, "The editor's name, or null"))},
         "/api/v1/events/{slug}/stream": {"get": _op(
             "Public frames after since (the polling twin of the WebSocket)",
             _json({"type": "object", "properties": {

@@ -8,7 +8,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from panel.domain import EventStatus, RuleError
 from panel.web.base import (
     event_or_404,
-    json_error,
     read_form,
     reader_id,
     render,
@@ -36,6 +35,9 @@ async def index(request: Request) -> Response:
 async def event_page(request: Request) -> Response:
     svc = services(request)
     event = await event_or_404(request, request.path_params["slug"])
+    if event.status == EventStatus.PUBLISHED:
+        # The curated transcript is the permanent public record (hidden items stay hidden).
+        return RedirectResponse(f"/archive/{event.slug}", status_code=302)
     async with svc.store.read() as repo:
         view = await load_event_view(repo, event, svc.clock.now(), reader_id(request))
     form = request.session.pop("form", None) or {}
@@ -88,10 +90,10 @@ async def upvote_form(request: Request) -> Response:
     svc = services(request)
     await read_form(request)
     question_id = request.path_params["question_id"]
-    try:
-        await svc.actions.upvote(question_id, reader_id(request))
-    except RuleError as exc:
-        return json_error(exc.code, exc.message)
+    ip = request.client.host if request.client else "unknown"
+    if svc.upvote_limiter.retry_after(f"ip:{ip}"):
+        raise RuleError("rate_limited", "Too many upvotes from here; try again in a minute.")
+    await svc.actions.upvote(question_id, reader_id(request))
     async with svc.store.read() as repo:
         question = await repo.question(question_id)
         event = await repo.event_by_id(question.event_id) if question else None

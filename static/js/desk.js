@@ -14,11 +14,12 @@ if (desk) {
 
   regionElement.addEventListener("submit", async (event) => {
     const form = event.target;
-    if (form.method.toLowerCase() !== "post") return; // sorting and filtering navigate
+    // getAttribute: the forms carry <input name="action">, which shadows form.action.
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return; // sorting and filtering navigate
     event.preventDefault();
     const current = document.activeElement?.closest(".queue-item");
     const next = current?.nextElementSibling?.id || current?.previousElementSibling?.id;
-    const response = await fetch(form.action, { method: "POST", body: new FormData(form) });
+    const response = await fetch(form.getAttribute("action") || location.href, { method: "POST", body: new FormData(form) });
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
     const fresh = page.getElementById("queue-region");
     if (fresh) region.replace(fresh.innerHTML);

@@ -134,6 +134,7 @@ function start(root) {
       if (holder && !document.getElementById(`q-${q.id}`)) {
         const line = el("p", "merged-question", `Similar question from ${q.name || "an anonymous reader"}: `);
         line.id = `q-${q.id}`;
+        line.dataset.questionId = String(q.id); // as the server renders it
         line.append(el("span", "question-body", q.body));
         holder.append(line);
       }

@@ -16,7 +16,7 @@ export function liveRegion({ slug, regionId, fragmentUrl }) {
     running = true;
     try {
       const response = await fetch(fragmentUrl(), { headers: { Accept: "text/html" } });
-      if (response.ok) replace(await response.text());
+      if (response.ok) replace(await response.text(), { keepNotice: true });
     } finally {
       running = false;
       if (again) {
@@ -26,7 +26,9 @@ export function liveRegion({ slug, regionId, fragmentUrl }) {
     }
   }
 
-  function replace(html) {
+  function replace(html, { keepNotice = false } = {}) {
+    // A background refresh must not erase the message of the person's last action.
+    const notice = keepNotice ? region.querySelector(".notice") : null;
     const drafts = {};
     region.querySelectorAll("textarea, input[type=text]").forEach((field) => {
       if (field.id && field.value) drafts[field.id] = field.value;
@@ -34,6 +36,7 @@ export function liveRegion({ slug, regionId, fragmentUrl }) {
     const focused = document.activeElement && region.contains(document.activeElement) ? document.activeElement.id : null;
     const open = [...region.querySelectorAll("details[open]")].map((d) => d.closest("[id]")?.id);
     region.innerHTML = html;
+    if (notice && !region.querySelector(".notice")) region.prepend(notice);
     for (const [id, value] of Object.entries(drafts)) {
       const field = document.getElementById(id);
       if (field) field.value = value;

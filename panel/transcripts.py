@@ -1,0 +1,609 @@
+"""Transcripts: curating a closed event's Q&A into an article, publishing and unpublishing it.
+
+The editors work on a private curation (order, hidden items, corrected text, intro and
+outro). Publishing takes a snapshot of the visible items, which is all any public surface
+(the page, the exports, the feed, search) ever reads; later edits stay private until the
+transcript is republished, which stamps an "updated" time.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import nh3
+
+from panel import payloads
+from panel.clock import Clock
+from panel.config import Settings
+from panel.domain import (
+    Answer,
+    Event,
+    EventStatus,
+    Lineup,
+    Question,
+    QuestionStatus,
+    RuleError,
+    Slot,
+    check_transition,
+    iso,
+    parse_iso,
+)
+from panel.live import protocol as p
+from panel.lookups import Actor, clean_text, event_or_fail
+from panel.render import markdown_to_html
+from panel.store import Repo, Store
+from panel.store.search import indexable
+
+DOCUMENT_VERSION = 1
+NOTES_MAX_CHARS = 20000
+ADVANCE_HEADING = "Sent in before the event"
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class CurationItem:
+    question: Question
+    answers: tuple[Answer, ...]
+    hidden: bool
+    slot: Slot | None
+
+
+@dataclass(frozen=True)
+class Section:
+    """Consecutive items asked in the same slot, under that slot's heading."""
+
+    slot: Slot | None
+    heading: str | None
+    items: tuple[CurationItem, ...]
+
+
+@dataclass(frozen=True)
+class Curation:
+    event: Event
+    intro_md: str
+    outro_md: str
+    items: tuple[CurationItem, ...]  # in curated order, grouped by slot
+    slots: tuple[Slot, ...]
+    lineup: Lineup
+    published_at: datetime | None = None
+    republished_at: datetime | None = None
+    pending_changes: bool = False
+
+    @property
+    def is_public(self) -> bool:
+        return self.event.status == EventStatus.PUBLISHED
+
+    def sections(self, *, include_hidden: bool = True) -> list[Section]:
+        items = [i for i in self.items if include_hidden or not i.hidden]
+        return group_sections(items, headings=len(self.slots) > 0)
+
+    def stored_items(self) -> list[dict[str, Any]]:
+        return [{"question_id": i.question.id, "hidden": i.hidden} for i in self.items]
+
+
+# -- pure rules ---------------------------------------------------------------------------
+def slot_of(question: Question, slots: Sequence[Slot]) -> Slot | None:
+    """The slot a question was asked in: the last to start at or before it (None: advance)."""
+    found = None
+    for slot in sorted(slots, key=lambda s: (s.starts_at, s.position)):
+        if slot.starts_at <= question.created_at:
+            found = slot
+    return found
+
+
+def eligible(questions: Sequence[Question]) -> list[Question]:
+    """What a transcript can hold: published, answered, not merged into another question."""
+    return [
+        q
+        for q in questions
+        if q.status == QuestionStatus.APPROVED and q.answered and q.merged_into is None
+    ]
+
+
+def reconcile(
+    stored: Sequence[dict[str, Any]], questions: Sequence[Question], slots: Sequence[Slot]
+) -> list[tuple[Question, bool, Slot | None]]:
+    """The curated order: saved items first (dropping any no longer eligible), then newly
+    answered questions in the order asked, then grouped by slot (stable, so the editors'
+    order holds within each slot)."""
+    by_id = {q.id: q for q in eligible(questions)}
+    order: list[tuple[Question, bool]] = []
+    seen: set[int] = set()
+    for entry in stored:
+        qid = entry.get("question_id")
+        if isinstance(qid, int) and qid in by_id and qid not in seen:
+            order.append((by_id[qid], bool(entry.get("hidden"))))
+            seen.add(qid)
+    rest = sorted(
+        (q for q in by_id.values() if q.id not in seen), key=lambda q: (q.created_at, q.id)
+    )
+    order += [(q, False) for q in rest]
+    rank = {
+        s.id: index
+        for index, s in enumerate(sorted(slots, key=lambda s: (s.starts_at, s.position)))
+    }
+    placed = [(q, hidden, slot_of(q, slots)) for q, hidden in order]
+    placed.sort(key=lambda t: -1 if t[2] is None else rank[t[2].id])
+    return placed
+
+
+def group_sections(items: Sequence[CurationItem], *, headings: bool) -> list[Section]:
+    sections: list[Section] = []
+    for item in items:
+        if sections and sections[-1].slot == item.slot:
+            last = sections[-1]
+            sections[-1] = Section(last.slot, last.heading, (*last.items, item))
+            continue
+        heading = None
+        if headings:
+            heading = item.slot.label if item.slot else ADVANCE_HEADING
+        sections.append(Section(item.slot, heading, (item,)))
+    return sections
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown as plain text (for search and summaries): rendered, stripped, unescaped."""
+    stripped = nh3.clean(markdown_to_html(markdown), tags=set())
+    return _SPACE.sub(" ", html.unescape(stripped)).strip()
+
+
+def build_document(
+    cur: Curation, published_at: datetime, updated_at: datetime | None
+) -> dict[str, Any]:
+    """The public snapshot: visible items only. Every public surface reads this alone."""
+    event = cur.event
+    people = {p.id: p for p in cur.lineup.everyone()}
+    slot_label = {s.id: s.label for s in cur.slots}
+    slot_of_person = {
+        p.id: slot_label.get(sid) for sid, members in cur.lineup.by_slot.items() for p in members
+    }
+    sections = []
+    for section in cur.sections(include_hidden=False):
+        items = []
+        for item in section.items:
+            q = payloads.question(item.question, people)
+            items.append(
+                {
+                    "id": item.question.id,
+                    "question": item.question.body,
+                    "name": item.question.display_name,
+                    "asked_at": q["created_at"],
+                    "to": q["to"],
+                    "answers": [
+                        {
+                            k: v
+                            for k, v in payloads.answer(a, people).items()
+                            if k in ("id", "by", "body_md", "created_at")
+                        }
+                        for a in item.answers
+                    ],
+                }
+            )
+        sections.append(
+            {
+                "heading": section.heading,
+                "slot": payloads.slot(section.slot) if section.slot else None,
+                "items": items,
+            }
+        )
+    return {
+        "version": DOCUMENT_VERSION,
+        "event": {
+            "id": event.id,
+            "slug": event.slug,
+            "title": event.title,
+            "summary": event.summary,
+            "starts_at": iso(event.starts_at),
+            "ends_at": iso(event.ends_at),
+            "timezone": event.timezone,
+        },
+        "published_at": iso(published_at),
+        "updated_at": iso(updated_at) if updated_at else None,
+        "intro_md": cur.intro_md,
+        "outro_md": cur.outro_md,
+        "panel": [
+            {
+                "id": p.id,
+                "name": p.name,
+                "role": p.role,
+                "bio": p.bio,
+                "photo": p.photo,
+                "slot": slot_of_person.get(p.id),
+            }
+            for p in cur.lineup.everyone()
+        ],
+        "sections": sections,
+    }
+
+
+def document_items(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item of a document in reading order, each with its section's heading."""
+    return [
+        {**item, "section": section["heading"]}
+        for section in document["sections"]
+        for item in section["items"]
+    ]
+
+
+def index_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """What search indexes for one published transcript: plain text, one row per item."""
+    rows = []
+    for position, item in enumerate(document_items(document)):
+        names = list(dict.fromkeys(a["by"]["name"] for a in item["answers"]))
+        rows.append(
+            {
+                "question_id": item["id"],
+                "position": position,
+                "question": indexable(item["question"]),
+                "answers": indexable(" ".join(plain_text(a["body_md"]) for a in item["answers"])),
+                "names": [indexable(n) for n in names],
+            }
+        )
+    return rows
+
+
+# -- reading ------------------------------------------------------------------------------
+async def load_curation(repo: Repo, event: Event) -> Curation:
+    """The editors' curation of one event as it stands, reconciled with its Q&A."""
+    slots = tuple(await repo.slots(event.id))
+    lineup = await repo.lineup(event.id)
+    row = await repo.transcript(event.id)
+    stored = json.loads(row["items_json"]) if row else []
+    questions = await repo.questions(event.id, [QuestionStatus.APPROVED])
+    answers: dict[int, list[Answer]] = {}
+    for a in await repo.answers_for_event(event.id):
+        answers.setdefault(a.question_id, []).append(a)
+    # "Answered" can be set by hand, and answers can be withdrawn: an item needs an answer.
+    questions = [q for q in questions if q.id in answers]
+    items = tuple(
+        CurationItem(q, tuple(answers[q.id]), hidden, slot)
+        for q, hidden, slot in reconcile(stored, questions, slots)
+    )
+
+    def when(key: str) -> datetime | None:
+        return parse_iso(row[key]) if row and row.get(key) else None
+
+    return Curation(
+        event=event,
+        intro_md=row["intro_md"] if row else "",
+        outro_md=row["outro_md"] if row else "",
+        items=items,
+        slots=slots,
+        lineup=lineup,
+        published_at=when("published_at"),
+        republished_at=when("republished_at"),
+        pending_changes=bool(row and row.get("pending_changes")),
+    )
+
+
+def _require_curatable(event: Event) -> None:
+    if event.status not in (EventStatus.CLOSED, EventStatus.PUBLISHED):
+        raise RuleError("invalid", "A transcript can be curated once the event has closed.")
+
+
+def _item(cur: Curation, question_id: int) -> CurationItem:
+    for item in cur.items:
+        if item.question.id == question_id:
+            return item
+    raise RuleError("not_found", "That question is not in this transcript.")
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One curation change: the new stored state and what the audit log records."""
+
+    items: list[dict[str, Any]]
+    intro_md: str
+    outro_md: str
+    target: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+Change = Callable[[Repo, "Curation", datetime], Awaitable[Edit | None]]
+
+
+class Transcripts:
+    """Curation and publication; each change is one store write, audited."""
+
+    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+
+    async def curation(self, event_id: int) -> Curation:
+        async with self.store.read() as repo:
+            return await load_curation(repo, await event_or_fail(repo, event_id))
+
+    async def preview(self, event_id: int) -> dict[str, Any]:
+        """The document publishing now would produce (for the editors' preview)."""
+        cur = await self.curation(event_id)
+        now = self.clock.now()
+        first = cur.published_at if cur.is_public and cur.published_at else now
+        return build_document(cur, first, now if cur.is_public else None)
+
+    async def _edit(self, event_id: int, actor: Actor, action: str, change: Change) -> bool:
+        """Run `change(repo, cur, now)` on a curatable event's curation; save and audit it.
+
+        False when `change` found nothing to change.
+        """
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> bool:
+            event = await event_or_fail(repo, event_id)
+            _require_curatable(event)
+            cur = await load_curation(repo, event)
+            result = await change(repo, cur, now)
+            if result is None:
+                return False
+            await repo.save_curation(
+                event.id,
+                result.intro_md,
+                result.outro_md,
+                result.items,
+                now,
+                pending_changes=cur.is_public,
+            )
+            await repo.audit(
+                actor=str(actor),
+                action=action,
+                event_id=event.id,
+                target=result.target,
+                before=result.before,
+                after=result.after,
+                now=now,
+            )
+            return True
+
+        return await self.store.write(job)
+
+    async def move(self, event_id: int, question_id: int, direction: str, actor: Actor) -> None:
+        """Move an item one place up or down within its slot's section."""
+        if direction not in ("up", "down"):
+            raise RuleError("invalid", "Move an item up or down.")
+
+        async def change(repo: Repo, cur: Curation, now: datetime) -> Edit | None:
+            item = _item(cur, question_id)
+            items = list(cur.items)
+            index = items.index(item)
+            other = index - 1 if direction == "up" else index + 1
+            if not 0 <= other < len(items) or items[other].slot != item.slot:
+                where = "first" if direction == "up" else "last"
+                raise RuleError("invalid", f"That question is already {where} in its section.")
+            items[index], items[other] = items[other], items[index]
+            moved = replace(cur, items=tuple(items))
+            return Edit(
+                moved.stored_items(),
+                cur.intro_md,
+                cur.outro_md,
+                f"question:{question_id}",
+                {"position": index},
+                {"position": other},
+            )
+
+        await self._edit(event_id, actor, "transcript.move", change)
+
+    async def set_hidden(self, event_id: int, question_id: int, hidden: bool, actor: Actor) -> None:
+        """Leave an item out of the published transcript, or put it back."""
+
+        async def change(repo: Repo, cur: Curation, now: datetime) -> Edit | None:
+            item = _item(cur, question_id)
+            if item.hidden == hidden:
+                return None
+            items = [
+                {"question_id": i.question.id, "hidden": hidden if i is item else i.hidden}
+                for i in cur.items
+            ]
+            return Edit(
+                items,
+                cur.intro_md,
+                cur.outro_md,
+                f"question:{question_id}",
+                {"hidden": item.hidden},
+                {"hidden": hidden},
+            )
+
+        await self._edit(
+            event_id, actor, "transcript.hide" if hidden else "transcript.show", change
+        )
+
+    async def set_notes(
+        self, event_id: int, intro_md: object, outro_md: object, actor: Actor
+    ) -> None:
+        """The transcript's own introduction and closing note (markdown)."""
+        intro = clean_text(
+            intro_md, field="Introduction", max_chars=NOTES_MAX_CHARS, required=False
+        )
+        outro = clean_text(
+            outro_md, field="Closing note", max_chars=NOTES_MAX_CHARS, required=False
+        )
+
+        async def change(repo: Repo, cur: Curation, now: datetime) -> Edit | None:
+            if (intro, outro) == (cur.intro_md, cur.outro_md):
+                return None
+            return Edit(
+                cur.stored_items(),
+                intro,
+                outro,
+                f"event:{cur.event.slug}",
+                {"intro_md": cur.intro_md, "outro_md": cur.outro_md},
+                {"intro_md": intro, "outro_md": outro},
+            )
+
+        await self._edit(event_id, actor, "transcript.notes", change)
+
+    async def correct(
+        self, event_id: int, kind: str, target_id: int, body: object, actor: Actor
+    ) -> bool:
+        """Fix a typo in a question or an answer of the transcript; False if unchanged.
+
+        The text is corrected at the source, so the event page agrees (an update frame goes
+        out), and the audit log keeps the before and after.
+        """
+        if kind == "question":
+            text = clean_text(
+                body, field="Question", required=True, max_chars=self.settings.question_max_chars
+            )
+        elif kind == "answer":
+            text = clean_text(
+                body, field="Answer", required=True, max_chars=self.settings.answer_max_chars
+            )
+        else:
+            raise RuleError("invalid", "Correct a question or an answer.")
+
+        async def change(repo: Repo, cur: Curation, now: datetime) -> Edit | None:
+            people = {person.id: person for person in cur.lineup.everyone()}
+            if kind == "question":
+                question = _item(cur, target_id).question
+                if question.body == text:
+                    return None
+                await repo.update_question(question.id, now, body=text)
+                fresh = await repo.question(question.id)
+                assert fresh is not None
+                await repo.append_frame(
+                    cur.event.id,
+                    p.QUESTION_UPDATED,
+                    {"question": payloads.question(fresh, people)},
+                    now,
+                )
+                before = question.body
+            else:
+                answer = next((a for i in cur.items for a in i.answers if a.id == target_id), None)
+                if answer is None:
+                    raise RuleError("not_found", "That answer is not in this transcript.")
+                if answer.body_md == text:
+                    return None
+                await repo.update_answer(answer.id, now, body_md=text)
+                fresh_answer = await repo.answer(answer.id)
+                assert fresh_answer is not None
+                await repo.append_frame(
+                    cur.event.id,
+                    p.ANSWER_UPDATED,
+                    {"answer": payloads.answer(fresh_answer, people)},
+                    now,
+                )
+                before = answer.body_md
+            return Edit(
+                cur.stored_items(),
+                cur.intro_md,
+                cur.outro_md,
+                f"{kind}:{target_id}",
+                {"body": before},
+                {"body": text},
+            )
+
+        return await self._edit(event_id, actor, "transcript.correct", change)
+
+    async def publish(
+        self,
+        event_id: int,
+        actor: Actor,
+        *,
+        intro_md: str | None = None,
+        outro_md: str | None = None,
+    ) -> None:
+        """closed -> published: snapshot the visible items and index them for search.
+
+        `intro_md`/`outro_md` replace the curated notes when given (the demo uses this).
+        """
+        if intro_md is not None:
+            intro_md = clean_text(
+                intro_md, field="Introduction", max_chars=NOTES_MAX_CHARS, required=False
+            )
+        if outro_md is not None:
+            outro_md = clean_text(
+                outro_md, field="Closing note", max_chars=NOTES_MAX_CHARS, required=False
+            )
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> None:
+            event = await event_or_fail(repo, event_id)
+            check_transition(event.status, EventStatus.PUBLISHED)
+            cur = await load_curation(repo, event)
+            intro = cur.intro_md if intro_md is None else intro_md
+            outro = cur.outro_md if outro_md is None else outro_md
+            await repo.save_curation(
+                event.id, intro, outro, cur.stored_items(), now, pending_changes=False
+            )
+            await repo.set_event_status(event.id, EventStatus.PUBLISHED, now)
+            cur = replace(cur, intro_md=intro, outro_md=outro)
+            # Published before (then taken down): keep the first date, stamp this one "updated".
+            first = cur.published_at or now
+            updated = now if cur.published_at else None
+            document = await self._snapshot(repo, cur, first, updated)
+            await repo.append_frame(
+                event.id, p.EVENT_STATUS, {"status": EventStatus.PUBLISHED, "on_now": []}, now
+            )
+            await repo.audit(
+                actor=str(actor),
+                action="transcript.publish",
+                event_id=event.id,
+                target=f"event:{event.slug}",
+                before={"status": event.status},
+                after={"status": EventStatus.PUBLISHED, "items": len(document_items(document))},
+                now=now,
+            )
+
+        await self.store.write(job)
+
+    async def republish(self, event_id: int, actor: Actor) -> None:
+        """Publish the current curation over the public snapshot, with an "updated" time."""
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> None:
+            event = await event_or_fail(repo, event_id)
+            if event.status != EventStatus.PUBLISHED:
+                raise RuleError("invalid", "Only a published transcript can be republished.")
+            cur = await load_curation(repo, event)
+            document = await self._snapshot(repo, cur, cur.published_at or now, now)
+            await repo.audit(
+                actor=str(actor),
+                action="transcript.republish",
+                event_id=event.id,
+                target=f"event:{event.slug}",
+                before={},
+                after={"items": len(document_items(document)), "updated_at": iso(now)},
+                now=now,
+            )
+
+        await self.store.write(job)
+
+    async def unpublish(self, event_id: int, actor: Actor) -> None:
+        """published -> closed: the transcript leaves every public surface at once."""
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> None:
+            event = await event_or_fail(repo, event_id)
+            if event.status != EventStatus.PUBLISHED:
+                raise RuleError("invalid", "This transcript is not published.")
+            check_transition(event.status, EventStatus.CLOSED)
+            await repo.set_event_status(event.id, EventStatus.CLOSED, now)
+            await repo.clear_publication(event.id)
+            await repo.append_frame(
+                event.id, p.EVENT_STATUS, {"status": EventStatus.CLOSED, "on_now": []}, now
+            )
+            await repo.audit(
+                actor=str(actor),
+                action="transcript.unpublish",
+                event_id=event.id,
+                target=f"event:{event.slug}",
+                before={"status": event.status},
+                after={"status": EventStatus.CLOSED},
+                now=now,
+            )
+
+        await self.store.write(job)
+
+    async def _snapshot(
+        self, repo: Repo, cur: Curation, published_at: datetime, updated_at: datetime | None
+    ) -> dict[str, Any]:
+        document = build_document(cur, published_at, updated_at)
+        await repo.set_publication(cur.event.id, document, published_at, updated_at)
+        await repo.replace_archive_items(cur.event.id, index_rows(document))
+        return document

@@ -251,6 +251,8 @@ class Actions(Planning):
             editor_id = int(actor.id) if actor.kind == "editor" and actor.id is not None else None
             answer_id = await repo.insert_answer(question.id, body, panelist_id, editor_id, now)
             if not question.answered:
+                # No question.updated for this: answer.published means "answered" to clients,
+                # and one frame instead of two matters with thousands of readers.
                 await repo.update_question(question.id, now, answered=1)
             await self._publish_answer(repo, answer_id, event.id, p.ANSWER_PUBLISHED, now)
             repo.notify_staff(event.id, {"question_id": question.id, "answer_id": answer_id}, now)
@@ -319,6 +321,9 @@ class Actions(Planning):
         async def job(repo: Repo) -> Event:
             event = await _event(repo, event_id)
             check_transition(event.status, status)
+            if status == EventStatus.LIVE and now >= event.ends_at:
+                raise RuleError("invalid", "This event's end time has passed: move the end time "
+                                "later on the Set-up page before reopening it.")
             if EventStatus.PUBLISHED in (event.status, status):
                 # Publishing snapshots and indexes the curated transcript (panel.transcripts).
                 raise RuleError("invalid", "Publish or unpublish the transcript from its "
@@ -390,7 +395,7 @@ async def _check_slow_mode(repo: Repo, event: Event, reader_id: str, now: dateti
         wait = event.slow_mode_seconds - (now - last).total_seconds()
         if wait > 0:
             raise RuleError("rate_limited", f"Slow mode is on: you can ask again in "
-                            f"{math.ceil(wait)} seconds.")
+                            f"{math.ceil(wait)} seconds.", retry_after=math.ceil(wait))
 
 
 def _require_pending(q: Question) -> None:

@@ -71,6 +71,7 @@ def routes() -> list[Any]:
         Route("/desk/events/{slug}/answers/{answer_id:int}/withdraw", desk.withdraw_answer,
               methods=["POST"]),
         Route("/desk/events/{slug}/audit", desk.audit_page),
+        Route("/desk/audit", desk.audit_page),
         Route("/desk/new-event", desk_setup.new_event_page),
         Route("/desk/new-event", desk_setup.create_event, methods=["POST"]),
         Route("/desk/events/{slug}/setup", desk_setup.setup_page),
@@ -187,9 +188,12 @@ class SecurityHeaders:
 async def rule_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RuleError)
     status = STATUS_FOR_CODE.get(exc.code, 400)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     if request.url.path.startswith("/api/"):
-        return json_error(exc.code, exc.message, status)
-    return html_error_page(request, status, "That did not work", exc.message)
+        return json_error(exc.code, exc.message, status, headers=headers)
+    response = html_error_page(request, status, "That did not work", exc.message)
+    response.headers.update(headers or {})
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

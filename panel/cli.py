@@ -7,6 +7,7 @@ import asyncio
 import errno
 import getpass
 import logging
+import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -92,6 +93,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from panel.app import create_app
 
+    if args.redis or os.environ.get("LIVEPANEL_REDIS"):
+        raise CommandError("the Redis broker is not built yet; run one process without --redis")
     if args.workers != 1:
         raise CommandError("--workers above 1 needs the PostgreSQL and Redis backends, which "
                            "are not built yet; run one worker")

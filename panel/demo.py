@@ -92,7 +92,11 @@ def place_live_event(at: datetime) -> datetime:
 async def load_demo(store: Store, settings: Settings, clock: Clock,
                     at: datetime | None = None) -> DemoInfo:
     """Load the three demo events (skipped if already there) and a demo editor."""
-    now = at or clock.now()
+    if at is not None:
+        # Build the demo as of `at`, else the real clock would close (or not yet open) the
+        # live event while its questions and answers are being seeded.
+        clock = FakeClock(utc(at))
+    now = clock.now()
     info = DemoInfo()
     actions = Actions(store, clock, settings)
     async with store.read() as repo:

@@ -43,10 +43,11 @@ TRANSITIONS: dict[EventStatus, frozenset[EventStatus]] = {
 class RuleError(ValueError):
     """A request that the domain rules refuse; the message is safe to show to users."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # seconds, for rate limits (sent as Retry-After)
 
 
 def check_transition(current: EventStatus, target: EventStatus) -> None:

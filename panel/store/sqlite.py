@@ -181,7 +181,15 @@ class SQLiteStore:
             batch = [await self._jobs.get()]
             while len(batch) < MAX_GROUP and not self._jobs.empty():
                 batch.append(self._jobs.get_nowait())
-            await self._run_group(db, batch)
+            try:
+                await self._run_group(db, batch)
+            except Exception as exc:  # e.g. disk I/O on BEGIN: fail this group, keep writing
+                log.exception("write group failed")
+                with contextlib.suppress(sqlite3.Error):
+                    await db.execute("ROLLBACK")
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(StoreError(f"write failed: {exc}"))
 
     async def _run_group(self, db: aiosqlite.Connection, batch: list[Job]) -> None:
         """Each job in its own savepoint, all committed at once: one fsync for the group."""

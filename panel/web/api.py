@@ -12,7 +12,7 @@ from panel import payloads
 from panel.domain import EventStatus, QuestionStatus, RuleError, iso, on_now
 from panel.live import protocol as p
 from panel.web.auth import answerer, editor_actor, require_editor
-from panel.web.base import json_error, origin_allowed, reader_id, services
+from panel.web.base import json_error, origin_allowed, reader_id, services, whole_number
 from panel.web.openapi import OPENAPI
 from panel.web.readers import limit_reached
 
@@ -153,7 +153,8 @@ async def moderate(request: Request) -> Response:
     data = await read_json(request)
     question = await svc.actions.moderate(
         request.path_params["question_id"], str(data.get("action", "")), actor,
-        into=data.get("into"), reason=data.get("reason", ""))
+        into=data.get("into"), reason=data.get("reason", ""),
+        body=data.get("body") if data.get("action") == "edit" else None, to=data.get("to"))
     return JSONResponse({"id": question.id, "status": question.status,
                          "pinned": question.pinned, "merged_into": question.merged_into})
 
@@ -189,10 +190,9 @@ async def stream(request: Request) -> Response:
     """The polling twin of the WebSocket: the same frames after `since`, a page at a time."""
     svc = services(request)
     event = await _event(request)
-    raw = request.query_params.get("since", "0")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # not "²", which int() refuses
+    since = whole_number(request.query_params.get("since", "0"))
+    if since is None:
         raise RuleError("invalid", "since must be a whole number >= 0.")
-    since = int(raw)
     async with svc.store.read() as repo:
         last = await repo.last_seq(event.id)
         frames = [] if since > last else await repo.frames_since(event.id, since)

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from panel import exports
 from panel.domain import EventStatus, parse_iso
 from panel.store import search
-from panel.web.base import event_or_404, render, services
+from panel.web.base import event_or_404, render, services, whole_number
 from panel.web.eventview import date_label, load_event_view
 
 PAGE_SIZE = 10
@@ -70,8 +70,8 @@ async def feed(request: Request) -> Response:
 
 
 def _page(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) > 0 else 1
+    page = whole_number(request.query_params.get("page", "1")) or 1
+    return min(page, MAX_PAGE)
 
 
 def _pages(page: int, total: int, params: dict[str, str]) -> dict[str, Any]:

@@ -27,6 +27,13 @@ STATUS_FOR_CODE = {
 }
 
 
+def whole_number(text: str | None) -> int | None:
+    """A non-negative whole number written in ASCII digits (not "²"), or None."""
+    if not text or not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def services(conn: HTTPConnection) -> Services:
     return conn.state.services  # type: ignore[no-any-return]
 
@@ -57,7 +64,7 @@ async def read_form(request: Request, max_bytes: int | None = None) -> FormData:
     """
     limit = max_bytes or MAX_FORM_BYTES
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
+    if (whole_number(length) or 0) > limit:
         raise RuleError("too_large", "That upload is too large: photos can be at most 2 MB."
                         if max_bytes else "That form is too large.")
     form = await request.form(max_files=1 if max_bytes else 0, max_fields=50,

@@ -19,7 +19,7 @@ from panel.lookups import Actor
 from panel.transcripts import Curation, Transcripts
 from panel.web.archive import site_url
 from panel.web.auth import require_editor
-from panel.web.base import event_or_404, read_form, render, services
+from panel.web.base import event_or_404, read_form, render, services, whole_number
 from panel.web.eventview import STATUS_LABELS, date_label
 
 
@@ -120,7 +120,7 @@ Work = Callable[[Transcripts, Event, Actor, FormData], Awaitable[str]]
 
 def _item_anchor(form: FormData) -> str:
     item = str(form.get("item", ""))
-    return f"#item-{item}" if item.isdigit() else ""
+    return f"#item-{item}" if whole_number(item) is not None else ""
 
 
 async def _run(
@@ -163,7 +163,7 @@ async def correct(request: Request) -> Response:
 
     async def work(t: Transcripts, event: Event, actor: Actor, form: FormData) -> str:
         raw_id = str(form.get("id", ""))
-        if not raw_id.isdigit():
+        if whole_number(raw_id) is None:
             raise RuleError("invalid", "Choose a question or an answer to correct.")
         changed = await t.correct(
             event.id, str(form.get("kind", "")), int(raw_id), form.get("body"), actor

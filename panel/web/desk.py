@@ -15,7 +15,7 @@ from panel.domain import TRANSITIONS, Event, EventStatus, Question, QuestionStat
 from panel.render import markdown_to_html
 from panel.web.api import read_json
 from panel.web.auth import require_editor
-from panel.web.base import event_or_404, read_form, render, services
+from panel.web.base import event_or_404, read_form, render, services, whole_number
 from panel.web.eventview import STATUS_LABELS
 
 STATUS_CONTROLS = {
@@ -119,9 +119,10 @@ async def _queue_context(request: Request, event: Event) -> dict[str, Any]:
         pending = await repo.questions(event.id, [QuestionStatus.PENDING])
         approved = await repo.questions(event.id, [QuestionStatus.APPROVED])
         answers = await repo.answers_for_event(event.id)
-    if to.isdigit():
-        pending = [q for q in pending if q.directed_to == int(to)]
-        approved = [q for q in approved if q.directed_to == int(to)]
+    to_id = whole_number(to)
+    if to_id is not None:
+        pending = [q for q in pending if q.directed_to == to_id]
+        approved = [q for q in approved if q.directed_to == to_id]
 
     def view(q: Question) -> dict[str, Any]:
         return {**payloads.question(q, people), "held_reason": q.held_reason}
@@ -199,7 +200,8 @@ async def bulk_moderate(request: Request) -> Response:
     form = await read_form(request)
     event = await event_or_404(request, request.path_params["slug"])
     failed = []
-    ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()][:200]
+    ids = [n for v in form.getlist("ids")
+           if isinstance(v, str) and (n := whole_number(v)) is not None][:200]
     for question_id in ids:
         try:
             await _moderate_one(request, actor, question_id, form)
@@ -224,10 +226,12 @@ async def withdraw_answer(request: Request) -> Response:
 
 
 async def audit_page(request: Request) -> Response:
+    """One event's audit log, or (at /desk/audit) everything, including account changes."""
     await require_editor(request)
-    event = await event_or_404(request, request.path_params["slug"])
+    slug = request.path_params.get("slug")
+    event = await event_or_404(request, slug) if slug else None
     async with services(request).store.read() as repo:
-        rows = await repo.audit_entries(event.id)
+        rows = await repo.audit_entries(event.id if event else None)
     entries = [{**row, "before": json.loads(row["before_json"]),
                 "after": json.loads(row["after_json"])} for row in rows]
     return render(request, "desk_audit.html", {"event": event, "entries": entries})

@@ -37,13 +37,14 @@ async def editors_page(request: Request) -> Response:
 
 
 async def create_editor(request: Request) -> Response:
-    await require_admin(request)
+    actor = await require_admin(request)
     form = await read_form(request)
     try:
         await services(request).actions.create_editor(
             str(form.get("username", "")),
             str(form.get("password", "")),
             role="admin" if form.get("role") == "admin" else "editor",
+            actor=actor,
         )
     except RuleError as exc:
         return _back(request, "/desk/editors", exc.message)

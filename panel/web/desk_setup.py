@@ -361,7 +361,8 @@ async def create_invite(request: Request) -> Response:
     event, form, actor = await _event_action(request)
     svc = services(request)
     try:
-        token = await svc.actions.create_invite(event.id, int(_text(form, "panelist_id") or 0))
+        token = await svc.actions.create_invite(event.id, int(_text(form, "panelist_id") or 0),
+                                                actor)
     except (RuleError, ValueError) as exc:
         return _back(_setup_url(event), request, getattr(exc, "message", "Choose a panelist."))
     base = svc.settings.public_url or f"{request.url.scheme}://{request.url.netloc}"

@@ -15,7 +15,7 @@ from panel.live.broker import public_channel, staff_channel
 from panel.live.hub import Subscriber
 from panel.store.base import aiter_frames
 from panel.web.auth import signed_in_panelist
-from panel.web.base import origin_allowed, services
+from panel.web.base import origin_allowed, services, whole_number
 
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 5.0
@@ -23,11 +23,7 @@ CLOSE_TIMEOUT = 5.0
 
 def parse_since(raw: str | None) -> int | None:
     """`since` is a whole number >= 0; None for anything else."""
-    if raw is None or raw == "":
-        return 0
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # not "²", which int() refuses
-        return None
-    return int(raw)
+    return 0 if raw is None or raw == "" else whole_number(raw)
 
 
 async def reader_stream(ws: WebSocket) -> None:
@@ -61,6 +57,9 @@ async def reader_stream(ws: WebSocket) -> None:
                     batch = []
             if batch:
                 await ws.send_text(p.encode_batch(batch))
+        # A newcomer learns the audience size now; after that it comes on the timer.
+        count = svc.hub.count(public_channel(event.id))
+        await ws.send_text(p.unlogged(p.PRESENCE, {"audience": count}, svc.clock.now()))
         await _pump(ws, sub, event.id, cursor)
 
 

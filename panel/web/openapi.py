@@ -76,9 +76,14 @@ OPENAPI: dict[str, Any] = {
                 "pinned": {"type": "boolean"},
                 "merged_into": {"type": ["integer", "null"]}}}, "The question now"),
             params=[QID], body={"type": "object", "required": ["action"], "properties": {
-                "action": {"type": "string", "enum": ["approve", "reject", "pin", "unpin",
-                                                      "merge", "withdraw"]},
-                "into": {"type": "integer"}, "reason": {"type": "string"}}})},
+                "action": {"type": "string", "enum": [
+                    "approve", "reject", "pin", "unpin", "merge", "withdraw", "edit", "direct",
+                    "answered", "unanswered"]},
+                "into": {"type": "integer", "description": "merge: the question to keep"},
+                "reason": {"type": "string", "description": "reject: private reason"},
+                "body": {"type": "string", "description": "edit: the corrected text"},
+                "to": {"type": ["integer", "null"],
+                       "description": "direct: a panelist id, or null for anyone"}}})},
         "/api/v1/questions/{question_id}/answers": {"post": _op(
             "Answer (panelists of the event, editors)", _json({"type": "object", "properties": {
                 "id": {"type": "integer"}, "question_id": {"type": "integer"}}}, "Stored"),

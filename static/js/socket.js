@@ -25,9 +25,15 @@ export function openStream(url, { onFrames, onState }) {
       }
       onFrames(Array.isArray(message) ? message : [message]);
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       ws = null;
       if (stopped) return;
+      if (event.code === 1008) {
+        // Refused by policy (unknown event, signed out): retrying would not help.
+        stopped = true;
+        onState("refused");
+        return;
+      }
       onState("offline");
       // 0.5s, 1s, 2s ... capped at 30s, with jitter so thousands of readers do not return at once.
       const delay = Math.min(30000, 500 * 2 ** attempts) * (0.5 + Math.random() / 2);
@@ -59,6 +65,7 @@ const STATE_TEXT = {
   connecting: "Connecting to live updates…",
   live: "Live updates on.",
   offline: "Connection lost. Reconnecting…",
+  refused: "Live updates are not available. Reload the page to try again.",
 };
 
 export function showConnection(element, state) {

@@ -33,6 +33,11 @@ export function liveRegion({ slug, regionId, fragmentUrl }) {
     region.querySelectorAll("textarea, input[type=text]").forEach((field) => {
       if (field.id && field.value) drafts[field.id] = field.value;
     });
+    // Ticked boxes (bulk selection) survive a refresh too, or a new question would untick them;
+    // keyed by their item (e.g. pending-5), so a question that moved to another list is unticked.
+    const ticked = [...region.querySelectorAll("input[type=checkbox]:checked")]
+      .map((box) => [box.parentElement?.closest("[id]")?.id, box.id])
+      .filter(([item, id]) => item && id);
     const focused = document.activeElement && region.contains(document.activeElement) ? document.activeElement.id : null;
     const open = [...region.querySelectorAll("details[open]")].map((d) => d.closest("[id]")?.id);
     region.innerHTML = html;
@@ -42,6 +47,10 @@ export function liveRegion({ slug, regionId, fragmentUrl }) {
       if (field) field.value = value;
     }
     open.forEach((id) => id && document.getElementById(id)?.querySelector("details")?.setAttribute("open", ""));
+    ticked.forEach(([item, id]) => {
+      const box = document.getElementById(item)?.querySelector(`#${CSS.escape(id)}`);
+      if (box) box.checked = true;
+    });
     if (focused) document.getElementById(focused)?.focus();
   }
 

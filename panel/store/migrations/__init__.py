@@ -19,6 +19,9 @@ def load_migrations(dialect: str) -> list[tuple[int, str]]:
         match = _NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    versions = [version for version, _ in found]
+    if len(versions) != len(set(versions)):
+        raise RuntimeError(f"two {dialect} migrations share a number: {sorted(versions)}")
     return sorted(found)
 
 

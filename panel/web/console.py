@@ -49,7 +49,9 @@ async def _signed_in(request: Request) -> tuple[Event, Actor]:
     return event, actor
 
 
-async def _context(request: Request, event: Event, actor: Actor) -> dict[str, Any]:
+async def _context(request: Request, event: Event, actor: Actor, page: bool = True
+                   ) -> dict[str, Any]:
+    """The console's list; a live-refresh fragment (page=False) leaves the session untouched."""
     svc = services(request)
     show = request.query_params.get("show", "all")
     show = show if show in FILTERS else "all"
@@ -61,7 +63,7 @@ async def _context(request: Request, event: Event, actor: Actor) -> dict[str, An
     elif show == "unanswered":
         items = [i for i in items if not i["answers"]]
     return {"view": view, "items": items, "me": actor, "show": show, "filters": FILTERS,
-            "notice": request.session.pop("notice", None)}
+            "notice": request.session.pop("notice", None) if page else None}
 
 
 async def console(request: Request) -> Response:
@@ -71,7 +73,8 @@ async def console(request: Request) -> Response:
 
 async def questions_fragment(request: Request) -> Response:
     event, actor = await _signed_in(request)
-    return render(request, "_console_questions.html", await _context(request, event, actor))
+    return render(request, "_console_questions.html",
+                  await _context(request, event, actor, page=False))
 
 
 async def post_answer(request: Request) -> Response:

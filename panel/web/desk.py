@@ -107,7 +107,9 @@ def _sorted(questions: list[Question], sort: str) -> list[Question]:
     return sorted(questions, key=lambda q: (q.created_at, q.id))
 
 
-async def _queue_context(request: Request, event: Event) -> dict[str, Any]:
+async def _queue_context(request: Request, event: Event, page: bool = True) -> dict[str, Any]:
+    """The queue; a live-refresh fragment (page=False) leaves the session untouched, so its
+    cookie cannot overwrite a newer one set by a concurrent form post."""
     svc = services(request)
     sort = request.query_params.get("sort", "time")
     sort = sort if sort in SORTS else "time"
@@ -140,7 +142,7 @@ async def _queue_context(request: Request, event: Event) -> dict[str, Any]:
         "panelists": lineup,
         "sorts": SORTS, "sort": sort, "to": to,
         "controls": _controls(event),
-        "notice": request.session.pop("notice", None),
+        "notice": request.session.pop("notice", None) if page else None,
     }
 
 
@@ -155,7 +157,7 @@ async def event_desk(request: Request) -> Response:
 async def queue_fragment(request: Request) -> Response:
     await require_editor(request)
     event = await event_or_404(request, request.path_params["slug"])
-    return render(request, "_queue.html", await _queue_context(request, event))
+    return render(request, "_queue.html", await _queue_context(request, event, page=False))
 
 
 async def _moderate_one(request: Request, actor: Actor, question_id: int,

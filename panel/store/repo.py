@@ -34,6 +34,17 @@ class Conn(Protocol):
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int: ...
 
 
+# Columns that the generic UPDATE may set, per table (never names from user input).
+EDITABLE = {
+    "events": {"slug", "title", "summary", "intro_md", "related_json", "starts_at", "ends_at",
+               "timezone", "moderation", "slow_mode_seconds", "blocked_terms"},
+    "panelists": {"name", "role", "bio", "photo"},
+    "questions": {"status", "body", "pinned", "merged_into", "answered", "directed_to",
+                  "reject_reason", "upvotes", "held_reason"},
+    "answers": {"body_md", "status"},
+}
+
+
 def _event(r: Row) -> Event:
     return Event(
         id=r["id"],
@@ -149,16 +160,19 @@ class Repo:
         events = [_event(r) for r in rows]
         return [e for e in events if statuses is None or e.status in statuses]
 
-    async def update_event(self, event_id: int, now: datetime, **fields: Any) -> None:
-        allowed = {"slug", "title", "summary", "intro_md", "related_json", "starts_at", "ends_at",
-                   "timezone", "moderation", "slow_mode_seconds", "blocked_terms"}
-        assert fields and set(fields) <= allowed, fields
+    async def _update(self, table: str, row_id: int, fields: dict[str, Any],
+                      now: datetime | None) -> None:
+        """UPDATE one row's columns (named by our code, checked against EDITABLE)."""
+        assert fields and set(fields) <= EDITABLE[table], fields
         values = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+        if now is not None:
+            values["updated_at"] = iso(now)
         sets = ", ".join(f"{name} = :{name}" for name in sorted(values))
-        await self.conn.execute(
-            f"UPDATE events SET {sets}, updated_at = :now WHERE id = :id",
-            {**values, "now": iso(now), "id": event_id},
-        )
+        await self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = :id",
+                                {**values, "id": row_id})
+
+    async def update_event(self, event_id: int, now: datetime, **fields: Any) -> None:
+        await self._update("events", event_id, fields, now)
 
     async def delete_event(self, event_id: int) -> None:
         await self.conn.execute("DELETE FROM events WHERE id = :id", {"id": event_id})
@@ -222,11 +236,7 @@ class Repo:
         return _panelist(row) if row else None
 
     async def update_panelist(self, panelist_id: int, **fields: Any) -> None:
-        assert fields and set(fields) <= {"name", "role", "bio", "photo"}, fields
-        sets = ", ".join(f"{name} = :{name}" for name in sorted(fields))
-        await self.conn.execute(
-            f"UPDATE panelists SET {sets} WHERE id = :id", {**fields, "id": panelist_id}
-        )
+        await self._update("panelists", panelist_id, fields, None)
 
     async def all_panelists(self) -> list[Panelist]:
         return [_panelist(r) for r in await self._all("SELECT * FROM panelists ORDER BY name")]
@@ -413,14 +423,7 @@ class Repo:
         return parse_iso(row["at"]) if row and row["at"] else None
 
     async def update_question(self, question_id: int, now: datetime, **fields: Any) -> None:
-        allowed = {"status", "body", "pinned", "merged_into", "answered", "directed_to",
-                   "reject_reason", "upvotes", "held_reason"}
-        assert fields and set(fields) <= allowed, fields
-        sets = ", ".join(f"{name} = :{name}" for name in sorted(fields))
-        await self.conn.execute(
-            f"UPDATE questions SET {sets}, updated_at = :now WHERE id = :id",
-            {**fields, "now": iso(now), "id": question_id},
-        )
+        await self._update("questions", question_id, fields, now)
 
     async def add_upvote(self, question_id: int, reader_id: str, now: datetime) -> bool:
         added = await self.conn.execute(
@@ -464,12 +467,7 @@ class Repo:
         return _answer(row) if row else None
 
     async def update_answer(self, answer_id: int, now: datetime, **fields: Any) -> None:
-        assert fields and set(fields) <= {"body_md", "status"}, fields
-        sets = ", ".join(f"{name} = :{name}" for name in sorted(fields))
-        await self.conn.execute(
-            f"UPDATE answers SET {sets}, updated_at = :now WHERE id = :id",
-            {**fields, "now": iso(now), "id": answer_id},
-        )
+        await self._update("answers", answer_id, fields, now)
 
     async def answers_for_event(self, event_id: int) -> list[Answer]:
         rows = await self._all(

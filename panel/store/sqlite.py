@@ -86,9 +86,15 @@ class SQLiteStore:
         if not self.path.parent.is_dir():
             raise StoreError(f"cannot open database {self.url}: folder {self.path.parent} "
                              "does not exist")
+        connection = aiosqlite.connect(self.path, isolation_level=None)
         try:
-            db = await aiosqlite.connect(self.path, isolation_level=None)
+            db = await connection
         except sqlite3.Error as exc:
+            # aiosqlite stops its worker thread without waiting for it; wait here, or the
+            # thread may report to a closed event loop and print a traceback after our error.
+            thread = getattr(connection, "_thread", None)
+            if thread is not None:
+                await asyncio.to_thread(thread.join, 5)
             raise StoreError(f"cannot open database {self.url}: {exc}") from None
         try:
             db.row_factory = aiosqlite.Row

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -12,32 +11,18 @@ from panel import payloads
 from panel.domain import EventStatus, QuestionStatus, RuleError, iso, on_now
 from panel.live import protocol as p
 from panel.web.auth import answerer, editor_actor, require_editor
-from panel.web.base import json_error, origin_allowed, reader_id, services, whole_number
+from panel.web.base import (
+    json_error,
+    origin_allowed,
+    read_json,
+    reader_id,
+    services,
+    whole_number,
+)
 from panel.web.openapi import OPENAPI
 from panel.web.readers import limit_reached
 
-MAX_JSON_BYTES = 64 * 1024
 PUBLIC_STATUSES = [s for s in EventStatus if s != EventStatus.DRAFT]
-
-
-async def read_json(request: Request) -> dict[str, Any]:
-    """A JSON object body; refused when too big, not JSON, or from another site."""
-    if not origin_allowed(request):
-        raise RuleError("forbidden", "Cross-site requests are not allowed.")
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise RuleError("bad_request", "Send a JSON body with Content-Type: application/json.")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BYTES:
-            raise RuleError("too_large", f"The body is over {MAX_JSON_BYTES} bytes.")
-    try:
-        data = json.loads(body or b"{}")
-    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested too deep
-        raise RuleError("bad_request", "The body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise RuleError("bad_request", "The body must be a JSON object.")
-    return data
 
 
 async def _event(request: Request):  # noqa: ANN202

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,14 +11,16 @@ from urllib.parse import urlsplit
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from panel.domain import Event, RuleError
+from panel.render import markdown_to_html
 from panel.security import new_csrf_token, new_reader_id, same
 from panel.services import Services
 
 MAX_FORM_BYTES = 64 * 1024
+MAX_JSON_BYTES = 64 * 1024
 
 # Which HTTP status each domain refusal maps to.
 STATUS_FOR_CODE = {
@@ -120,3 +124,44 @@ def html_error_page(request: Request, status: int, title: str, message: str) -> 
         return render(request, "error.html", {"title": title, "message": message}, status)
     except Exception:  # the error page itself must never fail
         return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    """A JSON object body; refused when too big, not JSON, or from another site."""
+    if not origin_allowed(request):
+        raise RuleError("forbidden", "Cross-site requests are not allowed.")
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise RuleError("bad_request", "Send a JSON body with Content-Type: application/json.")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise RuleError("too_large", f"The body is over {MAX_JSON_BYTES} bytes.")
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested too deep
+        raise RuleError("bad_request", "The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise RuleError("bad_request", "The body must be a JSON object.")
+    return data
+
+
+async def markdown_preview(request: Request) -> Response:
+    """Markdown rendered and sanitised exactly as readers will see it (callers authorise)."""
+    body = (await read_json(request)).get("body", "")
+    if not isinstance(body, str):
+        raise RuleError("invalid", "body must be text.")
+    return JSONResponse({"html": markdown_to_html(body[:20000])})
+
+
+async def perform(request: Request, action: Awaitable[object], back: str, success: str,
+                  failed: str | None = None) -> Response:
+    """Run a form's action, then redirect with its outcome as the notice: to `back`, or on
+    a refusal to `failed` when given."""
+    try:
+        await action
+    except RuleError as exc:
+        request.session["notice"] = exc.message
+        return RedirectResponse(failed or back, status_code=303)
+    request.session["notice"] = success
+    return RedirectResponse(back, status_code=303)

@@ -6,15 +6,21 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from panel.actions import Actor
 from panel.domain import Event, RuleError
-from panel.render import markdown_to_html
 from panel.security import token_hash
-from panel.web.api import read_json
 from panel.web.auth import signed_in_panelist
-from panel.web.base import event_or_404, html_error_page, read_form, render, services
+from panel.web.base import (
+    event_or_404,
+    html_error_page,
+    markdown_preview,
+    perform,
+    read_form,
+    render,
+    services,
+)
 from panel.web.eventview import load_event_view
 
 FILTERS = {"all": "All questions", "mine": "Directed to me", "unanswered": "Unanswered"}
@@ -93,20 +99,12 @@ async def post_answer(request: Request) -> Response:
 async def edit_answer(request: Request) -> Response:
     event, actor = await _signed_in(request)
     form = await read_form(request)
-    try:
-        await services(request).actions.edit_answer(request.path_params["answer_id"],
-                                                    form.get("body"), actor)
-        request.session["notice"] = "Your answer is updated."
-    except RuleError as exc:
-        request.session["notice"] = exc.message
-    return RedirectResponse(f"/console/{event.slug}", status_code=303)
+    return await perform(request, services(request).actions.edit_answer(
+        request.path_params["answer_id"], form.get("body"), actor),
+        f"/console/{event.slug}", "Your answer is updated.")
 
 
 async def preview(request: Request) -> Response:
     """Markdown preview for the answer editor, rendered exactly as readers will see it."""
     await _signed_in(request)
-    data = await read_json(request)
-    body = data.get("body", "")
-    if not isinstance(body, str):
-        raise RuleError("invalid", "body must be text.")
-    return JSONResponse({"html": markdown_to_html(body[:20000])})
+    return await markdown_preview(request)

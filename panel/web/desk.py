@@ -7,15 +7,21 @@ from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from panel import payloads
 from panel.actions import Actor
 from panel.domain import TRANSITIONS, Event, EventStatus, Question, QuestionStatus, RuleError
-from panel.render import markdown_to_html
-from panel.web.api import read_json
 from panel.web.auth import require_editor
-from panel.web.base import event_or_404, read_form, render, services, whole_number
+from panel.web.base import (
+    event_or_404,
+    markdown_preview,
+    perform,
+    read_form,
+    render,
+    services,
+    whole_number,
+)
 from panel.web.eventview import STATUS_LABELS
 
 STATUS_CONTROLS = {
@@ -219,12 +225,9 @@ async def withdraw_answer(request: Request) -> Response:
     actor = await require_editor(request)
     await read_form(request)
     event = await event_or_404(request, request.path_params["slug"])
-    try:
-        await services(request).actions.withdraw_answer(request.path_params["answer_id"], actor)
-        request.session["notice"] = "Answer withdrawn."
-    except RuleError as exc:
-        request.session["notice"] = exc.message
-    return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
+    return await perform(request, services(request).actions.withdraw_answer(
+        request.path_params["answer_id"], actor), f"/desk/events/{event.slug}",
+        "Answer withdrawn.")
 
 
 async def audit_page(request: Request) -> Response:
@@ -244,20 +247,13 @@ async def set_status(request: Request) -> Response:
     actor = await require_editor(request)
     form = await read_form(request)
     event = await event_or_404(request, request.path_params["slug"])
-    try:
-        await svc.actions.set_status(event.id, str(form.get("status", "")), actor)
-        svc.scheduler.poke()
-        request.session["notice"] = "Event status changed."
-    except RuleError as exc:
-        request.session["notice"] = exc.message
-    return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
+    # set_status pokes the scheduler itself (Actions.on_schedule_change).
+    return await perform(request, svc.actions.set_status(
+        event.id, str(form.get("status", "")), actor), f"/desk/events/{event.slug}",
+        "Event status changed.")
 
 
 async def preview(request: Request) -> Response:
     """Markdown preview for the desk's editors (intro, transcript texts)."""
     await require_editor(request)
-    data = await read_json(request)
-    body = data.get("body", "")
-    if not isinstance(body, str):
-        raise RuleError("invalid", "body must be text.")
-    return JSONResponse({"html": markdown_to_html(body[:20000])})
+    return await markdown_preview(request)

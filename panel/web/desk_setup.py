@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from panel.domain import Event, EventStatus, RuleError, utc
 from panel.uploads import MAX_PHOTO_BYTES, save_photo
 from panel.web.auth import require_editor
-from panel.web.base import event_or_404, read_form, render, services
+from panel.web.base import event_or_404, perform, read_form, render, services, whole_number
 from panel.web.eventview import STATUS_LABELS
 
 TIMEZONES = [
@@ -89,11 +89,6 @@ def _event_fields(form: FormData) -> dict[str, Any]:
     }
 
 
-def _back(path: str, request: Request, notice: str) -> Response:
-    request.session["notice"] = notice
-    return RedirectResponse(path, status_code=303)
-
-
 async def new_event_page(request: Request) -> Response:
     await require_editor(request)
     return render(
@@ -127,11 +122,8 @@ async def create_event(request: Request) -> Response:
             {"values": dict(form), "timezones": TIMEZONES, "error": exc.message},
             422,
         )
-    return _back(
-        f"/desk/events/{_text(form, 'slug')}/setup",
-        request,
-        "Event created as a draft. Add slots and panelists, then open it.",
-    )
+    request.session["notice"] = "Event created as a draft. Add slots and panelists, then open it."
+    return RedirectResponse(f"/desk/events/{_text(form, 'slug')}/setup", status_code=303)
 
 
 async def setup_page(request: Request) -> Response:
@@ -201,62 +193,73 @@ async def _event_action(request: Request, upload: bool = False) -> tuple[Event, 
 
 async def edit_event(request: Request) -> Response:
     event, form, actor = await _event_action(request)
-    try:
+
+    async def act() -> None:
         await services(request).actions.update_event(event.id, actor, **_event_fields(form))
-    except RuleError as exc:
-        return _back(_setup_url(event), request, exc.message)
-    return _back(_setup_url(event), request, "Event saved.")
+
+    return await perform(request, act(), _setup_url(event), "Event saved.")
+
+
+def _number(form: FormData, name: str, what: str) -> int | None:
+    """An optional whole number from a form field; a clear refusal for anything else."""
+    text = _text(form, name)
+    if not text:
+        return None
+    value = whole_number(text)
+    if value is None:
+        raise RuleError("invalid", f"{what} must be a whole number.")
+    return value
 
 
 async def set_rules(request: Request) -> Response:
     event, form, actor = await _event_action(request)
-    try:
-        seconds = int(_text(form, "slow_mode_seconds") or 0)
+
+    async def act() -> None:
         await services(request).actions.set_event_rules(
             event.id,
             actor,
             moderation=_text(form, "moderation") or "pre",
-            slow_mode_seconds=seconds,
+            slow_mode_seconds=_number(form, "slow_mode_seconds", "Slow mode") or 0,
             blocked_terms=_text(form, "blocked_terms"),
         )
-    except (RuleError, ValueError) as exc:
-        return _back(
-            _setup_url(event),
-            request,
-            getattr(exc, "message", "Slow mode must be a whole number of seconds."),
-        )
-    return _back(_setup_url(event), request, "Moderation rules saved.")
+
+    return await perform(request, act(), _setup_url(event), "Moderation rules saved.")
 
 
 async def duplicate_event(request: Request) -> Response:
     event, form, actor = await _event_action(request)
-    try:
+    slug = _text(form, "slug")
+
+    async def act() -> None:
         start = to_utc(
             _text(form, "date"), event.local(event.starts_at).strftime("%H:%M"), event.timezone
         )
-        slug = _text(form, "slug")
         await services(request).actions.duplicate_event(event.id, slug, start, actor)
-    except RuleError as exc:
-        return _back(_setup_url(event), request, exc.message)
-    return _back(
-        f"/desk/events/{slug}/setup",
+
+    return await perform(
         request,
+        act(),
+        f"/desk/events/{slug}/setup",
         f"Copied from “{event.title}” as a draft on the new date.",
+        failed=_setup_url(event),
     )
 
 
 async def delete_event(request: Request) -> Response:
     event, _, actor = await _event_action(request)
-    try:
-        await services(request).actions.delete_event(event.id, actor)
-    except RuleError as exc:
-        return _back(_setup_url(event), request, exc.message)
-    return _back("/desk", request, f"Deleted the draft “{event.title}”.")
+    return await perform(
+        request,
+        services(request).actions.delete_event(event.id, actor),
+        "/desk",
+        f"Deleted the draft “{event.title}”.",
+        failed=_setup_url(event),
+    )
 
 
 async def add_slot(request: Request) -> Response:
     event, form, actor = await _event_action(request)
-    try:
+
+    async def act() -> None:
         day = _text(form, "date") or event.local(event.starts_at).date().isoformat()
         await services(request).actions.add_slot(
             event.id,
@@ -265,29 +268,30 @@ async def add_slot(request: Request) -> Response:
             to_utc(day, _text(form, "end"), event.timezone),
             actor,
         )
-    except RuleError as exc:
-        return _back(_setup_url(event), request, exc.message)
-    return _back(_setup_url(event), request, "Slot added.")
+
+    return await perform(request, act(), _setup_url(event), "Slot added.")
 
 
 async def edit_slot(request: Request) -> Response:
     event, form, actor = await _event_action(request)
-    try:
+    slot_id = request.path_params["slot_id"]
+    actions = services(request).actions
+    if _text(form, "delete"):
+        return await perform(
+            request, actions.delete_slot(slot_id, actor), _setup_url(event), "Slot deleted."
+        )
+
+    async def act() -> None:
         day = _text(form, "date")
-        slot_id = request.path_params["slot_id"]
-        if _text(form, "delete"):
-            await services(request).actions.delete_slot(slot_id, actor)
-            return _back(_setup_url(event), request, "Slot deleted.")
-        await services(request).actions.update_slot(
+        await actions.update_slot(
             slot_id,
             _text(form, "label"),
             to_utc(day, _text(form, "start"), event.timezone),
             to_utc(day, _text(form, "end"), event.timezone),
             actor,
         )
-    except RuleError as exc:
-        return _back(_setup_url(event), request, exc.message)
-    return _back(_setup_url(event), request, "Slot saved.")
+
+    return await perform(request, act(), _setup_url(event), "Slot saved.")
 
 
 async def _photo(request: Request, form: FormData) -> str | None:
@@ -302,25 +306,25 @@ async def add_panelist(request: Request) -> Response:
     """A new profile, placed on the core panel or in a slot."""
     event, form, actor = await _event_action(request, upload=True)
     actions = services(request).actions
-    try:
-        photo = await _photo(request, form)
+
+    async def act() -> None:
+        slot_id = _number(form, "slot_id", "The slot")
         panelist_id = await actions.save_panelist(
             actor,
             name=_text(form, "name"),
             role=_text(form, "role"),
             bio=_text(form, "bio"),
-            photo=photo,
+            photo=await _photo(request, form),
         )
-        slot = _text(form, "slot_id")
-        await actions.assign_panelist(event.id, panelist_id, int(slot) if slot else None, actor)
-    except RuleError as exc:
-        return _back(_setup_url(event), request, exc.message)
-    return _back(_setup_url(event), request, "Panelist added.")
+        await actions.assign_panelist(event.id, panelist_id, slot_id, actor)
+
+    return await perform(request, act(), _setup_url(event), "Panelist added.")
 
 
 async def edit_panelist(request: Request) -> Response:
     event, form, actor = await _event_action(request, upload=True)
-    try:
+
+    async def act() -> None:
         await services(request).actions.save_panelist(
             actor,
             name=_text(form, "name"),
@@ -329,54 +333,55 @@ async def edit_panelist(request: Request) -> Response:
             photo=await _photo(request, form),
             panelist_id=request.path_params["panelist_id"],
         )
-    except RuleError as exc:
-        return _back(_setup_url(event), request, exc.message)
-    return _back(_setup_url(event), request, "Profile saved.")
+
+    return await perform(request, act(), _setup_url(event), "Profile saved.")
 
 
 async def assign(request: Request) -> Response:
     event, form, actor = await _event_action(request)
-    try:
-        slot = _text(form, "slot_id")
-        await services(request).actions.assign_panelist(
-            event.id, int(_text(form, "panelist_id") or 0), int(slot) if slot else None, actor
-        )
-    except (RuleError, ValueError) as exc:
-        return _back(_setup_url(event), request, getattr(exc, "message", "Choose a panelist."))
-    return _back(_setup_url(event), request, "Panelist placed.")
+
+    async def act() -> None:
+        panelist_id = _number(form, "panelist_id", "The panelist") or 0
+        slot_id = _number(form, "slot_id", "The slot")
+        await services(request).actions.assign_panelist(event.id, panelist_id, slot_id, actor)
+
+    return await perform(request, act(), _setup_url(event), "Panelist placed.")
 
 
 async def unassign(request: Request) -> Response:
     event, _, actor = await _event_action(request)
-    try:
-        await services(request).actions.unassign_panelist(
-            request.path_params["assignment_id"], actor
-        )
-    except RuleError as exc:
-        return _back(_setup_url(event), request, exc.message)
-    return _back(_setup_url(event), request, "Removed from the panel.")
+    return await perform(
+        request,
+        services(request).actions.unassign_panelist(request.path_params["assignment_id"], actor),
+        _setup_url(event),
+        "Removed from the panel.",
+    )
 
 
 async def create_invite(request: Request) -> Response:
     event, form, actor = await _event_action(request)
     svc = services(request)
-    try:
-        token = await svc.actions.create_invite(event.id, int(_text(form, "panelist_id") or 0),
-                                                actor)
-    except (RuleError, ValueError) as exc:
-        return _back(_setup_url(event), request, getattr(exc, "message", "Choose a panelist."))
-    base = svc.settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
-    # Shown once: only the token's hash is stored.
-    request.session["new_invite"] = f"{base}/invite/{token}"
-    return _back(
-        _setup_url(event), request, "Invite created. Copy the link now: it will not be shown again."
+
+    async def act() -> None:
+        panelist_id = _number(form, "panelist_id", "The panelist") or 0
+        token = await svc.actions.create_invite(event.id, panelist_id, actor)
+        base = svc.settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
+        # Shown once: only the token's hash is stored.
+        request.session["new_invite"] = f"{base}/invite/{token}"
+
+    return await perform(
+        request,
+        act(),
+        _setup_url(event),
+        "Invite created. Copy the link now: it will not be shown again.",
     )
 
 
 async def revoke_invite(request: Request) -> Response:
     event, _, actor = await _event_action(request)
-    try:
-        await services(request).actions.revoke_invite(request.path_params["invite_id"], actor)
-    except RuleError as exc:
-        return _back(_setup_url(event), request, exc.message)
-    return _back(_setup_url(event), request, "Invite revoked.")
+    return await perform(
+        request,
+        services(request).actions.revoke_invite(request.path_params["invite_id"], actor),
+        _setup_url(event),
+        "Invite revoked.",
+    )

@@ -68,8 +68,11 @@ def routes() -> list[Any]:
         Route("/desk/questions/{question_id:int}/moderate", desk.moderate, methods=["POST"]),
         # The desk: bulk moderation, audit, set-up and accounts.
         Route("/desk/events/{slug}/bulk", desk.bulk_moderate, methods=["POST"]),
-        Route("/desk/events/{slug}/answers/{answer_id:int}/withdraw", desk.withdraw_answer,
-              methods=["POST"]),
+        Route(
+            "/desk/events/{slug}/answers/{answer_id:int}/withdraw",
+            desk.withdraw_answer,
+            methods=["POST"],
+        ),
         Route("/desk/events/{slug}/audit", desk.audit_page),
         Route("/desk/audit", desk.audit_page),
         Route("/desk/new-event", desk_setup.new_event_page),
@@ -80,17 +83,25 @@ def routes() -> list[Any]:
         Route("/desk/events/{slug}/duplicate", desk_setup.duplicate_event, methods=["POST"]),
         Route("/desk/events/{slug}/delete", desk_setup.delete_event, methods=["POST"]),
         Route("/desk/events/{slug}/slots", desk_setup.add_slot, methods=["POST"]),
-        Route("/desk/events/{slug}/slots/{slot_id:int}", desk_setup.edit_slot,
-              methods=["POST"]),
+        Route("/desk/events/{slug}/slots/{slot_id:int}", desk_setup.edit_slot, methods=["POST"]),
         Route("/desk/events/{slug}/panelists", desk_setup.add_panelist, methods=["POST"]),
-        Route("/desk/events/{slug}/panelists/{panelist_id:int}", desk_setup.edit_panelist,
-              methods=["POST"]),
+        Route(
+            "/desk/events/{slug}/panelists/{panelist_id:int}",
+            desk_setup.edit_panelist,
+            methods=["POST"],
+        ),
         Route("/desk/events/{slug}/assign", desk_setup.assign, methods=["POST"]),
-        Route("/desk/events/{slug}/assignments/{assignment_id:int}/delete",
-              desk_setup.unassign, methods=["POST"]),
+        Route(
+            "/desk/events/{slug}/assignments/{assignment_id:int}/delete",
+            desk_setup.unassign,
+            methods=["POST"],
+        ),
         Route("/desk/events/{slug}/invites", desk_setup.create_invite, methods=["POST"]),
-        Route("/desk/events/{slug}/invites/{invite_id:int}/revoke", desk_setup.revoke_invite,
-              methods=["POST"]),
+        Route(
+            "/desk/events/{slug}/invites/{invite_id:int}/revoke",
+            desk_setup.revoke_invite,
+            methods=["POST"],
+        ),
         Route("/desk/editors", desk_admin.editors_page),
         Route("/desk/editors", desk_admin.create_editor, methods=["POST"]),
         Route("/desk/editors/{editor_id:int}/role", desk_admin.set_role, methods=["POST"]),
@@ -109,15 +120,16 @@ def routes() -> list[Any]:
         Route("/events/{slug}/embed", archive.embed),
         Route("/desk/events/{slug}/transcript", curation.curation_page),
         Route("/desk/events/{slug}/transcript/preview", curation.preview),
-        Route("/desk/events/{slug}/transcript/items/{question_id:int}", curation.item_action,
-              methods=["POST"]),
+        Route(
+            "/desk/events/{slug}/transcript/items/{question_id:int}",
+            curation.item_action,
+            methods=["POST"],
+        ),
         Route("/desk/events/{slug}/transcript/correct", curation.correct, methods=["POST"]),
         Route("/desk/events/{slug}/transcript/notes", curation.notes, methods=["POST"]),
         Route("/desk/events/{slug}/transcript/publish", curation.publish, methods=["POST"]),
-        Route("/desk/events/{slug}/transcript/republish", curation.republish,
-              methods=["POST"]),
-        Route("/desk/events/{slug}/transcript/unpublish", curation.unpublish,
-              methods=["POST"]),
+        Route("/desk/events/{slug}/transcript/republish", curation.republish, methods=["POST"]),
+        Route("/desk/events/{slug}/transcript/unpublish", curation.unpublish, methods=["POST"]),
         Route("/api/v1/openapi.json", api.openapi),
         Route("/api/v1/me", api.whoami),
         Route("/api/v1/events", api.list_events),
@@ -146,8 +158,7 @@ async def metrics(request: Request) -> Response:
     ]
     for channel in sorted(svc.hub.channels("event:")):
         lines.append(f'livepanel_audience{{event_id="{channel[6:]}"}} {svc.hub.count(channel)}')
-    return PlainTextResponse("\n".join(lines) + "\n",
-                             media_type="text/plain; version=0.0.4")
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
 
 class SecurityHeaders:
@@ -163,9 +174,11 @@ class SecurityHeaders:
             return
         embed = scope["path"].endswith("/embed")
         ancestors = self.frame_ancestors if embed else "'none'"
-        csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-               f"frame-ancestors {ancestors}")
+        csp = (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            f"frame-ancestors {ancestors}"
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -202,9 +215,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
         return json_error(code, str(exc.detail), exc.status_code)
     if exc.status_code == 404:
-        return html_error_page(request, 404, "Page not found",
-                               "We could not find that page. It may have moved, or the link "
-                               "may be mistyped.")
+        return html_error_page(
+            request,
+            404,
+            "Page not found",
+            "We could not find that page. It may have moved, or the link may be mistyped.",
+        )
     return html_error_page(request, exc.status_code, "That did not work", str(exc.detail))
 
 
@@ -212,8 +228,9 @@ async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     if request.url.path.startswith("/api/"):
         return json_error("internal", "Something went wrong on our side.", 500)
-    return html_error_page(request, 500, "Something went wrong",
-                           "Something went wrong on our side. Please try again.")
+    return html_error_page(
+        request, 500, "Something went wrong", "Something went wrong on our side. Please try again."
+    )
 
 
 def local_time_filter(value: str, zone: str) -> str:
@@ -242,14 +259,23 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Mount("/uploads", StaticFiles(directory=str(settings.uploads_dir)), name="uploads"),
         ],
         middleware=[
-            Middleware(SecurityHeaders,
-                       frame_ancestors=" ".join(settings.embed_ancestors) or "'self'"),
-            Middleware(SessionMiddleware, secret_key=settings.secret or secrets.token_hex(32),
-                       session_cookie="livepanel", max_age=30 * 24 * 3600, same_site="lax",
-                       https_only=settings.secure_cookies),
+            Middleware(
+                SecurityHeaders, frame_ancestors=" ".join(settings.embed_ancestors) or "'self'"
+            ),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret or secrets.token_hex(32),
+                session_cookie="livepanel",
+                max_age=30 * 24 * 3600,
+                same_site="lax",
+                https_only=settings.secure_cookies,
+            ),
         ],
-        exception_handlers={RuleError: rule_error, HTTPException: http_error,
-                            Exception: server_error},
+        exception_handlers={
+            RuleError: rule_error,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
         lifespan=lifespan,
     )
     app.state.services = svc  # for tests and the CLI; handlers use request.state

@@ -44,9 +44,12 @@ def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
-        db_url=getattr(args, "db", None), redis_url=getattr(args, "redis", None),
-        host=getattr(args, "host", None), port=getattr(args, "port", None),
-        public_url=getattr(args, "public_url", None))
+        db_url=getattr(args, "db", None),
+        redis_url=getattr(args, "redis", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        public_url=getattr(args, "public_url", None),
+    )
 
 
 def _demo_at(text: str | None) -> datetime | None:
@@ -61,8 +64,9 @@ def _demo_at(text: str | None) -> datetime | None:
 def _print_demo(info: DemoInfo, base_url: str) -> None:
     print("Livepanel demo loaded." if info.loaded else "Livepanel demo data already present.")
     if info.password:
-        print(f"  Editor desk: {base_url}/desk/login  user: {info.editor}  "
-              f"password: {info.password}")
+        print(
+            f"  Editor desk: {base_url}/desk/login  user: {info.editor}  password: {info.password}"
+        )
     else:
         print(f"  Editor desk: {base_url}/desk/login  user: {info.editor} (existing account)")
     if info.invites:
@@ -81,8 +85,10 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise CommandError(f"port {port} on {host} is already in use; stop the other "
-                               "server or choose another port with --port") from None
+            raise CommandError(
+                f"port {port} on {host} is already in use; stop the other "
+                "server or choose another port with --port"
+            ) from None
         raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.set_inheritable(True)
     return sock
@@ -96,8 +102,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.redis or os.environ.get("LIVEPANEL_REDIS"):
         raise CommandError("the Redis broker is not built yet; run one process without --redis")
     if args.workers != 1:
-        raise CommandError("--workers above 1 needs the PostgreSQL and Redis backends, which "
-                           "are not built yet; run one worker")
+        raise CommandError(
+            "--workers above 1 needs the PostgreSQL and Redis backends, which "
+            "are not built yet; run one worker"
+        )
     fresh_demo = args.demo and not args.db
     if fresh_demo:
         args.db = DEMO_DB
@@ -110,15 +118,22 @@ def cmd_serve(args: argparse.Namespace) -> None:
     base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     clock = SystemClock()
     if args.demo:
-        info = _with_store(settings, lambda store: load_demo(store, settings, clock,
-                                                             _demo_at(args.demo_at)))
+        info = _with_store(
+            settings, lambda store: load_demo(store, settings, clock, _demo_at(args.demo_at))
+        )
         _print_demo(info, base_url)
     else:
         _with_store(settings, lambda store: asyncio.sleep(0))  # fail early on a bad --db
     app = create_app(settings, clock)
-    config = uvicorn.Config(app, log_level="info", ws_max_size=settings.ws_max_message_bytes,
-                            ws_ping_interval=20, ws_ping_timeout=20, lifespan="on",
-                            timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        log_level="info",
+        ws_max_size=settings.ws_max_message_bytes,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
     print(f"Serving on {base_url}", flush=True)
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -135,8 +150,9 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     settings = _settings(args)
-    info = _with_store(settings, lambda store: load_demo(store, settings, SystemClock(),
-                                                         _demo_at(args.demo_at)))
+    info = _with_store(
+        settings, lambda store: load_demo(store, settings, SystemClock(), _demo_at(args.demo_at))
+    )
     _print_demo(info, settings.public_url or f"http://{settings.host}:{settings.port}")
 
 
@@ -151,7 +167,8 @@ def cmd_create_editor(args: argparse.Namespace) -> None:
 
     async def work(store: Store) -> int:
         return await Actions(store, SystemClock(), settings).create_editor(
-            args.username, password, role=args.role)
+            args.username, password, role=args.role
+        )
 
     _with_store(settings, work)
     print(f"Editor {args.username!r} created ({args.role}).")
@@ -165,8 +182,9 @@ def cmd_invite(args: argparse.Namespace) -> None:
             event = await repo.event_by_slug(args.event_slug)
         if event is None:
             raise CommandError(f"no event called {args.event_slug!r}")
-        return await Actions(store, SystemClock(), settings).create_invite(event.id,
-                                                                           args.panelist_id)
+        return await Actions(store, SystemClock(), settings).create_invite(
+            event.id, args.panelist_id
+        )
 
     token = _with_store(settings, work)
     print(f"{settings.public_url or f'http://{settings.host}:{settings.port}'}/invite/{token}")
@@ -193,8 +211,10 @@ def cmd_export(args: argparse.Namespace) -> None:
     if args.format == "md":
         text = exports.transcript_markdown(document, base_url)
     elif args.format == "json":
-        text = json.dumps(exports.transcript_json(document, base_url), ensure_ascii=False,
-                          indent=2) + "\n"
+        text = (
+            json.dumps(exports.transcript_json(document, base_url), ensure_ascii=False, indent=2)
+            + "\n"
+        )
     else:
         text = exports.transcript_html(document, base_url, settings.templates_dir)
     sys.stdout.write(text)
@@ -206,8 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--db", help="database URL (default sqlite:///livepanel.db; "
-                       "env LIVEPANEL_DB)")
+        p.add_argument(
+            "--db", help="database URL (default sqlite:///livepanel.db; env LIVEPANEL_DB)"
+        )
         return p
 
     serve = with_db(sub.add_parser("serve", help="run the server (migrates first)"))
@@ -221,15 +242,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     with_db(sub.add_parser("migrate", help="apply schema migrations")).set_defaults(
-        func=cmd_migrate)
+        func=cmd_migrate
+    )
     demo = with_db(sub.add_parser("demo", help="load the demo data (idempotent)"))
     demo.add_argument("--demo-at", dest="demo_at", help="place the demo around this instant")
     demo.set_defaults(func=cmd_demo)
 
     editor = with_db(sub.add_parser("create-editor", help="create an editor account"))
     editor.add_argument("username")
-    editor.add_argument("--password-stdin", action="store_true",
-                        help="read the password from standard input")
+    editor.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     editor.add_argument("--role", choices=["editor", "admin"], default="editor")
     editor.set_defaults(func=cmd_create_editor)
 
@@ -241,10 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = with_db(sub.add_parser("export", help="write a published transcript to stdout"))
     export.add_argument("event_slug")
-    export.add_argument("--format", choices=["md", "json", "html"], default="md",
-                        help="md (default), json or html")
-    export.add_argument("--public-url", dest="public_url",
-                        help="the site's public address, for links in the export")
+    export.add_argument(
+        "--format", choices=["md", "json", "html"], default="md", help="md (default), json or html"
+    )
+    export.add_argument(
+        "--public-url", dest="public_url", help="the site's public address, for links in the export"
+    )
     export.set_defaults(func=cmd_export)
     return parser
 

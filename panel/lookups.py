@@ -42,9 +42,7 @@ def clean_text(value: object, *, field: str, max_chars: int, required: bool) -> 
     if required and not text:
         raise RuleError("invalid", f"{field} must not be empty.")
     if len(text) > max_chars:
-        raise RuleError(
-            "too_long", f"{field} is {len(text)} characters; the limit is {max_chars}."
-        )
+        raise RuleError("too_long", f"{field} is {len(text)} characters; the limit is {max_chars}.")
     return text
 
 
@@ -55,8 +53,6 @@ async def people(repo: Repo, event_id: int) -> dict[int, Any]:
 async def on_now_payload(repo: Repo, event: Event, at: datetime) -> list[dict[str, Any]]:
     people = on_now(event, await repo.slots(event.id), await repo.lineup(event.id), at)
     return [payloads.panelist(person) for person in people]
-
-
 
 
 def optional_id(value: object, field: str) -> int | None:

@@ -179,8 +179,7 @@ class Planning:
 
         return await self.store.write(job)
 
-    async def create_invite(self, event_id: int, panelist_id: int,
-                            actor: Actor = SYSTEM) -> str:
+    async def create_invite(self, event_id: int, panelist_id: int, actor: Actor = SYSTEM) -> str:
         """A fresh invite token (shown once; only its hash is kept)."""
         token = new_token()
         now = self.clock.now()
@@ -189,9 +188,15 @@ class Planning:
             if panelist_id not in await people(repo, event_id):
                 raise RuleError("invalid", "That panelist is not on this event's panel.")
             invite_id = await repo.insert_invite(event_id, panelist_id, token_hash(token), now)
-            await repo.audit(actor=str(actor), action="invite.create", event_id=event_id,
-                             target=f"invite:{invite_id}", before={},
-                             after={"panelist_id": panelist_id}, now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="invite.create",
+                event_id=event_id,
+                target=f"invite:{invite_id}",
+                before={},
+                after={"panelist_id": panelist_id},
+                now=now,
+            )
 
         await self.store.write(job)
         return token
@@ -229,8 +234,9 @@ class Planning:
 
         await self.store.write(job)
 
-    async def create_editor(self, username: str, password: str, role: str = "editor",
-                            actor: Actor = SYSTEM) -> int:
+    async def create_editor(
+        self, username: str, password: str, role: str = "editor", actor: Actor = SYSTEM
+    ) -> int:
         username = clean_text(username, field="Username", max_chars=60, required=True)
         if len(password) < 8:
             raise RuleError("invalid", "A password needs at least 8 characters.")
@@ -241,9 +247,15 @@ class Planning:
             if await repo.editor_by_username(username):
                 raise RuleError("conflict", f"An editor called {username!r} already exists.")
             editor_id = await repo.insert_editor(username, hashed, role, now)
-            await repo.audit(actor=str(actor), action="editor.create", event_id=None,
-                             target=f"editor:{username}", before={}, after={"role": role},
-                             now=now)
+            await repo.audit(
+                actor=str(actor),
+                action="editor.create",
+                event_id=None,
+                target=f"editor:{username}",
+                before={},
+                after={"role": role},
+                now=now,
+            )
             return editor_id
 
         return await self.store.write(job)

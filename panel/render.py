@@ -9,8 +9,29 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": 
 _md.enable(["strikethrough", "table"])
 
 ALLOWED_TAGS = {
-    "p", "br", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li",
-    "a", "h3", "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td",
+    "p",
+    "br",
+    "em",
+    "strong",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
 }
 
 

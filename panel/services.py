@@ -46,8 +46,12 @@ class Services:
         scheduler = Scheduler(store, actions, clock)
         actions.on_schedule_change = scheduler.poke
         return cls(
-            settings=settings, clock=clock, store=store, hub=hub,
-            broker=broker_for_url(settings.redis_url, hub), actions=actions,
+            settings=settings,
+            clock=clock,
+            store=store,
+            hub=hub,
+            broker=broker_for_url(settings.redis_url, hub),
+            actions=actions,
             scheduler=scheduler,
             reader_limiter=RateLimiter(settings.questions_per_minute_reader),
             ip_limiter=RateLimiter(settings.questions_per_minute_ip),
@@ -76,8 +80,9 @@ class Services:
                 count = self.hub.count(channel)
                 if last.get(channel) != count:
                     last[channel] = count
-                    text = protocol.unlogged(protocol.PRESENCE, {"audience": count},
-                                             self.clock.now())
+                    text = protocol.unlogged(
+                        protocol.PRESENCE, {"audience": count}, self.clock.now()
+                    )
                     self.hub.deliver(channel, None, text)
 
     @contextlib.asynccontextmanager
@@ -87,8 +92,10 @@ class Services:
         self.store.on_commit(self._publish)
         await self.broker.start()
         try:
-            for name, coro in (("scheduler", self.scheduler.run()),
-                               ("audience", self._announce_audience())):
+            for name, coro in (
+                ("scheduler", self.scheduler.run()),
+                ("audience", self._announce_audience()),
+            ):
                 task = asyncio.create_task(coro, name=name)
                 task.add_done_callback(_report_crash)
                 self.tasks.append(task)

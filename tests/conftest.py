@@ -57,23 +57,42 @@ def actions(store: Store, clock: FakeClock, settings: Settings) -> Actions:
     return Actions(store, clock, settings)
 
 
-async def seed_event(actions: Actions, *, slug: str = "probation", start: datetime = EVENT_START,
-                     moderation: str = "pre", status: str = "scheduled") -> dict[str, Any]:
+async def seed_event(
+    actions: Actions,
+    *,
+    slug: str = "probation",
+    start: datetime = EVENT_START,
+    moderation: str = "pre",
+    status: str = "scheduled",
+) -> dict[str, Any]:
     """A three-hour event, three one-hour slots, two core panelists and one per slot."""
     hour = timedelta(hours=1)
     event_id = await actions.create_event(
-        slug=slug, title="Working and training as a probation officer", starts_at=start,
-        ends_at=start + 3 * hour, moderation=moderation, status=status,
-        slots=[(f"Slot {i + 1}", start + i * hour, start + (i + 1) * hour) for i in range(3)])
+        slug=slug,
+        title="Working and training as a probation officer",
+        starts_at=start,
+        ends_at=start + 3 * hour,
+        moderation=moderation,
+        status=status,
+        slots=[(f"Slot {i + 1}", start + i * hour, start + (i + 1) * hour) for i in range(3)],
+    )
     async with actions.store.read() as repo:
         slots = await repo.slots(event_id)
-    core = [await actions.add_panelist(event_id, name, "Probation officer", "Bio.")
-            for name in ("Maria Ashdown", "Jenna Holt")]
-    slotted = [await actions.add_panelist(event_id, name, "Officer", "Bio.", slot.id)
-               for name, slot in zip(("Sandra Kemp", "Kerry Dale", "Chloe Lam"), slots,
-                                     strict=True)]
-    return {"id": event_id, "slug": slug, "slots": [s.id for s in slots], "core": core,
-            "slotted": slotted}
+    core = [
+        await actions.add_panelist(event_id, name, "Probation officer", "Bio.")
+        for name in ("Maria Ashdown", "Jenna Holt")
+    ]
+    slotted = [
+        await actions.add_panelist(event_id, name, "Officer", "Bio.", slot.id)
+        for name, slot in zip(("Sandra Kemp", "Kerry Dale", "Chloe Lam"), slots, strict=True)
+    ]
+    return {
+        "id": event_id,
+        "slug": slug,
+        "slots": [s.id for s in slots],
+        "core": core,
+        "slotted": slotted,
+    }
 
 
 class LiveServer:
@@ -88,9 +107,13 @@ class LiveServer:
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on",
-                                ws_max_size=settings.ws_max_message_bytes,
-                                timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            lifespan="on",
+            ws_max_size=settings.ws_max_message_bytes,
+            timeout_graceful_shutdown=2,
+        )
         self.server = uvicorn.Server(config)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -142,8 +165,12 @@ def server(settings: Settings, clock: FakeClock) -> Iterator[LiveServer]:
         live.stop()
 
 
-async def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
-                   message: str = "condition") -> Any:
+async def wait_for(
+    check: Callable[[], Any],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    message: str = "condition",
+) -> Any:
     """Poll `check` (sync or async) until it returns something truthy, or fail at the deadline."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -20,8 +20,12 @@ from tests.conftest import LiveServer, seed_event, wait_for
 Frame = dict[str, Any]
 PASSWORD = "correct horse battery staple"
 # No keepalive pings from the client: the tests decide what goes over the wire.
-WS_OPTIONS: dict[str, Any] = {"open_timeout": 10, "close_timeout": 3, "max_size": None,
-                              "ping_interval": None}
+WS_OPTIONS: dict[str, Any] = {
+    "open_timeout": 10,
+    "close_timeout": 3,
+    "max_size": None,
+    "ping_interval": None,
+}
 
 
 def flatten(message: str | bytes) -> list[Frame]:
@@ -49,8 +53,14 @@ class Reader:
         self.frames: list[Frame] = []
 
     @classmethod
-    async def open(cls, server: LiveServer, slug: str, since: int | str | None = None,
-                   path: str = "/events/{slug}/live", **options: Any) -> Reader:
+    async def open(
+        cls,
+        server: LiveServer,
+        slug: str,
+        since: int | str | None = None,
+        path: str = "/events/{slug}/live",
+        **options: Any,
+    ) -> Reader:
         url = server.ws_url + path.format(slug=quote(slug, safe=""))
         if since is not None:
             url += f"?since={since}"
@@ -77,16 +87,19 @@ class Reader:
         self.frames.extend(frames)
         return frames
 
-    async def until(self, check: Callable[[list[Frame]], Any], timeout: float = 10.0,
-                    what: str = "a frame") -> Any:
+    async def until(
+        self, check: Callable[[list[Frame]], Any], timeout: float = 10.0, what: str = "a frame"
+    ) -> Any:
         """Receive until `check(all frames so far)` is truthy, or fail at the deadline."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not (result := check(self.frames)):
             left = deadline - loop.time()
             if left <= 0:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}; got "
-                                     f"{[(f.get('seq'), f['type']) for f in self.frames]}")
+                raise AssertionError(
+                    f"timed out after {timeout}s waiting for {what}; got "
+                    f"{[(f.get('seq'), f['type']) for f in self.frames]}"
+                )
             try:
                 await self.receive(left)
             except TimeoutError:
@@ -99,8 +112,10 @@ class Reader:
 
     async def until_type(self, type_: str, timeout: float = 10.0) -> Frame:
         found: Frame = await self.until(
-            lambda frames: next((f for f in frames if f["type"] == type_), None), timeout,
-            f"a {type_} frame")
+            lambda frames: next((f for f in frames if f["type"] == type_), None),
+            timeout,
+            f"a {type_} frame",
+        )
         return found
 
     async def close_code(self, timeout: float = 10.0) -> int | None:
@@ -169,17 +184,21 @@ def panelist(info: dict[str, Any], index: int = 0) -> Actor:
     return Actor("panelist", info["core"][index], f"panelist {index}")
 
 
-async def post_as(server: LiveServer, event_id: int, reader: str, body: str,
-                  **kwargs: Any) -> Question:
+async def post_as(
+    server: LiveServer, event_id: int, reader: str, body: str, **kwargs: Any
+) -> Question:
     """Post a question straight through the action (no HTTP rate limit)."""
     question, _ = await server.acall(
-        lambda: server.actions.post_question(event_id, reader, body, **kwargs))
+        lambda: server.actions.post_question(event_id, reader, body, **kwargs)
+    )
     return question
 
 
-async def questions_in_store(server: LiveServer, event_id: int,
-                             statuses: tuple[str, ...] = ("pending", "approved", "rejected",
-                                                          "withdrawn")) -> list[Question]:
+async def questions_in_store(
+    server: LiveServer,
+    event_id: int,
+    statuses: tuple[str, ...] = ("pending", "approved", "rejected", "withdrawn"),
+) -> list[Question]:
     async def read() -> list[Question]:
         async with server.services.store.read() as repo:
             return await repo.questions(event_id, list(statuses))
@@ -214,8 +233,10 @@ async def editor_client(server: LiveServer, username: str = "desk-editor") -> ht
     client = httpx.AsyncClient(base_url=server.url, timeout=15)
     page = await client.get("/desk/login")
     assert page.status_code == 200
-    response = await client.post("/desk/login", data={
-        "csrf_token": csrf_from(page.text), "username": username, "password": PASSWORD})
+    response = await client.post(
+        "/desk/login",
+        data={"csrf_token": csrf_from(page.text), "username": username, "password": PASSWORD},
+    )
     assert response.status_code == 303, response.text
     assert response.headers["location"].endswith("/desk")
     return client

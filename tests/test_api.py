@@ -38,36 +38,41 @@ async def stored_bodies(server: LiveServer, event_id: int) -> list[str]:
 
 # -- idempotency ------------------------------------------------------------------------------
 async def test_a_retried_post_with_the_same_idempotency_key_stores_one_question(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     url = f"/api/v1/events/{event['slug']}/questions"
     async with client_for(server) as reader, client_for(server) as other:
-        first = await reader.post(url, json={"body": "Is the training paid?"},
-                                  headers={"Idempotency-Key": "key-1"})
+        first = await reader.post(
+            url, json={"body": "Is the training paid?"}, headers={"Idempotency-Key": "key-1"}
+        )
         assert first.status_code == 201, first.text
         qid = first.json()["id"]
         assert first.json() == {"id": qid, "status": "pending"}
         for _ in range(3):  # the client did not hear back and tries again
-            retry = await reader.post(url, json={"body": "Is the training paid?"},
-                                      headers={"Idempotency-Key": "key-1"})
+            retry = await reader.post(
+                url, json={"body": "Is the training paid?"}, headers={"Idempotency-Key": "key-1"}
+            )
             assert retry.status_code == 201
             assert retry.json() == {"id": qid, "status": "pending"}
         # The key in the body (for forms and simple clients) means the same.
-        by_field = await reader.post(url, json={"body": "Is the training paid?",
-                                                "client_key": "key-1"})
+        by_field = await reader.post(
+            url, json={"body": "Is the training paid?", "client_key": "key-1"}
+        )
         assert by_field.json()["id"] == qid
         assert await stored_bodies(server, event["id"]) == ["Is the training paid?"]
         mine = (await reader.get(url, params={"mine": "1"})).json()["questions"]
         assert [(q["id"], q["status"]) for q in mine] == [(qid, "pending")]
 
         # Another reader may happen to use the same key: theirs is a different question.
-        theirs = await other.post(url, json={"body": "Is the training paid?"},
-                                  headers={"Idempotency-Key": "key-1"})
+        theirs = await other.post(
+            url, json={"body": "Is the training paid?"}, headers={"Idempotency-Key": "key-1"}
+        )
         assert theirs.status_code == 201 and theirs.json()["id"] != qid
         # And the same reader with a new key asks a new question.
-        again = await reader.post(url, json={"body": "Is the training paid?"},
-                                  headers={"Idempotency-Key": "key-2"})
-        assert again.status_code == 201 and again.json()["id"] not in (qid,
-                                                                        theirs.json()["id"])
+        again = await reader.post(
+            url, json={"body": "Is the training paid?"}, headers={"Idempotency-Key": "key-2"}
+        )
+        assert again.status_code == 201 and again.json()["id"] not in (qid, theirs.json()["id"])
         assert len(await stored_bodies(server, event["id"])) == 3
         # Retries did not use up the reader's rate limit: 2 questions so far, 3 more allowed.
         for i in range(3):
@@ -76,15 +81,23 @@ async def test_a_retried_post_with_the_same_idempotency_key_stores_one_question(
 
 
 async def test_concurrent_retries_with_one_key_store_one_question(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     url = f"/api/v1/events/{event['slug']}/questions"
     async with client_for(server) as reader:
         # The reader cookie first, so that every retry comes from the same reader.
         assert (await reader.get(url, params={"mine": "1"})).status_code == 200
         assert reader.cookies.get("livepanel")
-        responses = await asyncio.gather(*[
-            reader.post(url, json={"body": "Sent five times at once"},
-                        headers={"Idempotency-Key": "same-key"}) for _ in range(5)])
+        responses = await asyncio.gather(
+            *[
+                reader.post(
+                    url,
+                    json={"body": "Sent five times at once"},
+                    headers={"Idempotency-Key": "same-key"},
+                )
+                for _ in range(5)
+            ]
+        )
     assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
     assert len({r.json()["id"] for r in responses}) == 1
     assert await stored_bodies(server, event["id"]) == ["Sent five times at once"]
@@ -92,7 +105,8 @@ async def test_concurrent_retries_with_one_key_store_one_question(
 
 # -- rate limits ------------------------------------------------------------------------------
 async def test_the_sixth_question_in_a_minute_gets_429_with_retry_after(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     url = f"/api/v1/events/{event['slug']}/questions"
     async with client_for(server) as reader, client_for(server) as neighbour:
         for i in range(5):
@@ -109,7 +123,8 @@ async def test_the_sixth_question_in_a_minute_gets_429_with_retry_after(
 
 
 async def test_one_address_cannot_post_more_than_its_limit_with_fresh_cookies(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     url = f"/api/v1/events/{event['slug']}/questions"
     limit = server.services.settings.questions_per_minute_ip
     statuses = []
@@ -138,8 +153,11 @@ BAD_POSTS: list[tuple[str, dict[str, Any], int]] = [
     ("client_key not text", {"json": {"body": "Fine", "client_key": 5}}, 422),
     ("not JSON", {"content": b"{not json", "headers": JSON}, 400),
     ("invalid UTF-8", {"content": b'{"body": "\xff\xfe"}', "headers": JSON}, 400),
-    ("text/plain", {"content": b'{"body": "Fine"}', "headers": {"content-type": "text/plain"}},
-     400),
+    (
+        "text/plain",
+        {"content": b'{"body": "Fine"}', "headers": {"content-type": "text/plain"}},
+        400,
+    ),
     ("form encoded", {"data": {"body": "Fine"}}, 400),
     ("no content type", {"content": b'{"body": "Fine"}'}, 400),
     ("JSON array", {"json": [{"body": "Fine"}]}, 400),
@@ -150,20 +168,21 @@ BAD_POSTS: list[tuple[str, dict[str, Any], int]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "request_args", "status"), BAD_POSTS,
-                         ids=[case for case, _, _ in BAD_POSTS])
+@pytest.mark.parametrize(
+    ("case", "request_args", "status"), BAD_POSTS, ids=[case for case, _, _ in BAD_POSTS]
+)
 async def test_bad_question_posts_get_the_one_error_shape(
-        server: LiveServer, event: dict[str, Any], case: str, request_args: dict[str, Any],
-        status: int) -> None:
+    server: LiveServer, event: dict[str, Any], case: str, request_args: dict[str, Any], status: int
+) -> None:
     async with client_for(server) as reader:
-        response = await reader.post(f"/api/v1/events/{event['slug']}/questions",
-                                     **request_args)
+        response = await reader.post(f"/api/v1/events/{event['slug']}/questions", **request_args)
     assert_error_shape(response, status)
     assert await stored_bodies(server, event["id"]) == []
 
 
 async def test_hostile_numbers_and_nesting_are_client_errors_not_500s(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     slug = event["slug"]
     q = await post_as(server, event["id"], "asker", "A real question")
     await server.acall(lambda: server.actions.moderate(q.id, "approve", EDITOR))
@@ -174,19 +193,41 @@ async def test_hostile_numbers_and_nesting_are_client_errors_not_500s(
             for response, status in (
                 (await reader.get(f"/api/v1/events/{slug}/stream?since=%C2%B2"), 422),
                 (await reader.get(f"/api/v1/events/{slug}/stream?since=%D9%A1"), 422),
-                (await reader.post(f"/api/v1/events/{slug}/questions", content=b"[" * 50_000,
-                                   headers=JSON), 400),
-                (await reader.post(f"/api/v1/events/{slug}/questions",
-                                   content=b'{"body": ' + b"{" * 50_000, headers=JSON), 400),
-                (await reader.post(f"/api/v1/events/{slug}/questions",
-                                   json={"body": "Fine", "to": 10**30}), 422),
+                (
+                    await reader.post(
+                        f"/api/v1/events/{slug}/questions", content=b"[" * 50_000, headers=JSON
+                    ),
+                    400,
+                ),
+                (
+                    await reader.post(
+                        f"/api/v1/events/{slug}/questions",
+                        content=b'{"body": ' + b"{" * 50_000,
+                        headers=JSON,
+                    ),
+                    400,
+                ),
+                (
+                    await reader.post(
+                        f"/api/v1/events/{slug}/questions", json={"body": "Fine", "to": 10**30}
+                    ),
+                    422,
+                ),
                 (await reader.post(f"/api/v1/questions/{huge}/upvote"), 404),
-                (await reader.post(f"/api/v1/questions/{huge}/answers",
-                                   json={"body": "Hi"}), 404),
-                (await editor.post(f"/api/v1/questions/{huge}/moderate",
-                                   json={"action": "approve"}), 404),
-                (await editor.post(f"/api/v1/questions/{q.id}/moderate",
-                                   json={"action": "merge", "into": 10**30}), 404),
+                (await reader.post(f"/api/v1/questions/{huge}/answers", json={"body": "Hi"}), 404),
+                (
+                    await editor.post(
+                        f"/api/v1/questions/{huge}/moderate", json={"action": "approve"}
+                    ),
+                    404,
+                ),
+                (
+                    await editor.post(
+                        f"/api/v1/questions/{q.id}/moderate",
+                        json={"action": "merge", "into": 10**30},
+                    ),
+                    404,
+                ),
                 (await editor.post(f"/api/v1/answers/{huge}", json={"body": "Hi"}), 404),
             ):
                 assert_error_shape(response, status)
@@ -198,14 +239,15 @@ async def test_hostile_numbers_and_nesting_are_client_errors_not_500s(
 
 
 async def test_the_limits_themselves_are_accepted_and_text_is_trimmed(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     url = f"/api/v1/events/{event['slug']}/questions"
     async with client_for(server) as reader:
-        longest = await reader.post(url, json={"body": "y" * 2000, "name": "n" * 60,
-                                               "to": event["core"][0]})
+        longest = await reader.post(
+            url, json={"body": "y" * 2000, "name": "n" * 60, "to": event["core"][0]}
+        )
         assert longest.status_code == 201, longest.text
-        padded = await reader.post(url, json={"body": "  Padded question  \n",
-                                              "name": "  Sam  "})
+        padded = await reader.post(url, json={"body": "  Padded question  \n", "name": "  Sam  "})
         assert padded.status_code == 201, padded.text
     stored = {q.id: q for q in await questions_in_store(server, event["id"])}
     assert stored[longest.json()["id"]].directed_to == event["core"][0]
@@ -214,7 +256,8 @@ async def test_the_limits_themselves_are_accepted_and_text_is_trimmed(
 
 
 async def test_a_chunked_body_over_64_kib_is_refused_without_reading_it_all(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         yield b'{"body": "'
         for _ in range(80):  # 80 KiB, with no Content-Length up front
@@ -222,16 +265,17 @@ async def test_a_chunked_body_over_64_kib_is_refused_without_reading_it_all(
         yield b'"}'
 
     async with client_for(server) as reader:
-        response = await reader.post(f"/api/v1/events/{event['slug']}/questions",
-                                     content=chunks(), headers=JSON)
+        response = await reader.post(
+            f"/api/v1/events/{event['slug']}/questions", content=chunks(), headers=JSON
+        )
     assert_error_shape(response, 413, "too_large")
     assert await stored_bodies(server, event["id"]) == []
 
 
-async def test_unknown_things_get_json_errors_not_pages(server: LiveServer,
-                                                        event: dict[str, Any]) -> None:
-    draft = await server.acall(lambda: seed_event(server.actions, slug="draft-one",
-                                                  status="draft"))
+async def test_unknown_things_get_json_errors_not_pages(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    draft = await server.acall(lambda: seed_event(server.actions, slug="draft-one", status="draft"))
     async with client_for(server) as reader:
         for method, url, status in (
             ("GET", "/api/v1/events/no-such-event", 404),
@@ -249,23 +293,27 @@ async def test_unknown_things_get_json_errors_not_pages(server: LiveServer,
             assert_error_shape(response, status)
 
 
-async def test_a_closed_event_refuses_questions(server: LiveServer,
-                                               event: dict[str, Any]) -> None:
+async def test_a_closed_event_refuses_questions(server: LiveServer, event: dict[str, Any]) -> None:
     await server.acall(lambda: server.actions.set_status(event["id"], "closed", EDITOR))
     async with client_for(server) as reader:
-        response = await reader.post(f"/api/v1/events/{event['slug']}/questions",
-                                     json={"body": "Too late?"})
+        response = await reader.post(
+            f"/api/v1/events/{event['slug']}/questions", json={"body": "Too late?"}
+        )
     assert_error_shape(response, 409, "not_accepting")
     assert await stored_bodies(server, event["id"]) == []
 
 
 async def test_advance_questions_are_taken_while_scheduled(server: LiveServer) -> None:
     # Starts tomorrow: the scheduler leaves it scheduled.
-    future = await server.acall(lambda: seed_event(
-        server.actions, slug="tomorrow", start=server.clock.now().replace(year=2027)))
+    future = await server.acall(
+        lambda: seed_event(
+            server.actions, slug="tomorrow", start=server.clock.now().replace(year=2027)
+        )
+    )
     async with client_for(server) as reader:
-        response = await reader.post("/api/v1/events/tomorrow/questions",
-                                     json={"body": "Asked in advance"})
+        response = await reader.post(
+            "/api/v1/events/tomorrow/questions", json={"body": "Asked in advance"}
+        )
         assert response.status_code == 201, response.text
         assert (await reader.get("/api/v1/events/tomorrow")).json()["status"] == "scheduled"
     assert await stored_bodies(server, future["id"]) == ["Asked in advance"]
@@ -273,7 +321,8 @@ async def test_advance_questions_are_taken_while_scheduled(server: LiveServer) -
 
 # -- reading ----------------------------------------------------------------------------------
 async def test_readers_see_approved_questions_and_only_their_own_pending_ones(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     url = f"/api/v1/events/{event['slug']}/questions"
     async with client_for(server) as asker, client_for(server) as other:
         mine = (await asker.post(url, json={"body": "Mine, pending"})).json()["id"]
@@ -284,13 +333,15 @@ async def test_readers_see_approved_questions_and_only_their_own_pending_ones(
         assert [q["id"] for q in public] == [shown]
         assert all(q["status"] == "approved" for q in public)
         assert "reader_id" not in public[0]
-        assert [q["id"] for q in (await other.get(url, params={"mine": "1"})).json()[
-            "questions"]] == []
-        own = {q["id"]: q["status"] for q in
-               (await asker.get(url, params={"mine": "1"})).json()["questions"]}
+        assert [
+            q["id"] for q in (await other.get(url, params={"mine": "1"})).json()["questions"]
+        ] == []
+        own = {
+            q["id"]: q["status"]
+            for q in (await asker.get(url, params={"mine": "1"})).json()["questions"]
+        }
         assert own == {mine: "pending", shown: "approved"}
-        assert_error_shape(await other.get(url, params={"status": "pending"}), 401,
-                           "unauthorized")
+        assert_error_shape(await other.get(url, params={"status": "pending"}), 401, "unauthorized")
     editor = await editor_client(server)
     try:
         pending = (await editor.get(url, params={"status": "pending"})).json()["questions"]
@@ -305,19 +356,23 @@ async def test_upvotes_count_once_per_reader(server: LiveServer, event: dict[str
         # Not yet published: nothing to upvote.
         assert_error_shape(await first.post(f"/api/v1/questions/{q.id}/upvote"), 404)
         await server.acall(lambda: server.actions.moderate(q.id, "approve", EDITOR))
-        votes = [(await first.post(f"/api/v1/questions/{q.id}/upvote")).json()["upvotes"]
-                 for _ in range(3)]
+        votes = [
+            (await first.post(f"/api/v1/questions/{q.id}/upvote")).json()["upvotes"]
+            for _ in range(3)
+        ]
         assert votes == [1, 1, 1]
         assert (await second.post(f"/api/v1/questions/{q.id}/upvote")).json()["upvotes"] == 2
         listed = (await first.get(f"/api/v1/events/{event['slug']}/questions")).json()
         assert listed["questions"][0]["upvotes"] == 2
         frames = (await first.get(f"/api/v1/events/{event['slug']}/stream")).json()["frames"]
-        assert [f["data"]["question"]["upvotes"] for f in frames
-                if f["type"] == "question.updated"] == [1, 2], "a repeat vote logs nothing"
+        assert [
+            f["data"]["question"]["upvotes"] for f in frames if f["type"] == "question.updated"
+        ] == [1, 2], "a repeat vote logs nothing"
 
 
 async def test_the_stream_api_pages_through_the_log_in_order(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     questions = [await post_as(server, event["id"], f"r{i}", f"Q{i}") for i in range(5)]
     for q in questions:
         await server.acall(lambda q=q: server.actions.moderate(q.id, "approve", EDITOR))
@@ -326,11 +381,13 @@ async def test_the_stream_api_pages_through_the_log_in_order(
         last = whole["last_seq"]
         assert [f["seq"] for f in whole["frames"]] == list(range(1, last + 1))
         assert whole["more"] is False
-        tail = (await reader.get(f"/api/v1/events/{event['slug']}/stream",
-                                 params={"since": last - 2})).json()
+        tail = (
+            await reader.get(f"/api/v1/events/{event['slug']}/stream", params={"since": last - 2})
+        ).json()
         assert tail["frames"] == whole["frames"][-2:]
-        nothing = (await reader.get(f"/api/v1/events/{event['slug']}/stream",
-                                    params={"since": last})).json()
+        nothing = (
+            await reader.get(f"/api/v1/events/{event['slug']}/stream", params={"since": last})
+        ).json()
         assert nothing["frames"] == [] and nothing["last_seq"] == last
         detail = (await reader.get(f"/api/v1/events/{event['slug']}")).json()
         assert detail["last_seq"] == last
@@ -338,15 +395,15 @@ async def test_the_stream_api_pages_through_the_log_in_order(
 
 # -- answers ----------------------------------------------------------------------------------
 async def test_answers_through_the_api_need_a_panelist_or_editor(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     q = await post_as(server, event["id"], "asker", "Answer me")
     waiting = await post_as(server, event["id"], "asker", "Still pending")
     await server.acall(lambda: server.actions.moderate(q.id, "approve", EDITOR))
     url = f"/api/v1/questions/{q.id}/answers"
     async with client_for(server) as reader:
         assert_error_shape(await reader.post(url, json={"body": "I am no panelist"}), 401)
-    token = await server.acall(lambda: server.actions.create_invite(event["id"],
-                                                                   event["core"][0]))
+    token = await server.acall(lambda: server.actions.create_invite(event["id"], event["core"][0]))
     async with client_for(server) as console:
         assert (await console.get(f"/invite/{token}")).status_code == 303
         made = await console.post(url, json={"body": "Yes, *gladly*."})
@@ -354,18 +411,23 @@ async def test_answers_through_the_api_need_a_panelist_or_editor(
         assert made.json()["question_id"] == q.id
         assert_error_shape(await console.post(url, json={"body": ""}), 422)
         assert_error_shape(await console.post(url, json={"body": "x" * 20001}), 422)
-        assert_error_shape(await console.post(f"/api/v1/questions/{waiting.id}/answers",
-                                              json={"body": "Sneaky"}), 404)
-        edited = await console.post(f"/api/v1/answers/{made.json()['id']}",
-                                    json={"body": "Yes, **gladly**."})
+        assert_error_shape(
+            await console.post(f"/api/v1/questions/{waiting.id}/answers", json={"body": "Sneaky"}),
+            404,
+        )
+        edited = await console.post(
+            f"/api/v1/answers/{made.json()['id']}", json={"body": "Yes, **gladly**."}
+        )
         assert edited.status_code == 200, edited.text
     async with client_for(server) as reader:
         listed = (await reader.get(f"/api/v1/events/{event['slug']}/questions")).json()
         answers = listed["questions"][0]["answers"]
         assert [a["body_md"] for a in answers] == ["Yes, **gladly**."]
         assert answers[0]["by"]["id"] == panelist(event).id
-        types = [f["type"] for f in (await reader.get(
-            f"/api/v1/events/{event['slug']}/stream")).json()["frames"]]
+        types = [
+            f["type"]
+            for f in (await reader.get(f"/api/v1/events/{event['slug']}/stream")).json()["frames"]
+        ]
         assert types[-2:] == ["answer.published", "answer.updated"]
 
 
@@ -409,8 +471,12 @@ async def test_openapi_describes_the_minimum_api(server: LiveServer) -> None:
     doc = response.json()
     assert re.fullmatch(r"3\.1\.\d+", doc["openapi"])
     assert doc["info"]["title"] and doc["info"]["version"]
-    operations = {(method, path) for path, item in doc["paths"].items()
-                  for method in item if method in METHODS}
+    operations = {
+        (method, path)
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in METHODS
+    }
     assert MINIMUM_API - operations == set(), "missing from the description"
     for path, item in doc["paths"].items():
         assert path.startswith("/api/v1/"), path
@@ -424,8 +490,7 @@ async def test_openapi_describes_the_minimum_api(server: LiveServer) -> None:
                 assert "description" in answer or "$ref" in answer
             declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
             assert declared == templated, (method, path, declared)
-            assert all(p.get("required") for p in op.get("parameters", [])
-                       if p["in"] == "path")
+            assert all(p.get("required") for p in op.get("parameters", []) if p["in"] == "path")
     for ref in _refs(doc):
         _resolve(doc, ref)
     # Every route the app serves under /api/v1 is described (besides the description itself).

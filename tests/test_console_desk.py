@@ -45,7 +45,8 @@ async def invite_id_for(server: LiveServer, event_id: int, panelist_id: int) -> 
 
 # -- invites and the console ------------------------------------------------------------------
 async def test_an_invite_signs_the_panelist_in_until_it_is_revoked(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     slug, panelist_id = event["slug"], event["core"][0]
     token = await server.acall(lambda: server.actions.create_invite(event["id"], panelist_id))
     assert len(token) >= 22, "at least 128 bits of randomness"
@@ -84,7 +85,8 @@ async def test_an_invite_signs_the_panelist_in_until_it_is_revoked(
 
 
 async def test_revoking_an_invite_also_ends_the_sessions_it_opened(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     """A leaked link, once revoked, must not keep working for whoever already opened it."""
     slug, panelist_id = event["slug"], event["core"][0]
     q = await post_as(server, event["id"], "asker", "Still there?")
@@ -97,22 +99,28 @@ async def test_revoking_an_invite_also_ends_the_sessions_it_opened(
         await server.acall(lambda: server.actions.revoke_invite(invite_id, EDITOR))
         assert (await console.get(f"/console/{slug}")).status_code == 403
         assert (await console.get(f"/console/{slug}/questions")).status_code == 403
-        assert_error_shape(await console.post(f"/api/v1/questions/{q.id}/answers",
-                                              json={"body": "Sneaking in"}), 401)
-        staff = await Reader.open(server, slug, path="/staff/events/{slug}/live",
-                                  additional_headers={"Cookie": cookie_header(console)})
+        assert_error_shape(
+            await console.post(f"/api/v1/questions/{q.id}/answers", json={"body": "Sneaking in"}),
+            401,
+        )
+        staff = await Reader.open(
+            server,
+            slug,
+            path="/staff/events/{slug}/live",
+            additional_headers={"Cookie": cookie_header(console)},
+        )
         assert await staff.close_code() == 1008
     question = await question_in_store(server, q.id)
     assert question is not None and not question.answered
 
 
 async def test_a_console_answer_reaches_readers_live_and_needs_the_csrf_token(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     slug = event["slug"]
     q = await post_as(server, event["id"], "asker", "What surprised you most?")
     await server.acall(lambda: server.actions.moderate(q.id, "approve", EDITOR))
-    token = await server.acall(lambda: server.actions.create_invite(event["id"],
-                                                                   event["core"][1]))
+    token = await server.acall(lambda: server.actions.create_invite(event["id"], event["core"][1]))
     async with client_for(server) as console, client_for(server) as api:
         start = await last_seq(api, slug)
         reader = await Reader.open(server, slug, since=start)
@@ -126,8 +134,7 @@ async def test_a_console_answer_reaches_readers_live_and_needs_the_csrf_token(
                 refused = await console.post(f"/console/{slug}/answers", data={**form, **bad})
                 assert refused.status_code == 403
             assert await last_seq(api, slug) == start, "a refused form changes nothing"
-            sent = await console.post(f"/console/{slug}/answers",
-                                      data={**form, "csrf_token": csrf})
+            sent = await console.post(f"/console/{slug}/answers", data={**form, "csrf_token": csrf})
             assert sent.status_code == 303
             frames = await reader.until_seq(start + 1)
             assert frames[0]["type"] == "answer.published"
@@ -140,29 +147,31 @@ async def test_a_console_answer_reaches_readers_live_and_needs_the_csrf_token(
 
 # -- the reader's form ------------------------------------------------------------------------
 async def test_the_question_form_refuses_a_missing_or_wrong_csrf_token(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     slug = event["slug"]
     async with client_for(server) as reader, client_for(server) as other:
         page = await reader.get(f"/events/{slug}")
         token = csrf_from(page.text)
         their_token = csrf_from((await other.get(f"/events/{slug}")).text)
         assert their_token != token
-        for bad in ({}, {"csrf_token": ""}, {"csrf_token": "x" * 43},
-                    {"csrf_token": their_token}):
-            response = await reader.post(f"/events/{slug}/questions",
-                                         data={"body": "Forged question", **bad})
+        for bad in ({}, {"csrf_token": ""}, {"csrf_token": "x" * 43}, {"csrf_token": their_token}):
+            response = await reader.post(
+                f"/events/{slug}/questions", data={"body": "Forged question", **bad}
+            )
             assert response.status_code == 403, bad
         # Without the session cookie the page's token is worth nothing either.
         async with client_for(server) as cookieless:
-            response = await cookieless.post(f"/events/{slug}/questions",
-                                             data={"body": "Forged question",
-                                                   "csrf_token": token})
+            response = await cookieless.post(
+                f"/events/{slug}/questions", data={"body": "Forged question", "csrf_token": token}
+            )
             assert response.status_code == 403
     assert await questions_in_store(server, event["id"]) == []
 
 
 async def test_the_upvote_form_needs_the_csrf_token_and_counts_once(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     q = await post_as(server, event["id"], "asker", "Vote by form")
     await server.acall(lambda: server.actions.moderate(q.id, "approve", EDITOR))
     async with client_for(server) as reader:
@@ -179,13 +188,15 @@ async def test_the_upvote_form_needs_the_csrf_token_and_counts_once(
 
 
 async def test_a_reader_sees_the_status_of_their_own_question_and_nobody_else_does(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     slug = event["slug"]
     text = f"My private worry {uuid.uuid4().hex[:8]}"
     async with client_for(server) as reader, client_for(server) as other:
         token = csrf_from((await reader.get(f"/events/{slug}")).text)
-        posted = await reader.post(f"/events/{slug}/questions",
-                                   data={"csrf_token": token, "body": text, "name": "Sam"})
+        posted = await reader.post(
+            f"/events/{slug}/questions", data={"csrf_token": token, "body": text, "name": "Sam"}
+        )
         assert posted.status_code == 303
         assert posted.headers["location"].startswith(f"/events/{slug}")
         mine = await reader.get(f"/events/{slug}")
@@ -205,13 +216,15 @@ async def test_a_reader_sees_the_status_of_their_own_question_and_nobody_else_do
 
 
 async def test_the_form_keeps_the_text_when_a_question_is_refused(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     slug = event["slug"]
     text = "Why? " + "w" * 2100
     async with client_for(server) as reader:
         token = csrf_from((await reader.get(f"/events/{slug}")).text)
-        response = await reader.post(f"/events/{slug}/questions",
-                                     data={"csrf_token": token, "body": text})
+        response = await reader.post(
+            f"/events/{slug}/questions", data={"csrf_token": token, "body": text}
+        )
         assert response.status_code == 303
         page = (await reader.get(f"/events/{slug}")).text
         assert "the limit is 2000" in page
@@ -222,38 +235,42 @@ async def test_the_form_keeps_the_text_when_a_question_is_refused(
 
 
 # -- the desk ---------------------------------------------------------------------------------
-async def test_desk_login_needs_the_csrf_token_and_the_right_password(
-        server: LiveServer) -> None:
+async def test_desk_login_needs_the_csrf_token_and_the_right_password(server: LiveServer) -> None:
     await server.acall(lambda: server.actions.create_editor("kim", PASSWORD))
     async with client_for(server) as client:
         page = await client.get("/desk/login")
         token = csrf_from(page.text)
         for bad in ({}, {"csrf_token": "forged"}):
-            refused = await client.post("/desk/login", data={"username": "kim",
-                                                             "password": PASSWORD, **bad})
+            refused = await client.post(
+                "/desk/login", data={"username": "kim", "password": PASSWORD, **bad}
+            )
             assert refused.status_code == 403
         assert (await client.get("/desk")).status_code == 303, "still signed out"
         assert (await client.get("/api/v1/me")).json() == {"editor": None}
-        wrong = await client.post("/desk/login", data={"username": "kim", "password": "nope",
-                                                       "csrf_token": token})
+        wrong = await client.post(
+            "/desk/login", data={"username": "kim", "password": "nope", "csrf_token": token}
+        )
         assert wrong.status_code == 401
         assert (await client.get("/api/v1/me")).json() == {"editor": None}
-        right = await client.post("/desk/login", data={"username": "kim", "password": PASSWORD,
-                                                       "csrf_token": token})
+        right = await client.post(
+            "/desk/login", data={"username": "kim", "password": PASSWORD, "csrf_token": token}
+        )
         assert right.status_code == 303
         assert (await client.get("/api/v1/me")).json() == {"editor": "kim"}
         assert (await client.get("/desk")).status_code == 200
 
 
 async def test_the_desk_queue_and_moderation_by_form_and_by_api(
-        server: LiveServer, event: dict[str, Any]) -> None:
+    server: LiveServer, event: dict[str, Any]
+) -> None:
     slug = event["slug"]
     tag = uuid.uuid4().hex[:8]
     async with client_for(server) as reader:
         ids = []
         for i in range(3):
-            response = await reader.post(f"/api/v1/events/{slug}/questions",
-                                         json={"body": f"Queue {tag} {i}"})
+            response = await reader.post(
+                f"/api/v1/events/{slug}/questions", json={"body": f"Queue {tag} {i}"}
+            )
             ids.append(response.json()["id"])
     editor = await editor_client(server)
     try:
@@ -268,15 +285,18 @@ async def test_the_desk_queue_and_moderation_by_form_and_by_api(
         try:
             # The form without its token changes nothing.
             for bad in ({}, {"csrf_token": "forged"}):
-                refused = await editor.post(f"/desk/questions/{ids[0]}/moderate",
-                                            data={"action": "approve", **bad})
+                refused = await editor.post(
+                    f"/desk/questions/{ids[0]}/moderate", data={"action": "approve", **bad}
+                )
                 assert refused.status_code == 403
             question = await question_in_store(server, ids[0])
             assert question is not None and question.status == "pending"
 
             # By form.
-            done = await editor.post(f"/desk/questions/{ids[0]}/moderate",
-                                     data={"action": "approve", "csrf_token": token})
+            done = await editor.post(
+                f"/desk/questions/{ids[0]}/moderate",
+                data={"action": "approve", "csrf_token": token},
+            )
             assert done.status_code == 303
             question = await question_in_store(server, ids[0])
             assert question is not None and question.status == "approved"
@@ -290,19 +310,30 @@ async def test_the_desk_queue_and_moderation_by_form_and_by_api(
             assert approved.json()["status"] == "approved"
             twice = await editor.post(url, json={"action": "approve"})
             assert_error_shape(twice, 409, "already_moderated")
-            rejected = await editor.post(f"/api/v1/questions/{ids[2]}/moderate",
-                                         json={"action": "reject", "reason": "Off topic"})
+            rejected = await editor.post(
+                f"/api/v1/questions/{ids[2]}/moderate",
+                json={"action": "reject", "reason": "Off topic"},
+            )
             assert rejected.json()["status"] == "rejected"
-            assert_error_shape(await editor.post(f"/api/v1/questions/{ids[2]}/moderate",
-                                                 json={"action": "approve"}),
-                               409, "already_moderated")
+            assert_error_shape(
+                await editor.post(
+                    f"/api/v1/questions/{ids[2]}/moderate", json={"action": "approve"}
+                ),
+                409,
+                "already_moderated",
+            )
             assert_error_shape(await editor.post(url, json={"action": "explode"}), 422)
-            assert_error_shape(await editor.post("/api/v1/questions/999999/moderate",
-                                                 json={"action": "approve"}), 404)
+            assert_error_shape(
+                await editor.post("/api/v1/questions/999999/moderate", json={"action": "approve"}),
+                404,
+            )
             # The session cookie alone cannot be ridden from another site.
-            assert_error_shape(await editor.post(url, json={"action": "pin"},
-                                                 headers={"Origin": "http://evil.example"}),
-                               403)
+            assert_error_shape(
+                await editor.post(
+                    url, json={"action": "pin"}, headers={"Origin": "http://evil.example"}
+                ),
+                403,
+            )
             assert_error_shape(await editor.post(url, data={"action": "pin"}), 400)
 
             await live.until_seq(start + 2)
@@ -319,37 +350,42 @@ async def test_the_desk_queue_and_moderation_by_form_and_by_api(
 async def test_non_editors_cannot_moderate(server: LiveServer, event: dict[str, Any]) -> None:
     slug = event["slug"]
     q = await post_as(server, event["id"], "asker", "Let me in")
-    token = await server.acall(lambda: server.actions.create_invite(event["id"],
-                                                                   event["core"][0]))
+    token = await server.acall(lambda: server.actions.create_invite(event["id"], event["core"][0]))
     async with client_for(server) as reader, client_for(server) as console:
         await console.get(f"/invite/{token}")
         for who in (reader, console):  # a reader, and a panelist: neither is an editor
-            assert_error_shape(await who.post(f"/api/v1/questions/{q.id}/moderate",
-                                              json={"action": "approve"}),
-                               401, "unauthorized")
+            assert_error_shape(
+                await who.post(f"/api/v1/questions/{q.id}/moderate", json={"action": "approve"}),
+                401,
+                "unauthorized",
+            )
             assert (await who.get(f"/desk/events/{slug}/queue")).status_code == 401
             page = await who.get(f"/events/{slug}")
-            response = await who.post(f"/desk/questions/{q.id}/moderate",
-                                      data={"action": "approve",
-                                            "csrf_token": csrf_from(page.text)})
+            response = await who.post(
+                f"/desk/questions/{q.id}/moderate",
+                data={"action": "approve", "csrf_token": csrf_from(page.text)},
+            )
             assert response.status_code in (303, 401)
             if response.status_code == 303:
                 assert response.headers["location"].startswith("/desk/login")
-            bearer = await who.post(f"/api/v1/questions/{q.id}/moderate",
-                                    json={"action": "approve"},
-                                    headers={"Authorization": "Bearer not-a-token"})
+            bearer = await who.post(
+                f"/api/v1/questions/{q.id}/moderate",
+                json={"action": "approve"},
+                headers={"Authorization": "Bearer not-a-token"},
+            )
             assert_error_shape(bearer, 401)
     question = await question_in_store(server, q.id)
     assert question is not None and question.status == "pending"
 
 
-async def test_post_moderation_event_publishes_form_questions_at_once(
-        server: LiveServer) -> None:
+async def test_post_moderation_event_publishes_form_questions_at_once(server: LiveServer) -> None:
     info = await seed_live(server, slug="open-floor", moderation="post")
     async with client_for(server) as reader, client_for(server) as other:
         token = csrf_from((await reader.get("/events/open-floor")).text)
-        posted = await reader.post("/events/open-floor/questions",
-                                   data={"csrf_token": token, "body": "Straight to the page"})
+        posted = await reader.post(
+            "/events/open-floor/questions",
+            data={"csrf_token": token, "body": "Straight to the page"},
+        )
         assert posted.status_code == 303
         assert "your question is published" in (await reader.get("/events/open-floor")).text
         assert "Straight to the page" in (await other.get("/events/open-floor")).text

@@ -58,20 +58,34 @@ def london(year: int, month: int, day: int, hour: int, minute: int = 0) -> datet
     return datetime(year, month, day, hour, minute, tzinfo=LONDON).astimezone(UTC)
 
 
-def afternoon(day: tuple[int, int, int], status: EventStatus = S.LIVE
-              ) -> tuple[Event, list[Slot], Lineup]:
+def afternoon(
+    day: tuple[int, int, int], status: EventStatus = S.LIVE
+) -> tuple[Event, list[Slot], Lineup]:
     """An event 13:00-16:00 London time with three one-hour slots and a core panel of two."""
     start = london(*day, 13)
-    event = Event(id=1, slug="e", title="E", starts_at=start, ends_at=start + 3 * HOUR,
-                  status=status)
-    slots = [Slot(id=10 + i, event_id=1, label=f"Slot {i + 1}", starts_at=start + i * HOUR,
-                  ends_at=start + (i + 1) * HOUR, position=i) for i in range(3)]
+    event = Event(
+        id=1, slug="e", title="E", starts_at=start, ends_at=start + 3 * HOUR, status=status
+    )
+    slots = [
+        Slot(
+            id=10 + i,
+            event_id=1,
+            label=f"Slot {i + 1}",
+            starts_at=start + i * HOUR,
+            ends_at=start + (i + 1) * HOUR,
+            position=i,
+        )
+        for i in range(3)
+    ]
     core = (Panelist(1, "Maria Ashdown"), Panelist(2, "Jenna Holt"))
-    lineup = Lineup(core=core, by_slot={
-        10: (Panelist(3, "Sandra Kemp"),),
-        11: (Panelist(4, "Kerry Dale"), Panelist(5, "Emma Marsh")),
-        12: (Panelist(6, "Chloe Lam"),),
-    })
+    lineup = Lineup(
+        core=core,
+        by_slot={
+            10: (Panelist(3, "Sandra Kemp"),),
+            11: (Panelist(4, "Kerry Dale"), Panelist(5, "Emma Marsh")),
+            12: (Panelist(6, "Chloe Lam"),),
+        },
+    )
     return event, slots, lineup
 
 
@@ -80,6 +94,7 @@ def names(people: list[Panelist]) -> list[str]:
 
 
 # -- status transitions ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("current", "target"), ALLOWED)
 def test_allowed_transitions_pass(current: EventStatus, target: EventStatus) -> None:
@@ -98,12 +113,16 @@ def test_refused_transitions_raise_rule_error(current: EventStatus, target: Even
 
 # -- who is on now -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("day", [(2026, 9, 15), (2026, 1, 15)], ids=["summer", "winter"])
 def test_on_now_at_1359_is_core_and_first_slot(day: tuple[int, int, int]) -> None:
     """One minute before 2pm local, the core panel and the first slot's panelist answer."""
     event, slots, lineup = afternoon(day)
     assert names(on_now(event, slots, lineup, london(*day, 13, 59))) == [
-        "Maria Ashdown", "Jenna Holt", "Sandra Kemp"]
+        "Maria Ashdown",
+        "Jenna Holt",
+        "Sandra Kemp",
+    ]
 
 
 @pytest.mark.parametrize("day", [(2026, 9, 15), (2026, 1, 15)], ids=["summer", "winter"])
@@ -111,7 +130,11 @@ def test_on_now_at_1400_switches_to_second_slot(day: tuple[int, int, int]) -> No
     """At 2pm local sharp the first slot's panelist has left and the second slot's joined."""
     event, slots, lineup = afternoon(day)
     assert names(on_now(event, slots, lineup, london(*day, 14))) == [
-        "Maria Ashdown", "Jenna Holt", "Kerry Dale", "Emma Marsh"]
+        "Maria Ashdown",
+        "Jenna Holt",
+        "Kerry Dale",
+        "Emma Marsh",
+    ]
 
 
 @pytest.mark.parametrize("status", [S.LIVE, S.CLOSED])
@@ -127,7 +150,10 @@ def test_on_now_at_1559_is_the_last_slot() -> None:
     day = (2026, 9, 15)
     event, slots, lineup = afternoon(day)
     assert names(on_now(event, slots, lineup, london(*day, 15, 59))) == [
-        "Maria Ashdown", "Jenna Holt", "Chloe Lam"]
+        "Maria Ashdown",
+        "Jenna Holt",
+        "Chloe Lam",
+    ]
 
 
 def test_on_now_is_nobody_before_the_event_goes_live() -> None:
@@ -145,10 +171,14 @@ def test_on_now_lists_a_core_panelist_once_even_if_also_in_a_slot() -> None:
     by_slot = {**lineup.by_slot, 12: (maria, Panelist(6, "Chloe"))}
     doubled = Lineup(core=lineup.core, by_slot=by_slot)
     assert names(on_now(event, slots, doubled, london(*day, 15, 30))) == [
-        "Maria Ashdown", "Jenna Holt", "Chloe"]
+        "Maria Ashdown",
+        "Jenna Holt",
+        "Chloe",
+    ]
 
 
 # -- local times on the days the clocks change ---------------------------------------------
+
 
 def test_clock_label_newspaper_style() -> None:
     """1pm, 1.30pm, 12pm (noon) and 12am (midnight)."""
@@ -159,14 +189,18 @@ def test_clock_label_newspaper_style() -> None:
     assert clock_label(datetime(2026, 1, 1, 9, 0)) == "9am"
 
 
-@pytest.mark.parametrize(("day", "utc_hour"), [
-    ((2026, 10, 24), 12),  # the Saturday before: still BST (UTC+1)
-    ((2026, 10, 25), 13),  # clocks went back at 2am: GMT (UTC+0)
-    ((2026, 3, 28), 13),   # the Saturday before: GMT
-    ((2026, 3, 29), 12),   # clocks went forward at 1am: BST
-])
-def test_afternoon_event_on_clock_change_days_shows_local_time(day: tuple[int, int, int],
-                                                               utc_hour: int) -> None:
+@pytest.mark.parametrize(
+    ("day", "utc_hour"),
+    [
+        ((2026, 10, 24), 12),  # the Saturday before: still BST (UTC+1)
+        ((2026, 10, 25), 13),  # clocks went back at 2am: GMT (UTC+0)
+        ((2026, 3, 28), 13),  # the Saturday before: GMT
+        ((2026, 3, 29), 12),  # clocks went forward at 1am: BST
+    ],
+)
+def test_afternoon_event_on_clock_change_days_shows_local_time(
+    day: tuple[int, int, int], utc_hour: int
+) -> None:
     """A 1pm London event is stored at the right UTC instant and shown as 1pm again."""
     start = datetime(*day, utc_hour, tzinfo=UTC)
     event = Event(id=1, slug="e", title="E", starts_at=start, ends_at=start + 3 * HOUR)
@@ -184,7 +218,11 @@ def test_overnight_slots_across_the_spring_change() -> None:
     labels = [clock_label(event.local(start + i * HOUR)) for i in range(4)]
     assert labels == ["12am", "2am", "3am", "4am"]  # 1am London never happens that night
     assert [event.local(start + i * HOUR).utcoffset() for i in range(4)] == [
-        timedelta(0), timedelta(hours=1), timedelta(hours=1), timedelta(hours=1)]
+        timedelta(0),
+        timedelta(hours=1),
+        timedelta(hours=1),
+        timedelta(hours=1),
+    ]
 
 
 def test_overnight_slots_across_the_autumn_change() -> None:
@@ -194,34 +232,50 @@ def test_overnight_slots_across_the_autumn_change() -> None:
     local = [event.local(start + i * HOUR) for i in range(4)]
     assert [clock_label(t) for t in local] == ["1am", "1am", "2am", "3am"]
     assert [t.utcoffset() for t in local] == [
-        timedelta(hours=1), timedelta(0), timedelta(0), timedelta(0)]
+        timedelta(hours=1),
+        timedelta(0),
+        timedelta(0),
+        timedelta(0),
+    ]
 
 
 @pytest.mark.parametrize("day", [(2026, 10, 25), (2026, 3, 29)], ids=["autumn", "spring"])
 async def test_event_view_on_a_clock_change_day_shows_1pm_to_4pm(
-        actions: Actions, day: tuple[int, int, int]) -> None:
+    actions: Actions, day: tuple[int, int, int]
+) -> None:
     """The event page's view (real store) labels the schedule in London time that day."""
     start = london(*day, 13)
     event_id = await actions.create_event(
-        slug="clocks", title="Clocks", starts_at=start, ends_at=start + 3 * HOUR,
+        slug="clocks",
+        title="Clocks",
+        starts_at=start,
+        ends_at=start + 3 * HOUR,
         status="scheduled",
-        slots=[(f"Slot {i}", start + i * HOUR, start + (i + 1) * HOUR) for i in range(3)])
+        slots=[(f"Slot {i}", start + i * HOUR, start + (i + 1) * HOUR) for i in range(3)],
+    )
     async with actions.store.read() as repo:
         event = await repo.event_by_id(event_id)
         assert event is not None
         view = await load_event_view(repo, event, start)
     assert view.time_range == "1pm–4pm"
     assert [(s["start"], s["end"]) for s in view.schedule] == [
-        ("1pm", "2pm"), ("2pm", "3pm"), ("3pm", "4pm")]
-    expected_date = {(2026, 10, 25): "Sunday 25 October 2026",
-                     (2026, 3, 29): "Sunday 29 March 2026"}[day]
+        ("1pm", "2pm"),
+        ("2pm", "3pm"),
+        ("3pm", "4pm"),
+    ]
+    expected_date = {
+        (2026, 10, 25): "Sunday 25 October 2026",
+        (2026, 3, 29): "Sunday 29 March 2026",
+    }[day]
     assert view.date_label == expected_date
     # Stored in UTC: GMT in late October, BST in late March.
     assert view.schedule[0]["slot"].starts_at == datetime(
-        *day, 13 if day[1] == 10 else 12, tzinfo=UTC)
+        *day, 13 if day[1] == 10 else 12, tzinfo=UTC
+    )
 
 
 # -- due transitions -------------------------------------------------------------------------
+
 
 def test_due_transitions_after_the_end_come_in_time_order() -> None:
     """Everything missed comes out oldest first; at one instant: end slot, (open), start slot."""

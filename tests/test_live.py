@@ -49,13 +49,14 @@ async def approve(server: LiveServer, question_id: int) -> None:
 
 async def reject(server: LiveServer, question_id: int, reason: str = "") -> None:
     await server.acall(
-        lambda: server.actions.moderate(question_id, "reject", EDITOR, reason=reason))
+        lambda: server.actions.moderate(question_id, "reject", EDITOR, reason=reason)
+    )
 
 
-async def answer(server: LiveServer, info: dict[str, Any], question_id: int, body: str,
-                 who: int = 0) -> int:
-    return await server.acall(
-        lambda: server.actions.answer(question_id, body, panelist(info, who)))
+async def answer(
+    server: LiveServer, info: dict[str, Any], question_id: int, body: str, who: int = 0
+) -> int:
+    return await server.acall(lambda: server.actions.answer(question_id, body, panelist(info, who)))
 
 
 async def upvote(server: LiveServer, question_id: int, reader: str) -> int:
@@ -64,20 +65,26 @@ async def upvote(server: LiveServer, question_id: int, reader: str) -> int:
 
 # -- order ------------------------------------------------------------------------------------
 async def test_posted_approved_answered_reach_three_readers_in_log_order(
-        server: LiveServer) -> None:
+    server: LiveServer,
+) -> None:
     info = await seed_live(server)
     slug = info["slug"]
     async with api(server) as client:
         start = await last_seq(client, slug)
         assert start >= 1, "the scheduler's opening frames are in the log"
         # One reader with no since (means 0), one from 0, one from the current end.
-        readers = [await Reader.open(server, slug), await Reader.open(server, slug, since=0),
-                   await Reader.open(server, slug, since=start)]
+        readers = [
+            await Reader.open(server, slug),
+            await Reader.open(server, slug, since=0),
+            await Reader.open(server, slug, since=start),
+        ]
         try:
             await readers[0].until_seq(start)
             await readers[1].until_seq(start)
-            posted = await client.post(f"/api/v1/events/{slug}/questions", json={
-                "body": "What does a first week on the job look like?", "name": "Sam"})
+            posted = await client.post(
+                f"/api/v1/events/{slug}/questions",
+                json={"body": "What does a first week on the job look like?", "name": "Sam"},
+            )
             assert posted.status_code == 201, posted.text
             assert posted.json()["status"] == "pending"
             qid = posted.json()["id"]
@@ -100,7 +107,8 @@ async def test_posted_approved_answered_reach_three_readers_in_log_order(
             assert published["type"] == "question.published"
             assert published["data"]["question"]["id"] == qid
             assert published["data"]["question"]["body"] == (
-                "What does a first week on the job look like?")
+                "What does a first week on the job look like?"
+            )
             assert "reader_id" not in published["data"]["question"]
             assert answered["type"] == "answer.published"
             assert answered["data"]["answer"]["id"] == answer_id
@@ -120,21 +128,26 @@ async def test_presence_counts_the_audience_without_a_seq(server: LiveServer) ->
     readers = [await Reader.open(server, info["slug"]) for _ in range(2)]
     try:
         frame = await readers[0].until(
-            lambda frames: next((f for f in frames if f["type"] == "presence"
-                                 and f["data"].get("audience") == 2), None),
-            what="presence with an audience of 2")
+            lambda frames: next(
+                (f for f in frames if f["type"] == "presence" and f["data"].get("audience") == 2),
+                None,
+            ),
+            what="presence with an audience of 2",
+        )
         assert "seq" not in frame
         await readers[1].close()
         await readers[0].until(
-            lambda frames: any(f["type"] == "presence" and f["data"].get("audience") == 1
-                               for f in frames), what="presence with an audience of 1")
+            lambda frames: any(
+                f["type"] == "presence" and f["data"].get("audience") == 1 for f in frames
+            ),
+            what="presence with an audience of 1",
+        )
     finally:
         await readers[0].close()
 
 
 # -- resume -----------------------------------------------------------------------------------
-async def test_resume_after_fifty_missed_frames_gets_each_exactly_once(
-        server: LiveServer) -> None:
+async def test_resume_after_fifty_missed_frames_gets_each_exactly_once(server: LiveServer) -> None:
     info = await seed_live(server)
     slug, event_id = info["slug"], info["id"]
     async with api(server) as client:
@@ -148,8 +161,10 @@ async def test_resume_after_fifty_missed_frames_gets_each_exactly_once(
         seen = reader.last_seq
         await reader.close()
 
-        questions = [await post_as(server, event_id, f"reader-{i}", f"Missed question {i}")
-                     for i in range(10)]
+        questions = [
+            await post_as(server, event_id, f"reader-{i}", f"Missed question {i}")
+            for i in range(10)
+        ]
         for q in questions:  # 10 x question.published
             await approve(server, q.id)
         for i, q in enumerate(questions):  # 20 x question.updated
@@ -176,12 +191,12 @@ async def test_resume_after_fifty_missed_frames_gets_each_exactly_once(
 
 
 async def test_connecting_while_frames_are_written_misses_and_repeats_nothing(
-        server: LiveServer) -> None:
+    server: LiveServer,
+) -> None:
     """Catch-up and live frames overlap at connect time: the seam must be exact."""
     info = await seed_live(server)
     slug, event_id = info["slug"], info["id"]
-    questions = [await post_as(server, event_id, f"r{i}", f"Race question {i}")
-                 for i in range(40)]
+    questions = [await post_as(server, event_id, f"r{i}", f"Race question {i}") for i in range(40)]
 
     async def produce() -> None:
         for i, q in enumerate(questions):
@@ -194,8 +209,10 @@ async def test_connecting_while_frames_are_written_misses_and_repeats_nothing(
         try:
             for k in range(6):
                 target = 3 + 12 * k
-                await wait_for(lambda t=target: _at_least(client, slug, t),
-                               message=f"the log to reach {target}")
+                await wait_for(
+                    lambda t=target: _at_least(client, slug, t),
+                    message=f"the log to reach {target}",
+                )
                 since = 0 if k % 2 == 0 else max(0, await last_seq(client, slug) - 5)
                 opened.append((since, await Reader.open(server, slug, since=since)))
             await asyncio.wait_for(producer, 60)
@@ -223,8 +240,9 @@ async def test_catch_up_longer_than_a_page_of_the_log_is_complete(server: LiveSe
 
     async def votes(first: int) -> None:
         # Issued together on the server's loop: they commit in groups, quickly.
-        await asyncio.gather(*[server.actions.upvote(q.id, f"voter-{first + i}")
-                               for i in range(200)])
+        await asyncio.gather(
+            *[server.actions.upvote(q.id, f"voter-{first + i}") for i in range(200)]
+        )
 
     for first in range(0, 1200, 200):
         await server.acall(lambda first=first: votes(first), timeout=60)
@@ -250,7 +268,8 @@ async def _at_least(client: httpx.AsyncClient, slug: str, seq: int) -> bool:
 
 
 async def test_since_ahead_of_the_log_gets_one_stream_reset_then_live_frames(
-        server: LiveServer) -> None:
+    server: LiveServer,
+) -> None:
     info = await seed_live(server)
     slug = info["slug"]
     async with api(server) as client:
@@ -272,14 +291,14 @@ async def test_since_ahead_of_the_log_gets_one_stream_reset_then_live_frames(
         finally:
             await reader.close()
         # The polling twin says the same.
-        polled = (await client.get(f"/api/v1/events/{slug}/stream",
-                                   params={"since": end + 100})).json()
+        polled = (
+            await client.get(f"/api/v1/events/{slug}/stream", params={"since": end + 100})
+        ).json()
         assert [f["type"] for f in polled["frames"]] == ["stream.reset"]
         assert polled["frames"][0]["data"]["last_seq"] == end + 1
 
 
-@pytest.mark.parametrize("since", ["abc", "-1", "1.5", "1e3", "%201", "9" * 30, "%C2%B2",
-                                   "%D9%A1"])
+@pytest.mark.parametrize("since", ["abc", "-1", "1.5", "1e3", "%201", "9" * 30, "%C2%B2", "%D9%A1"])
 async def test_a_bad_since_is_refused_with_1008(server: LiveServer, since: str) -> None:
     info = await seed_live(server)
     reader = await Reader.open(server, info["slug"], since=since)
@@ -296,8 +315,7 @@ async def test_unknown_and_draft_events_are_refused_with_1008(server: LiveServer
 
 
 # -- privacy ----------------------------------------------------------------------------------
-async def test_no_reader_socket_ever_receives_pending_or_rejected_text(
-        server: LiveServer) -> None:
+async def test_no_reader_socket_ever_receives_pending_or_rejected_text(server: LiveServer) -> None:
     info = await seed_live(server)
     slug, event_id = info["slug"], info["id"]
     tag = uuid.uuid4().hex[:8]
@@ -309,22 +327,36 @@ async def test_no_reader_socket_ever_receives_pending_or_rejected_text(
             for i in range(6):
                 # A fresh reader (cookie jar) each round keeps clear of the rate limit.
                 client.cookies.clear()
-                kept, dropped, waiting = (f"APPROVED-{tag}-{i}", f"REJECTED-{tag}-{i}",
-                                          f"PENDING-{tag}-{i}")
+                kept, dropped, waiting = (
+                    f"APPROVED-{tag}-{i}",
+                    f"REJECTED-{tag}-{i}",
+                    f"PENDING-{tag}-{i}",
+                )
                 secret += [dropped, waiting, f"REASON-{tag}-{i}", f"NAME-{tag}-{i}"]
                 public.append(kept)
                 # Through HTTP (as readers do) and through the action, alternately.
                 ids = []
                 for body in (kept, dropped, waiting):
                     if i % 2:
-                        ids.append((await post_as(server, event_id, f"reader-{i}", body,
-                                                  name=f"NAME-{tag}-{i}"
-                                                  if body != kept else "")).id)
+                        ids.append(
+                            (
+                                await post_as(
+                                    server,
+                                    event_id,
+                                    f"reader-{i}",
+                                    body,
+                                    name=f"NAME-{tag}-{i}" if body != kept else "",
+                                )
+                            ).id
+                        )
                     else:
                         response = await client.post(
                             f"/api/v1/events/{slug}/questions",
-                            json={"body": body, **({"name": f"NAME-{tag}-{i}"}
-                                                   if body != kept else {})})
+                            json={
+                                "body": body,
+                                **({"name": f"NAME-{tag}-{i}"} if body != kept else {}),
+                            },
+                        )
                         assert response.status_code == 201, response.text
                         ids.append(response.json()["id"])
                 await approve(server, ids[0])
@@ -346,13 +378,16 @@ async def test_no_reader_socket_ever_receives_pending_or_rejected_text(
             readers.append(late)
             for reader in readers:
                 await reader.until_seq(end)
-            polled = (await client.get(f"/api/v1/events/{slug}/stream",
-                                       params={"since": 0})).text
+            polled = (await client.get(f"/api/v1/events/{slug}/stream", params={"since": 0})).text
             listing = (await client.get(f"/api/v1/events/{slug}/questions")).text
         async with api(server) as stranger:
             page = (await stranger.get(f"/events/{slug}")).text
-        seen = {"socket": "".join(r for reader in readers for r in reader.raw),
-                "stream api": polled, "questions api": listing, "event page": page}
+        seen = {
+            "socket": "".join(r for reader in readers for r in reader.raw),
+            "stream api": polled,
+            "questions api": listing,
+            "event page": page,
+        }
         for where, text in seen.items():
             for marker in secret:
                 assert marker not in text, f"{marker} leaked to the {where}"
@@ -365,19 +400,28 @@ async def test_no_reader_socket_ever_receives_pending_or_rejected_text(
 
 # -- malformed and oversized client frames ----------------------------------------------------
 async def test_malformed_client_frames_get_an_error_and_the_socket_stays_usable(
-        server: LiveServer) -> None:
+    server: LiveServer,
+) -> None:
     info = await seed_live(server)
     slug = info["slug"]
     async with api(server) as client:
         end = await last_seq(client, slug)
     reader = await Reader.open(server, slug, since=end)
     try:
+
         def count(kind: str) -> int:
             return sum(f["type"] == kind for f in reader.frames)
 
-        bad: list[str | bytes] = ["this is not json", "[1, 2]", '{"type": "subscribe"}', "{",
-                                  b"\xff\xfe\x00", "x" * (60 * 1024), "[" * 50_000,
-                                  '{"type": "ping", "x": ' + "[" * 50_000]
+        bad: list[str | bytes] = [
+            "this is not json",
+            "[1, 2]",
+            '{"type": "subscribe"}',
+            "{",
+            b"\xff\xfe\x00",
+            "x" * (60 * 1024),
+            "[" * 50_000,
+            '{"type": "ping", "x": ' + "[" * 50_000,
+        ]
         for n, message in enumerate(bad, start=1):
             await reader.ws.send(message)
             await reader.until(lambda _, n=n: count("error") >= n, what=f"error frame {n}")
@@ -396,8 +440,7 @@ async def test_malformed_client_frames_get_an_error_and_the_socket_stays_usable(
 
 
 @pytest.mark.parametrize("kind", ["text", "bytes"])
-async def test_a_client_frame_over_64_kib_closes_with_1009(server: LiveServer,
-                                                           kind: str) -> None:
+async def test_a_client_frame_over_64_kib_closes_with_1009(server: LiveServer, kind: str) -> None:
     info = await seed_live(server)
     reader = await Reader.open(server, info["slug"])
     big = "x" * (64 * 1024 + 1)
@@ -418,8 +461,9 @@ async def test_a_client_frame_over_64_kib_closes_with_1009(server: LiveServer,
 @pytest.fixture
 def slow_server(settings: Settings, clock: FakeClock) -> Iterator[LiveServer]:
     """A small per-socket send queue, and answers big enough to fill TCP buffers quickly."""
-    live = LiveServer(dataclasses.replace(settings, send_queue_frames=8,
-                                          answer_max_chars=100_000), clock)
+    live = LiveServer(
+        dataclasses.replace(settings, send_queue_frames=8, answer_max_chars=100_000), clock
+    )
     live.start()
     try:
         yield live
@@ -443,9 +487,13 @@ class RawSocket:
         await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", server.port)), 10)
         reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
         key = base64.b64encode(os.urandom(16)).decode()
-        writer.write((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-                      "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        writer.write(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
         await writer.drain()
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
         assert head.split(b"\r\n")[0].split()[1] == b"101", head
@@ -493,7 +541,7 @@ def _parse_frame(buffer: bytes) -> tuple[int, bytes, bytes] | None:
     assert not buffer[1] & 0x80, "a server must not mask its frames"
     if len(buffer) < offset + length:
         return None
-    return opcode, buffer[offset:offset + length], buffer[offset + length:]
+    return opcode, buffer[offset : offset + length], buffer[offset + length :]
 
 
 class ResumingReader:
@@ -525,7 +573,8 @@ class ResumingReader:
 
 
 async def test_a_reader_that_never_reads_is_dropped_and_others_keep_up(
-        slow_server: LiveServer) -> None:
+    slow_server: LiveServer,
+) -> None:
     server = slow_server
     info = await seed_live(server)
     slug = info["slug"]
@@ -537,8 +586,9 @@ async def test_a_reader_that_never_reads_is_dropped_and_others_keep_up(
     healthy = ResumingReader(server, slug)
     slow = await RawSocket.open(server, f"/events/{slug}/live?since={start}")
     try:
-        await wait_for(lambda: hub.count(f"event:{info['id']}") == 2,
-                       message="both readers subscribed")
+        await wait_for(
+            lambda: hub.count(f"event:{info['id']}") == 2, message="both readers subscribed"
+        )
         await wait_for(lambda: healthy.last_seq >= start, message="the healthy catch-up")
         sent = 0
         for i in range(150):  # at most 18 MB on the wire: far beyond loopback buffers
@@ -562,8 +612,11 @@ async def test_a_reader_that_never_reads_is_dropped_and_others_keep_up(
         async with api(server) as client:
             end = await last_seq(client, slug)
             assert end == start + sent
-            await wait_for(lambda: healthy.last_seq >= end, timeout=30,
-                           message="the healthy reader to catch up")
+            await wait_for(
+                lambda: healthy.last_seq >= end,
+                timeout=30,
+                message="the healthy reader to catch up",
+            )
             assert_gapless(healthy.frames, 1, end)
             assert (await client.get("/healthz")).json() == {"status": "ok"}
             metrics = (await client.get("/metrics")).text
@@ -582,7 +635,8 @@ async def test_a_reader_that_never_reads_is_dropped_and_others_keep_up(
 
 
 async def test_a_burst_beyond_the_send_queue_closes_1013_and_the_reader_resumes(
-        slow_server: LiveServer) -> None:
+    slow_server: LiveServer,
+) -> None:
     """More frames in one commit group than a socket's queue holds: close 1013, resume."""
     server = slow_server
     info = await seed_live(server)
@@ -593,12 +647,18 @@ async def test_a_burst_beyond_the_send_queue_closes_1013_and_the_reader_resumes(
         start = await last_seq(client, slug)
     reader = await Reader.open(server, slug, since=start)
     try:
+
         async def burst() -> list[int]:
             # Started together on the server's loop, the writes share one commit group, so
             # their 20 frames reach the hub at once: more than the queue of 8 can take.
-            return list(await asyncio.gather(*[
-                server.actions.answer(q.id, f"Burst answer {i}", panelist(info, i % 2))
-                for i in range(20)]))
+            return list(
+                await asyncio.gather(
+                    *[
+                        server.actions.answer(q.id, f"Burst answer {i}", panelist(info, i % 2))
+                        for i in range(20)
+                    ]
+                )
+            )
 
         await server.acall(burst)
         assert await reader.close_code(timeout=15) == CLOSE_TRY_AGAIN
@@ -624,22 +684,28 @@ async def test_staff_stream_refuses_strangers_and_foreign_origins(server: LiveSe
     assert await stranger.close_code() == CLOSE_POLICY
     async with api(server) as reader_client:  # a reader's cookie is not a staff session
         await reader_client.get(f"/events/{info['slug']}")
-        as_reader = await Reader.open(server, info["slug"], path=path,
-                                      additional_headers={"Cookie": cookie_header(reader_client)})
+        as_reader = await Reader.open(
+            server,
+            info["slug"],
+            path=path,
+            additional_headers={"Cookie": cookie_header(reader_client)},
+        )
         assert await as_reader.close_code() == CLOSE_POLICY
     editor = await editor_client(server)
     try:
         cookie = {"Cookie": cookie_header(editor)}
-        foreign = await Reader.open(server, info["slug"], path=path, additional_headers=cookie,
-                                    origin="http://evil.example")
+        foreign = await Reader.open(
+            server, info["slug"], path=path, additional_headers=cookie, origin="http://evil.example"
+        )
         assert await foreign.close_code() == CLOSE_POLICY
         unknown = await Reader.open(server, "no-such-event", path=path, additional_headers=cookie)
         assert await unknown.close_code() == CLOSE_POLICY
         for frames in (stranger.frames, as_reader.frames, foreign.frames, unknown.frames):
             assert frames == []
         # The same session from our own origin is let in (it gets a pong, not a close).
-        ours = await Reader.open(server, info["slug"], path=path, additional_headers=cookie,
-                                 origin=server.url)
+        ours = await Reader.open(
+            server, info["slug"], path=path, additional_headers=cookie, origin=server.url
+        )
         try:
             await ours.ws.send(json.dumps({"type": "ping"}))
             await ours.until_type("pong")
@@ -650,33 +716,51 @@ async def test_staff_stream_refuses_strangers_and_foreign_origins(server: LiveSe
 
 
 async def test_staff_stream_announces_queue_changes_without_question_text(
-        server: LiveServer) -> None:
+    server: LiveServer,
+) -> None:
     info = await seed_live(server)
     slug = info["slug"]
     tag = uuid.uuid4().hex[:8]
     editor = await editor_client(server)
-    staff = await Reader.open(server, slug, path="/staff/events/{slug}/live",
-                              additional_headers={"Cookie": cookie_header(editor)},
-                              origin=server.url)
+    staff = await Reader.open(
+        server,
+        slug,
+        path="/staff/events/{slug}/live",
+        additional_headers={"Cookie": cookie_header(editor)},
+        origin=server.url,
+    )
     try:
         async with api(server) as reader_client:
-            posted = await reader_client.post(f"/api/v1/events/{slug}/questions", json={
-                "body": f"SECRET-{tag} about pay", "name": f"NAME-{tag}"})
+            posted = await reader_client.post(
+                f"/api/v1/events/{slug}/questions",
+                json={"body": f"SECRET-{tag} about pay", "name": f"NAME-{tag}"},
+            )
             assert posted.status_code == 201
             qid = posted.json()["id"]
         notice = await staff.until(
-            lambda frames: next((f for f in frames if f["type"] == "queue.changed"
-                                 and f["data"].get("question_id") == qid), None),
-            what="a queue.changed notice for the new question")
+            lambda frames: next(
+                (
+                    f
+                    for f in frames
+                    if f["type"] == "queue.changed" and f["data"].get("question_id") == qid
+                ),
+                None,
+            ),
+            what="a queue.changed notice for the new question",
+        )
         assert "seq" not in notice
         # The editor approves through the JSON API with the session: another notice.
         before = len(staff.frames)
-        approved = await editor.post(f"/api/v1/questions/{qid}/moderate",
-                                     json={"action": "approve"})
+        approved = await editor.post(
+            f"/api/v1/questions/{qid}/moderate", json={"action": "approve"}
+        )
         assert approved.status_code == 200, approved.text
-        await staff.until(lambda frames: len(frames) > before
-                          and all(f["type"] == "queue.changed" for f in frames[before:]),
-                          what="a notice after approval")
+        await staff.until(
+            lambda frames: (
+                len(frames) > before and all(f["type"] == "queue.changed" for f in frames[before:])
+            ),
+            what="a notice after approval",
+        )
         assert {f["type"] for f in staff.frames} == {"queue.changed"}
         everything = "".join(staff.raw)
         assert f"SECRET-{tag}" not in everything
@@ -688,25 +772,34 @@ async def test_staff_stream_announces_queue_changes_without_question_text(
 
 async def test_a_panelist_invite_session_opens_the_staff_stream(server: LiveServer) -> None:
     info = await seed_live(server)
-    token = await server.acall(
-        lambda: server.actions.create_invite(info["id"], info["core"][0]))
+    token = await server.acall(lambda: server.actions.create_invite(info["id"], info["core"][0]))
     async with api(server) as console:
         redeemed = await console.get(f"/invite/{token}")
         assert redeemed.status_code == 303
-        staff = await Reader.open(server, info["slug"], path="/staff/events/{slug}/live",
-                                  additional_headers={"Cookie": cookie_header(console)})
+        staff = await Reader.open(
+            server,
+            info["slug"],
+            path="/staff/events/{slug}/live",
+            additional_headers={"Cookie": cookie_header(console)},
+        )
         try:
             q = await post_as(server, info["id"], "r", "For the panel")
-            await staff.until(lambda frames: any(f["data"].get("question_id") == q.id
-                                                 for f in frames), what="the notice")
+            await staff.until(
+                lambda frames: any(f["data"].get("question_id") == q.id for f in frames),
+                what="the notice",
+            )
         finally:
             await staff.close()
     # The same invite session is for its own event only.
     other = await server.acall(lambda: seed_event(server.actions, slug="other-event"))
     async with api(server) as console:
         await console.get(f"/invite/{token}")
-        elsewhere = await Reader.open(server, other["slug"], path="/staff/events/{slug}/live",
-                                      additional_headers={"Cookie": cookie_header(console)})
+        elsewhere = await Reader.open(
+            server,
+            other["slug"],
+            path="/staff/events/{slug}/live",
+            additional_headers={"Cookie": cookie_header(console)},
+        )
         assert await elsewhere.close_code() == CLOSE_POLICY
 
 
@@ -718,8 +811,9 @@ async def test_post_moderation_publishes_a_question_at_once(server: LiveServer) 
         start = await last_seq(client, slug)
         reader = await Reader.open(server, slug, since=start)
         try:
-            posted = await client.post(f"/api/v1/events/{slug}/questions",
-                                       json={"body": "Straight out, no waiting?"})
+            posted = await client.post(
+                f"/api/v1/events/{slug}/questions", json={"body": "Straight out, no waiting?"}
+            )
             assert posted.status_code == 201
             assert posted.json()["status"] == "approved"
             frames = await reader.until_seq(start + 1)

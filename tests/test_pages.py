@@ -23,16 +23,33 @@ LONDON = ZoneInfo("Europe/London")
 EVENT_PATH = f"/events/{LIVE_SLUG}"
 # From shared/demo-event.md, written out here rather than read from panel.demo.
 CORE = ["Maria Ashdown", "Jenna Holt", "Martin Oakes", "Dr Priya Hamid"]
-SLOT_PEOPLE = [["Sandra Kemp"], ["Kerry Dale", "Emma Marsh", "Ravi Hollins"],
-               ["Chloe Lam", "Claire Fenwick"]]
+SLOT_PEOPLE = [
+    ["Sandra Kemp"],
+    ["Kerry Dale", "Emma Marsh", "Ravi Hollins"],
+    ["Chloe Lam", "Claire Fenwick"],
+]
 # The server's fake clock starts at 12:30 UTC on 15 September 2026, i.e. 13:30 in London
 # (summer time), so the demo's slots are 1pm, 2pm and 3pm London = 12:00, 13:00, 14:00 UTC.
 SLOT_STARTS = [datetime(2026, 9, 15, h, tzinfo=UTC) for h in (12, 13, 14)]
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 # -- a very small DOM on top of html.parser ----------------------------------------------------
+
 
 @dataclass
 class Node:
@@ -56,8 +73,11 @@ class Node:
         return out
 
     def find_all(self, tag: str | None = None, cls: str | None = None) -> list[Node]:
-        return [n for n in self.walk()[1:] if (tag is None or n.tag == tag)
-                and (cls is None or cls in n.classes)]
+        return [
+            n
+            for n in self.walk()[1:]
+            if (tag is None or n.tag == tag) and (cls is None or cls in n.classes)
+        ]
 
     def by_id(self, ident: str) -> Node:
         found = [n for n in self.walk() if n.attrs.get("id") == ident]
@@ -103,11 +123,13 @@ def on_now_names(doc: Node) -> list[str]:
 
 # -- fixtures ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 async def demo(server: LiveServer) -> DemoInfo:
     """The demo data loaded into this test's server, placed around its fake clock."""
-    return await server.acall(lambda: load_demo(server.services.store,
-                                                server.services.settings, server.clock))
+    return await server.acall(
+        lambda: load_demo(server.services.store, server.services.settings, server.clock)
+    )
 
 
 @pytest.fixture
@@ -120,8 +142,11 @@ async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One demo server for the tests that only read (loading the demo takes seconds)."""
     folder = tmp_path_factory.mktemp("shared-demo")
-    settings = Settings(db_url=f"sqlite:///{folder}/livepanel.db", secret="test-secret",
-                        uploads_dir=folder / "uploads")
+    settings = Settings(
+        db_url=f"sqlite:///{folder}/livepanel.db",
+        secret="test-secret",
+        uploads_dir=folder / "uploads",
+    )
     live = LiveServer(settings, FakeClock(EVENT_START + timedelta(minutes=30)))
     live.start()
     try:
@@ -147,6 +172,7 @@ async def page(client: httpx.AsyncClient, path: str = EVENT_PATH) -> Node:
 
 # -- the demo event page ---------------------------------------------------------------------------
 
+
 async def test_demo_page_lists_ten_panelists_and_three_slots(reader: httpx.AsyncClient) -> None:
     """Ten panel profiles (four core, six in slots) and three one-hour slots."""
     doc = await page(reader)
@@ -154,7 +180,8 @@ async def test_demo_page_lists_ten_panelists_and_three_slots(reader: httpx.Async
     assert len(panelists) == 10
     shown = [p.find_all(cls="panelist-name")[0].text() for p in panelists]
     assert sorted(n.removesuffix(" on now") for n in shown) == sorted(
-        CORE + [n for slot in SLOT_PEOPLE for n in slot])
+        CORE + [n for slot in SLOT_PEOPLE for n in slot]
+    )
     assert all(p.find_all(cls="panelist-bio") for p in panelists), "every profile has a bio"
     slots = doc.find_all("li", cls="slot")
     assert len(slots) == 3
@@ -163,16 +190,20 @@ async def test_demo_page_lists_ten_panelists_and_three_slots(reader: httpx.Async
         assert joining == "Joining: " + ", ".join(people)
 
 
-async def test_on_now_matches_the_clock(demo: DemoInfo, server: LiveServer,
-                                        client: httpx.AsyncClient) -> None:
+async def test_on_now_matches_the_clock(
+    demo: DemoInfo, server: LiveServer, client: httpx.AsyncClient
+) -> None:
     """13:30: core four and Sandra Kemp; 14:00: core four and slot 2; 16:00: nobody."""
     doc = await page(client)
     assert on_now_names(doc) == CORE + SLOT_PEOPLE[0]
     assert "hidden" in doc.by_id("on-now-empty").attrs
     current = doc.find_all("li", cls="current")
     assert len(current) == 1 and "Getting in" in current[0].text()
-    badges = {p.find_all(cls="panelist-name")[0].text() for p in doc.find_all(cls="panelist")
-              if "on now" in p.text()}
+    badges = {
+        p.find_all(cls="panelist-name")[0].text()
+        for p in doc.find_all(cls="panelist")
+        if "on now" in p.text()
+    }
     assert badges == {f"{n} on now" for n in CORE + SLOT_PEOPLE[0]}
 
     server.clock.set(SLOT_STARTS[1])
@@ -194,18 +225,22 @@ async def test_on_now_matches_the_clock(demo: DemoInfo, server: LiveServer,
 
 
 async def test_slot_times_are_time_elements_in_utc_and_local_labels(
-        reader: httpx.AsyncClient) -> None:
+    reader: httpx.AsyncClient,
+) -> None:
     """Each slot shows 1pm-2pm style London times, with the UTC instant in <time datetime>."""
     doc = await page(reader)
-    for li, start, label in zip(doc.find_all("li", cls="slot"), SLOT_STARTS,
-                                ("1pm–2pm", "2pm–3pm", "3pm–4pm"), strict=True):
+    for li, start, label in zip(
+        doc.find_all("li", cls="slot"), SLOT_STARTS, ("1pm–2pm", "2pm–3pm", "3pm–4pm"), strict=True
+    ):
         times = li.find_all("time")
         assert len(times) == 2
         instants = [datetime.fromisoformat(str(t.attrs["datetime"])) for t in times]
         assert instants == [start, start + HOUR]
         assert all(i.utcoffset() == timedelta(0) for i in instants)
         assert [i.astimezone(LONDON).hour for i in instants] == [
-            int(label[0]) + 12, int(label[0]) + 13]
+            int(label[0]) + 12,
+            int(label[0]) + 13,
+        ]
         assert f"{times[0].text()}–{times[1].text()}" == label
     header_times = doc.by_id("event").find_all("time")
     assert datetime.fromisoformat(str(header_times[0].attrs["datetime"])) == SLOT_STARTS[0]
@@ -219,13 +254,15 @@ async def test_only_approved_questions_are_shown(reader: httpx.AsyncClient) -> N
     """Readers see published questions and answers, never pending or rejected text."""
     response = await reader.get(EVENT_PATH)
     doc = parse(response.text)
-    titles = [q.find_all(cls="question-body")[0].text()
-              for q in doc.find_all("article", cls="question")]
+    titles = [
+        q.find_all(cls="question-body")[0].text() for q in doc.find_all("article", cls="question")
+    ]
     assert "Do I need a degree before I can apply to train as a probation officer?" in titles
     assert "How do you switch off after a difficult day?" not in response.text  # pending
     assert "Buy cheap followers" not in response.text  # rejected
-    two = [q for q in doc.find_all("article", cls="question")
-           if q.text().startswith("How many cases")]
+    two = [
+        q for q in doc.find_all("article", cls="question") if q.text().startswith("How many cases")
+    ]
     assert len(two) == 1 and len(two[0].find_all(cls="answer")) == 2
     pinned = doc.find_all("article", cls="pinned")
     assert len(pinned) == 1 and "Is the pay enough" in pinned[0].text()
@@ -233,12 +270,14 @@ async def test_only_approved_questions_are_shown(reader: httpx.AsyncClient) -> N
     assert "<strong>probation services officer</strong>" in response.text  # markdown rendered
 
 
-async def test_demo_is_loaded_once(demo: DemoInfo, server: LiveServer,
-                                   client: httpx.AsyncClient) -> None:
+async def test_demo_is_loaded_once(
+    demo: DemoInfo, server: LiveServer, client: httpx.AsyncClient
+) -> None:
     """Loading the demo again adds nothing: still ten panelists and three slots."""
     assert demo.loaded and demo.password and len(demo.invites) == 10
-    again = await server.acall(lambda: load_demo(server.services.store,
-                                                 server.services.settings, server.clock))
+    again = await server.acall(
+        lambda: load_demo(server.services.store, server.services.settings, server.clock)
+    )
     assert not again.loaded and again.password is None and again.invites == []
     doc = await page(client)
     assert len(doc.find_all(cls="panelist")) == 10
@@ -247,10 +286,16 @@ async def test_demo_is_loaded_once(demo: DemoInfo, server: LiveServer,
 
 # -- other pages ---------------------------------------------------------------------------------
 
+
 async def test_unknown_slug_gives_the_friendly_404(reader: httpx.AsyncClient) -> None:
     """Unknown events, odd slugs and unknown paths get the site's own 404 page."""
-    for path in ("/events/no-such-event", "/events/%3Cscript%3E", "/events/" + "x" * 3000,
-                 "/events/caf%C3%A9", "/no/such/page"):
+    for path in (
+        "/events/no-such-event",
+        "/events/%3Cscript%3E",
+        "/events/" + "x" * 3000,
+        "/events/caf%C3%A9",
+        "/no/such/page",
+    ):
         response = await reader.get(path)
         assert response.status_code == 404, path
         assert response.headers["content-type"].startswith("text/html")
@@ -260,8 +305,9 @@ async def test_unknown_slug_gives_the_friendly_404(reader: httpx.AsyncClient) ->
         assert "Traceback" not in response.text and "<script>" not in response.text
 
 
-async def test_draft_event_is_404_for_readers(server: LiveServer,
-                                              client: httpx.AsyncClient) -> None:
+async def test_draft_event_is_404_for_readers(
+    server: LiveServer, client: httpx.AsyncClient
+) -> None:
     """A draft is not public: readers get the 404 page."""
     await server.acall(lambda: seed_event(server.actions, slug="secret-draft", status="draft"))
     response = await client.get("/events/secret-draft")
@@ -280,9 +326,11 @@ async def test_front_page_has_live_upcoming_and_archive(reader: httpx.AsyncClien
     assert f"/events/{LIVE_SLUG}" in links("live-heading")
     assert f"/events/{UPCOMING_SLUG}" in links("upcoming-heading")
     assert any(ARCHIVE_SLUG in link for link in links("archive-heading"))
-    for section, elsewhere in (("live-heading", (UPCOMING_SLUG, ARCHIVE_SLUG)),
-                               ("upcoming-heading", (LIVE_SLUG, ARCHIVE_SLUG)),
-                               ("archive-heading", (LIVE_SLUG, UPCOMING_SLUG))):
+    for section, elsewhere in (
+        ("live-heading", (UPCOMING_SLUG, ARCHIVE_SLUG)),
+        ("upcoming-heading", (LIVE_SLUG, ARCHIVE_SLUG)),
+        ("archive-heading", (LIVE_SLUG, UPCOMING_SLUG)),
+    ):
         assert not any(slug in link for link in links(section) for slug in elsewhere)
     live_card = sections["live-heading"].find_all("li", cls="card")[0]
     assert "1pm–4pm" in live_card.text()
@@ -325,25 +373,30 @@ async def test_pages_have_no_inline_script(reader: httpx.AsyncClient) -> None:
             assert script.text() == ""
 
 
-async def test_hostile_text_is_escaped_or_sanitised(demo: DemoInfo, server: LiveServer,
-                                                    client: httpx.AsyncClient) -> None:
+async def test_hostile_text_is_escaped_or_sanitised(
+    demo: DemoInfo, server: LiveServer, client: httpx.AsyncClient
+) -> None:
     """Script in a question, javascript: links and raw HTML in an answer never run."""
+
     async def hostile() -> int:
         actions = server.actions
         async with server.services.store.read() as repo:
             event = await repo.event_by_slug(LIVE_SLUG)
             assert event is not None
-            maria = next(p for p in (await repo.lineup(event.id)).core
-                         if p.name == "Maria Ashdown")
+            maria = next(p for p in (await repo.lineup(event.id)).core if p.name == "Maria Ashdown")
         question, _ = await actions.post_question(
-            event.id, "hostile-reader", "<script>alert(1)</script> Is this safe?",
-            '"><img src=x onerror=alert(2)>')
+            event.id,
+            "hostile-reader",
+            "<script>alert(1)</script> Is this safe?",
+            '"><img src=x onerror=alert(2)>',
+        )
         await actions.moderate(question.id, "approve", Actor("editor", 0, "test"))
         await actions.answer(
             question.id,
             "See [x](javascript:alert(1)) and <img src=x onerror=alert(3)> but **this** is "
             "[fine](https://example.org/ok).",
-            Actor("panelist", maria.id, maria.name))
+            Actor("panelist", maria.id, maria.name),
+        )
         return question.id
 
     qid = await server.acall(hostile)
@@ -352,7 +405,8 @@ async def test_hostile_text_is_escaped_or_sanitised(demo: DemoInfo, server: Live
     doc = parse(html)
     article = doc.by_id(f"q-{qid}")
     assert article.find_all(cls="question-body")[0].text() == (
-        "<script>alert(1)</script> Is this safe?")  # shown as text...
+        "<script>alert(1)</script> Is this safe?"
+    )  # shown as text...
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # ...because it was escaped
     assert '"><img src=x onerror=alert(2)>' in article.text()
     for node in doc.walk():

@@ -50,17 +50,22 @@ def steps(frames: list[Frame], info: dict[str, Any]) -> list[tuple[str, str | in
 
 
 WHOLE_DAY = [
-    ("event.status", "live"), ("slot.started", 1),
-    ("slot.ended", 1), ("slot.started", 2),
-    ("slot.ended", 2), ("slot.started", 3),
-    ("slot.ended", 3), ("event.status", "closed"),
+    ("event.status", "live"),
+    ("slot.started", 1),
+    ("slot.ended", 1),
+    ("slot.started", 2),
+    ("slot.ended", 2),
+    ("slot.started", 3),
+    ("slot.ended", 3),
+    ("event.status", "closed"),
 ]
 # When each of WHOLE_DAY's frames was due, relative to the start.
 DUE_AT = [0 * HOUR, 0 * HOUR, 1 * HOUR, 1 * HOUR, 2 * HOUR, 2 * HOUR, 3 * HOUR, 3 * HOUR]
 
 
-async def test_tick_before_the_start_does_nothing(store: Store, actions: Actions,
-                                                  clock: FakeClock) -> None:
+async def test_tick_before_the_start_does_nothing(
+    store: Store, actions: Actions, clock: FakeClock
+) -> None:
     """A minute before the start nothing changes, and the next wake-up is the start."""
     clock.set(EVENT_START - MINUTE)
     info = await seed_event(actions)
@@ -72,8 +77,9 @@ async def test_tick_before_the_start_does_nothing(store: Store, actions: Actions
     assert event is not None and event.status == "scheduled"
 
 
-async def test_tick_walks_an_event_through_its_day(store: Store, actions: Actions,
-                                                   clock: FakeClock) -> None:
+async def test_tick_walks_an_event_through_its_day(
+    store: Store, actions: Actions, clock: FakeClock
+) -> None:
     """At each boundary tick makes exactly that boundary's transitions, once, in order."""
     clock.set(EVENT_START - MINUTE)
     info = await seed_event(actions)
@@ -85,7 +91,7 @@ async def test_tick_walks_an_event_through_its_day(store: Store, actions: Action
         wake = await scheduler.tick()
         frames = await log(store, info["id"])
         new = frames[seen:]
-        assert steps(new, info) == WHOLE_DAY[2 * boundary: 2 * boundary + 2]
+        assert steps(new, info) == WHOLE_DAY[2 * boundary : 2 * boundary + 2]
         assert all(f.at == EVENT_START + boundary * HOUR for f in new)
         seen = len(frames)
         assert wake == (EVENT_START + expected_next if expected_next else None)
@@ -98,8 +104,7 @@ async def test_tick_walks_an_event_through_its_day(store: Store, actions: Action
     assert [s.state for s in slots] == ["ended", "ended", "ended"]
 
 
-async def test_frames_say_who_is_on_now(store: Store, actions: Actions,
-                                        clock: FakeClock) -> None:
+async def test_frames_say_who_is_on_now(store: Store, actions: Actions, clock: FakeClock) -> None:
     """slot.started carries the new on-now list: core panel plus the slot's panelist."""
     clock.set(EVENT_START + HOUR)
     info = await seed_event(actions)
@@ -111,8 +116,9 @@ async def test_frames_say_who_is_on_now(store: Store, actions: Actions,
     assert [p["name"] for p in on_now] == ["Maria Ashdown", "Jenna Holt", "Kerry Dale"]
 
 
-async def test_second_tick_changes_nothing(store: Store, actions: Actions,
-                                           clock: FakeClock) -> None:
+async def test_second_tick_changes_nothing(
+    store: Store, actions: Actions, clock: FakeClock
+) -> None:
     """Ticking again at the same time appends no frame and changes no state."""
     info = await seed_event(actions)  # the clock is half an hour into slot 1
     scheduler = Scheduler(store, actions, clock)
@@ -126,7 +132,8 @@ async def test_second_tick_changes_nothing(store: Store, actions: Actions,
 
 
 async def test_restart_after_missed_transitions_makes_each_once_in_order(
-        settings: Settings, store: Store, actions: Actions, clock: FakeClock) -> None:
+    settings: Settings, store: Store, actions: Actions, clock: FakeClock
+) -> None:
     """The server is down from before the start until slot 3; the new process catches up."""
     clock.set(EVENT_START - MINUTE)
     info = await seed_event(actions)
@@ -154,8 +161,9 @@ async def test_restart_after_missed_transitions_makes_each_once_in_order(
     assert [f.at for f in frames] == [EVENT_START + d for d in DUE_AT]
 
 
-async def test_restart_after_a_partly_run_event(settings: Settings, store: Store,
-                                                actions: Actions, clock: FakeClock) -> None:
+async def test_restart_after_a_partly_run_event(
+    settings: Settings, store: Store, actions: Actions, clock: FakeClock
+) -> None:
     """What the first process did is not repeated; only the missed rest is made."""
     info = await seed_event(actions)  # half an hour into slot 1
     await Scheduler(store, actions, clock).tick()
@@ -171,7 +179,8 @@ async def test_restart_after_a_partly_run_event(settings: Settings, store: Store
 
 
 async def test_two_processes_ticking_at_once_make_each_transition_once(
-        settings: Settings, store: Store, actions: Actions, clock: FakeClock) -> None:
+    settings: Settings, store: Store, actions: Actions, clock: FakeClock
+) -> None:
     """Two nodes on the same file ticking together still make every transition once."""
     clock.set(EVENT_START - MINUTE)
     info = await seed_event(actions)
@@ -183,8 +192,9 @@ async def test_two_processes_ticking_at_once_make_each_transition_once(
     assert [f.seq for f in frames] == list(range(1, 9))
 
 
-async def test_draft_events_are_left_alone(store: Store, actions: Actions,
-                                           clock: FakeClock) -> None:
+async def test_draft_events_are_left_alone(
+    store: Store, actions: Actions, clock: FakeClock
+) -> None:
     """A draft is never opened by the clock, even long after its start."""
     info = await seed_event(actions, status="draft")
     clock.set(EVENT_START + 10 * HOUR)
@@ -192,8 +202,9 @@ async def test_draft_events_are_left_alone(store: Store, actions: Actions,
     assert await log(store, info["id"]) == []
 
 
-async def test_several_events_each_get_their_own_transitions(store: Store, actions: Actions,
-                                                             clock: FakeClock) -> None:
+async def test_several_events_each_get_their_own_transitions(
+    store: Store, actions: Actions, clock: FakeClock
+) -> None:
     """Two events starting an hour apart: the wake-up is the earliest next boundary."""
     first = await seed_event(actions, slug="first")
     second = await seed_event(actions, slug="second", start=EVENT_START + HOUR + 30 * MINUTE)
@@ -208,6 +219,7 @@ async def test_several_events_each_get_their_own_transitions(store: Store, actio
 
 
 # -- the running task inside the app -----------------------------------------------------------
+
 
 async def server_frames(server: LiveServer, event_id: int) -> list[Frame]:
     return await server.acall(lambda: log(server.services.store, event_id))
@@ -257,6 +269,7 @@ async def test_running_scheduler_picks_up_a_new_event(server: LiveServer) -> Non
             async with server.services.store.read() as repo:
                 event = await repo.event_by_id(info["id"])
             return event.status if event else None
+
         return await server.acall(read)
 
     async def is_live() -> bool:
@@ -266,8 +279,9 @@ async def test_running_scheduler_picks_up_a_new_event(server: LiveServer) -> Non
     assert steps(await server_frames(server, info["id"]), info) == WHOLE_DAY[:2]
 
 
-async def test_running_scheduler_catches_up_at_start_up(settings: Settings, clock: FakeClock,
-                                                        store: Store, actions: Actions) -> None:
+async def test_running_scheduler_catches_up_at_start_up(
+    settings: Settings, clock: FakeClock, store: Store, actions: Actions
+) -> None:
     """A server started after the event ended closes it, with every missed frame once."""
     clock.set(EVENT_START - MINUTE)
     info = await seed_event(actions)
@@ -276,6 +290,7 @@ async def test_running_scheduler_catches_up_at_start_up(settings: Settings, cloc
     server = LiveServer(settings, clock)
     server.start()
     try:
+
         async def closed() -> list[Frame] | None:
             frames = await server_frames(server, info["id"])
             return frames if len(frames) >= 8 else None

@@ -35,15 +35,22 @@ async def opened(url: str) -> AsyncIterator[Store]:
 
 async def new_event(store: Store, slug: str = "ev", **extra: object) -> int:
     fields: dict[str, object] = {
-        "slug": slug, "title": "Working and training as a probation officer",
-        "starts_at": EVENT_START, "ends_at": EVENT_START + 3 * HOUR,
-        "timezone": "Europe/London", "now": NOW, **extra}
+        "slug": slug,
+        "title": "Working and training as a probation officer",
+        "starts_at": EVENT_START,
+        "ends_at": EVENT_START + 3 * HOUR,
+        "timezone": "Europe/London",
+        "now": NOW,
+        **extra,
+    }
     return await store.write(lambda repo: repo.insert_event(**fields))
 
 
-async def append(store: Store, event_id: int, type_: str = "test.frame",
-                 fail: bool = False) -> Frame:
+async def append(
+    store: Store, event_id: int, type_: str = "test.frame", fail: bool = False
+) -> Frame:
     """One write job that appends one frame (and then fails, if asked)."""
+
     async def job(repo: Repo) -> Frame:
         frame = await repo.append_frame(event_id, type_, {"n": 1}, NOW)
         if fail:
@@ -55,8 +62,9 @@ async def append(store: Store, event_id: int, type_: str = "test.frame",
 
 async def log_seqs(store: Store, event_id: int) -> list[int]:
     async with store.read() as repo:
-        return [f.seq for f in await repo.frames_since(event_id, 0, limit=100_000)
-                if f.seq is not None]
+        return [
+            f.seq for f in await repo.frames_since(event_id, 0, limit=100_000) if f.seq is not None
+        ]
 
 
 async def versions(store: Store) -> list[int]:
@@ -67,11 +75,19 @@ async def versions(store: Store) -> list[int]:
 
 # -- round trips -----------------------------------------------------------------------------
 
+
 async def test_event_round_trip(store: Store, settings) -> None:  # noqa: ANN001
     """Every field of an event comes back as written, times as aware UTC instants."""
     related = [{"title": "Diary", "url": "https://example.org/d", "summary": "One line."}]
-    event_id = await new_event(store, "round", summary="Sum", intro_md="**Intro**",
-                               related=related, moderation="post", status="scheduled")
+    event_id = await new_event(
+        store,
+        "round",
+        summary="Sum",
+        intro_md="**Intro**",
+        related=related,
+        moderation="post",
+        status="scheduled",
+    )
     async with store.read() as repo:
         by_slug = await repo.event_by_slug("round")
         by_id = await repo.event_by_id(event_id)
@@ -79,7 +95,11 @@ async def test_event_round_trip(store: Store, settings) -> None:  # noqa: ANN001
     assert by_slug == by_id
     assert by_slug is not None
     assert (by_slug.slug, by_slug.title, by_slug.summary, by_slug.intro_md) == (
-        "round", "Working and training as a probation officer", "Sum", "**Intro**")
+        "round",
+        "Working and training as a probation officer",
+        "Sum",
+        "**Intro**",
+    )
     assert list(by_slug.related) == related
     assert by_slug.starts_at == EVENT_START and by_slug.starts_at.tzinfo is not None
     assert by_slug.ends_at - by_slug.starts_at == 3 * HOUR
@@ -95,8 +115,13 @@ async def test_event_round_trip(store: Store, settings) -> None:  # noqa: ANN001
 
 async def test_list_events_filters_by_status_and_orders_by_start(store: Store) -> None:
     """list_events returns events by start time and honours the status filter."""
-    late = await new_event(store, "late", starts_at=EVENT_START + 24 * HOUR,
-                           ends_at=EVENT_START + 25 * HOUR, status="live")
+    late = await new_event(
+        store,
+        "late",
+        starts_at=EVENT_START + 24 * HOUR,
+        ends_at=EVENT_START + 25 * HOUR,
+        status="live",
+    )
     early = await new_event(store, "early", status="scheduled")
     await store.write(lambda repo: repo.set_event_status(early, "closed", NOW))
     async with store.read() as repo:
@@ -120,12 +145,19 @@ async def test_slots_panelists_and_lineup_round_trip(store: Store) -> None:
 
     async def build(repo: Repo) -> tuple[list[int], list[int]]:
         # Inserted out of order, to prove the read orders by time.
-        later = await repo.insert_slot(event_id, "Second", EVENT_START + HOUR,
-                                       EVENT_START + 2 * HOUR, 1)
+        later = await repo.insert_slot(
+            event_id, "Second", EVENT_START + HOUR, EVENT_START + 2 * HOUR, 1
+        )
         first = await repo.insert_slot(event_id, "First", EVENT_START, EVENT_START + HOUR, 0)
-        people = [await repo.insert_panelist(name, "Officer", f"Bio of {name}", NOW, photo)
-                  for name, photo in (("Maria", "/uploads/m.jpg"), ("Jenna", None),
-                                      ("Sandra", None), ("Kerry", None))]
+        people = [
+            await repo.insert_panelist(name, "Officer", f"Bio of {name}", NOW, photo)
+            for name, photo in (
+                ("Maria", "/uploads/m.jpg"),
+                ("Jenna", None),
+                ("Sandra", None),
+                ("Kerry", None),
+            )
+        ]
         await repo.assign(event_id, people[0], None, 1)
         await repo.assign(event_id, people[1], None, 2)
         await repo.assign(event_id, people[2], first, 3)
@@ -139,14 +171,22 @@ async def test_slots_panelists_and_lineup_round_trip(store: Store) -> None:
         lineup = await repo.lineup(event_id)
         maria = await repo.panelist(people[0])
     assert [(s.id, s.label, s.state) for s in slots] == [
-        (first, "First", "started"), (later, "Second", "pending")]
+        (first, "First", "started"),
+        (later, "Second", "pending"),
+    ]
     assert slots[0].starts_at == EVENT_START and slots[1].ends_at == EVENT_START + 2 * HOUR
     assert [p.name for p in lineup.core] == ["Maria", "Jenna"]
     assert {k: [p.name for p in v] for k, v in lineup.by_slot.items()} == {
-        first: ["Sandra"], later: ["Kerry"]}
+        first: ["Sandra"],
+        later: ["Kerry"],
+    }
     assert maria is not None
     assert (maria.name, maria.role, maria.bio, maria.photo) == (
-        "Maria", "Officer", "Bio of Maria", "/uploads/m.jpg")
+        "Maria",
+        "Officer",
+        "Bio of Maria",
+        "/uploads/m.jpg",
+    )
     assert [p.name for p in lineup.everyone()] == ["Maria", "Jenna", "Sandra", "Kerry"]
 
 
@@ -154,8 +194,9 @@ async def test_slot_must_end_after_it_starts(store: Store) -> None:
     """The schema refuses a slot that ends before it starts."""
     event_id = await new_event(store)
     with pytest.raises(sqlite3.IntegrityError):
-        await store.write(lambda repo: repo.insert_slot(event_id, "Backwards",
-                                                        EVENT_START + HOUR, EVENT_START))
+        await store.write(
+            lambda repo: repo.insert_slot(event_id, "Backwards", EVENT_START + HOUR, EVENT_START)
+        )
 
 
 async def test_questions_answers_and_client_key_round_trip(store: Store) -> None:
@@ -166,12 +207,25 @@ async def test_questions_answers_and_client_key_round_trip(store: Store) -> None
         pid = await repo.insert_panelist("Maria", "Trainer", "", NOW)
         await repo.assign(event_id, pid, None)
         q1 = await repo.insert_question(
-            event_id=event_id, body="Do I need a degree?", display_name="Sam",
-            reader_id="reader-1", client_key="key-1", status="pending", directed_to=pid,
-            now=NOW)
+            event_id=event_id,
+            body="Do I need a degree?",
+            display_name="Sam",
+            reader_id="reader-1",
+            client_key="key-1",
+            status="pending",
+            directed_to=pid,
+            now=NOW,
+        )
         q2 = await repo.insert_question(
-            event_id=event_id, body="Pay?", display_name="", reader_id="reader-2",
-            client_key=None, status="approved", directed_to=None, now=NOW + HOUR)
+            event_id=event_id,
+            body="Pay?",
+            display_name="",
+            reader_id="reader-2",
+            client_key=None,
+            status="approved",
+            directed_to=None,
+            now=NOW + HOUR,
+        )
         await repo.update_question(q1, NOW + 2 * HOUR, status="approved", pinned=1, answered=1)
         answer = await repo.insert_answer(q1, "No: *train on the job*.", pid, None, NOW + HOUR)
         return pid, q1, q2, answer
@@ -190,7 +244,10 @@ async def test_questions_answers_and_client_key_round_trip(store: Store) -> None
         answers = await repo.answers_for_event(event_id)
     assert question is not None and by_key == question and other_reader is None
     assert (question.body, question.display_name, question.reader_id) == (
-        "Do I need a degree?", "Sam", "reader-1")
+        "Do I need a degree?",
+        "Sam",
+        "reader-1",
+    )
     assert question.status == QuestionStatus.APPROVED
     assert (question.directed_to, question.pinned, question.answered) == (pid, True, True)
     assert question.created_at == NOW
@@ -208,8 +265,15 @@ async def test_same_client_key_from_same_reader_is_refused(store: Store) -> None
 
     def insert(reader: str) -> object:
         return lambda repo: repo.insert_question(
-            event_id=event_id, body="Hello?", display_name="", reader_id=reader,
-            client_key="k", status="pending", directed_to=None, now=NOW)
+            event_id=event_id,
+            body="Hello?",
+            display_name="",
+            reader_id=reader,
+            client_key="k",
+            status="pending",
+            directed_to=None,
+            now=NOW,
+        )
 
     await store.write(insert("r1"))
     with pytest.raises(sqlite3.IntegrityError):
@@ -222,11 +286,22 @@ async def test_same_client_key_from_same_reader_is_refused(store: Store) -> None
 async def test_upvotes_count_once_per_reader(store: Store) -> None:
     """A reader's second upvote is ignored; another reader's counts."""
     event_id = await new_event(store)
-    qid = await store.write(lambda repo: repo.insert_question(
-        event_id=event_id, body="Q", display_name="", reader_id="asker", client_key=None,
-        status="approved", directed_to=None, now=NOW))
-    results = [await store.write(lambda repo, r=reader: repo.add_upvote(qid, r, NOW))
-               for reader in ("a", "a", "b", "a", "b", "c")]
+    qid = await store.write(
+        lambda repo: repo.insert_question(
+            event_id=event_id,
+            body="Q",
+            display_name="",
+            reader_id="asker",
+            client_key=None,
+            status="approved",
+            directed_to=None,
+            now=NOW,
+        )
+    )
+    results = [
+        await store.write(lambda repo, r=reader: repo.add_upvote(qid, r, NOW))
+        for reader in ("a", "a", "b", "a", "b", "c")
+    ]
     assert results == [True, False, True, False, False, True]
     async with store.read() as repo:
         question = await repo.question(qid)
@@ -236,11 +311,21 @@ async def test_upvotes_count_once_per_reader(store: Store) -> None:
 async def test_concurrent_upvotes_from_one_reader_count_once(store: Store) -> None:
     """Fifty simultaneous upvotes from one reader still count one."""
     event_id = await new_event(store)
-    qid = await store.write(lambda repo: repo.insert_question(
-        event_id=event_id, body="Q", display_name="", reader_id="asker", client_key=None,
-        status="approved", directed_to=None, now=NOW))
-    results = await asyncio.gather(*[
-        store.write(lambda repo: repo.add_upvote(qid, "same", NOW)) for _ in range(50)])
+    qid = await store.write(
+        lambda repo: repo.insert_question(
+            event_id=event_id,
+            body="Q",
+            display_name="",
+            reader_id="asker",
+            client_key=None,
+            status="approved",
+            directed_to=None,
+            now=NOW,
+        )
+    )
+    results = await asyncio.gather(
+        *[store.write(lambda repo: repo.add_upvote(qid, "same", NOW)) for _ in range(50)]
+    )
     assert results.count(True) == 1
     async with store.read() as repo:
         question = await repo.question(qid)
@@ -288,17 +373,27 @@ async def test_editors_round_trip_and_unique_username(store: Store) -> None:
         assert await repo.editor_by_username("bob") is None
     assert by_name == by_id and by_name is not None
     assert (by_name["password_hash"], by_name["role"], by_name["failed_logins"]) == (
-        "$argon2id$x", "admin", 3)
+        "$argon2id$x",
+        "admin",
+        3,
+    )
 
 
 async def test_audit_log_round_trip(store: Store) -> None:
     """Audit entries keep who, what, when and the before/after views."""
     event_id = await new_event(store)
     for i, action in enumerate(("question.approve", "question.pin")):
-        await store.write(lambda repo, a=action, i=i: repo.audit(
-            actor="editor:1:alice", action=a, event_id=event_id, target="question:7",
-            before={"status": "pending"}, after={"status": "approved", "i": i},
-            now=NOW + i * HOUR))
+        await store.write(
+            lambda repo, a=action, i=i: repo.audit(
+                actor="editor:1:alice",
+                action=a,
+                event_id=event_id,
+                target="question:7",
+                before={"status": "pending"},
+                after={"status": "approved", "i": i},
+                now=NOW + i * HOUR,
+            )
+        )
     async with store.read() as repo:
         rows = sorted(await repo.audit_entries(event_id), key=lambda r: r["id"])
     assert [r["action"] for r in rows] == ["question.approve", "question.pin"]
@@ -318,8 +413,11 @@ async def test_transcript_saves_and_updates_in_place(store: Store) -> None:
         assert await repo.transcript(event_id + 1) is None
     assert first is not None and first["published_at"] is None
     assert json.loads(first["items_json"]) == items
-    await store.write(lambda repo: repo.save_transcript(event_id, "New intro", "Outro",
-                                                        items[:1], NOW + HOUR, NOW + HOUR))
+    await store.write(
+        lambda repo: repo.save_transcript(
+            event_id, "New intro", "Outro", items[:1], NOW + HOUR, NOW + HOUR
+        )
+    )
     async with store.read() as repo:
         second = await repo.transcript(event_id)
         count = await repo.conn.fetchall("SELECT COUNT(*) AS n FROM transcripts")
@@ -329,6 +427,7 @@ async def test_transcript_saves_and_updates_in_place(store: Store) -> None:
 
 
 # -- migrations --------------------------------------------------------------------------------
+
 
 async def test_migrations_applied_once_then_nothing(store: Store, settings) -> None:  # noqa: ANN001
     """Opening applies every migration; migrating again, or reopening the file, applies none."""
@@ -377,6 +476,7 @@ async def test_database_that_is_not_sqlite_gives_one_clear_error(tmp_path: Path)
 
 # -- the event log -----------------------------------------------------------------------------
 
+
 async def test_seq_is_gapless_under_200_concurrent_appends(store: Store) -> None:
     """200 concurrent writes each append one frame: seqs are exactly 1..200, each once."""
     event_id = await new_event(store)
@@ -393,7 +493,8 @@ async def test_seq_is_gapless_when_some_appends_fail(store: Store) -> None:
     """Jobs that fail after appending give their seq back: no gap, no duplicate."""
     event_id = await new_event(store)
     outcomes = await asyncio.gather(
-        *[append(store, event_id, fail=i % 3 == 1) for i in range(150)], return_exceptions=True)
+        *[append(store, event_id, fail=i % 3 == 1) for i in range(150)], return_exceptions=True
+    )
     failed = [o for o in outcomes if isinstance(o, BaseException)]
     committed = [o for o in outcomes if isinstance(o, Frame)]
     assert len(failed) == 50 and all(isinstance(e, RuntimeError) for e in failed)
@@ -423,11 +524,13 @@ async def test_frames_since_pages_and_keeps_payloads(store: Store) -> None:
         page = await repo.frames_since(event_id, 0, limit=2)
         assert await repo.frames_since(event_id, 5) == []
     assert [(f.seq, f.type, f.data, f.at) for f in tail] == [
-        (i + 1, f"t{i}", {"i": i, "text": "é<>"}, NOW + i * HOUR) for i in range(2, 5)]
+        (i + 1, f"t{i}", {"i": i, "text": "é<>"}, NOW + i * HOUR) for i in range(2, 5)
+    ]
     assert [f.seq for f in page] == [1, 2]
 
 
 # -- group commit --------------------------------------------------------------------------------
+
 
 async def test_failing_job_rolls_back_alone_within_its_group(store: Store) -> None:
     """In one commit group, a failing job's changes vanish and its neighbours' are kept."""
@@ -454,11 +557,19 @@ async def test_failing_job_rolls_back_alone_within_its_group(store: Store) -> No
         store.write(add("A")),
         store.write(add("B", ValueError("B refused"))),
         store.write(add("C")),
-        store.write(lambda repo: repo.insert_event(  # a database error mid-group
-            slug="ev", title="dup", starts_at=EVENT_START, ends_at=EVENT_START + HOUR,
-            timezone="Europe/London", now=NOW)),
+        store.write(
+            lambda repo: repo.insert_event(  # a database error mid-group
+                slug="ev",
+                title="dup",
+                starts_at=EVENT_START,
+                ends_at=EVENT_START + HOUR,
+                timezone="Europe/London",
+                now=NOW,
+            )
+        ),
         store.write(add("D")),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     assert seen == {"writer_sees": ["A", "B"], "reader_sees": []}, "A and B were not grouped"
     assert isinstance(results[1], ValueError) and str(results[1]) == "B refused"
     assert isinstance(results[3], sqlite3.IntegrityError)
@@ -476,8 +587,9 @@ async def test_on_commit_listener_gets_frames_in_seq_order(store: Store) -> None
     event_id = await new_event(store)
     received: list[Sequence[Frame]] = []
     store.on_commit(received.append)
-    await asyncio.gather(*[append(store, event_id, fail=i % 10 == 9) for i in range(200)],
-                         return_exceptions=True)
+    await asyncio.gather(
+        *[append(store, event_id, fail=i % 10 == 9) for i in range(200)], return_exceptions=True
+    )
     seqs = [f.seq for batch in received for f in batch]
     assert seqs == list(range(1, 181))
     assert all(f.event_id == event_id and f.type == "test.frame" for b in received for f in b)
@@ -488,12 +600,14 @@ async def test_listener_runs_after_the_commit(store: Store, settings) -> None:  
     event_id = await new_event(store)
     durable: list[bool] = []
     async with opened(settings.db_url) as other:
+
         def check(frames: Sequence[Frame]) -> None:
             # Runs on the writer's loop; record what a fresh connection sees right now.
             conn = sqlite3.connect(settings.db_url.removeprefix("sqlite:///"))
             try:
-                row = conn.execute("SELECT MAX(seq) FROM event_log WHERE event_id = ?",
-                                   (event_id,)).fetchone()
+                row = conn.execute(
+                    "SELECT MAX(seq) FROM event_log WHERE event_id = ?", (event_id,)
+                ).fetchone()
             finally:
                 conn.close()
             durable.append(row[0] == frames[-1].seq)

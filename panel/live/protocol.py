@@ -39,8 +39,12 @@ def _dumps(value: Any) -> str:
 
 
 def frame_dict(frame: Frame) -> dict[str, Any]:
-    out: dict[str, Any] = {"seq": frame.seq, "type": frame.type, "at": iso(frame.at),
-                           "data": frame.data}
+    out: dict[str, Any] = {
+        "seq": frame.seq,
+        "type": frame.type,
+        "at": iso(frame.at),
+        "data": frame.data,
+    }
     if frame.seq is None:
         del out["seq"]
     return out

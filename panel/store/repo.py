@@ -36,11 +36,31 @@ class Conn(Protocol):
 
 # Columns that the generic UPDATE may set, per table (never names from user input).
 EDITABLE = {
-    "events": {"slug", "title", "summary", "intro_md", "related_json", "starts_at", "ends_at",
-               "timezone", "moderation", "slow_mode_seconds", "blocked_terms"},
+    "events": {
+        "slug",
+        "title",
+        "summary",
+        "intro_md",
+        "related_json",
+        "starts_at",
+        "ends_at",
+        "timezone",
+        "moderation",
+        "slow_mode_seconds",
+        "blocked_terms",
+    },
     "panelists": {"name", "role", "bio", "photo"},
-    "questions": {"status", "body", "pinned", "merged_into", "answered", "directed_to",
-                  "reject_reason", "upvotes", "held_reason"},
+    "questions": {
+        "status",
+        "body",
+        "pinned",
+        "merged_into",
+        "answered",
+        "directed_to",
+        "reject_reason",
+        "upvotes",
+        "held_reason",
+    },
     "answers": {"body_md", "status"},
 }
 
@@ -131,18 +151,37 @@ class Repo:
         return await self.conn.fetchall(sql, params)
 
     # -- events ---------------------------------------------------------------
-    async def insert_event(self, *, slug: str, title: str, starts_at: datetime,
-                           ends_at: datetime, timezone: str, now: datetime, summary: str = "",
-                           intro_md: str = "", related: Sequence[dict[str, str]] = (),
-                           moderation: str = "pre", status: str = "draft") -> int:
+    async def insert_event(
+        self,
+        *,
+        slug: str,
+        title: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        timezone: str,
+        now: datetime,
+        summary: str = "",
+        intro_md: str = "",
+        related: Sequence[dict[str, str]] = (),
+        moderation: str = "pre",
+        status: str = "draft",
+    ) -> int:
         row = await self._one(
             "INSERT INTO events (slug, title, summary, intro_md, related_json, starts_at, ends_at,"
             " timezone, moderation, status, created_at, updated_at) VALUES (:slug, :title,"
             " :summary, :intro_md, :related, :starts_at, :ends_at, :timezone, :moderation,"
             " :status, :now, :now) RETURNING id",
-            slug=slug, title=title, summary=summary, intro_md=intro_md,
-            related=json.dumps(list(related)), starts_at=iso(starts_at), ends_at=iso(ends_at),
-            timezone=timezone, moderation=moderation, status=status, now=iso(now),
+            slug=slug,
+            title=title,
+            summary=summary,
+            intro_md=intro_md,
+            related=json.dumps(list(related)),
+            starts_at=iso(starts_at),
+            ends_at=iso(ends_at),
+            timezone=timezone,
+            moderation=moderation,
+            status=status,
+            now=iso(now),
         )
         assert row is not None
         return int(row["id"])
@@ -160,16 +199,18 @@ class Repo:
         events = [_event(r) for r in rows]
         return [e for e in events if statuses is None or e.status in statuses]
 
-    async def _update(self, table: str, row_id: int, fields: dict[str, Any],
-                      now: datetime | None) -> None:
+    async def _update(
+        self, table: str, row_id: int, fields: dict[str, Any], now: datetime | None
+    ) -> None:
         """UPDATE one row's columns (named by our code, checked against EDITABLE)."""
         assert fields and set(fields) <= EDITABLE[table], fields
         values = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
         if now is not None:
             values["updated_at"] = iso(now)
         sets = ", ".join(f"{name} = :{name}" for name in sorted(values))
-        await self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = :id",
-                                {**values, "id": row_id})
+        await self.conn.execute(
+            f"UPDATE {table} SET {sets} WHERE id = :id", {**values, "id": row_id}
+        )
 
     async def update_event(self, event_id: int, now: datetime, **fields: Any) -> None:
         await self._update("events", event_id, fields, now)
@@ -184,12 +225,16 @@ class Repo:
         )
 
     # -- slots and panel ------------------------------------------------------
-    async def insert_slot(self, event_id: int, label: str, starts_at: datetime,
-                          ends_at: datetime, position: int = 0) -> int:
+    async def insert_slot(
+        self, event_id: int, label: str, starts_at: datetime, ends_at: datetime, position: int = 0
+    ) -> int:
         row = await self._one(
             "INSERT INTO slots (event_id, label, starts_at, ends_at, position) VALUES"
             " (:event_id, :label, :starts_at, :ends_at, :position) RETURNING id",
-            event_id=event_id, label=label, starts_at=iso(starts_at), ends_at=iso(ends_at),
+            event_id=event_id,
+            label=label,
+            starts_at=iso(starts_at),
+            ends_at=iso(ends_at),
             position=position,
         )
         assert row is not None
@@ -201,8 +246,9 @@ class Repo:
         )
         return [_slot(r) for r in rows]
 
-    async def update_slot(self, slot_id: int, label: str, starts_at: datetime,
-                          ends_at: datetime) -> None:
+    async def update_slot(
+        self, slot_id: int, label: str, starts_at: datetime, ends_at: datetime
+    ) -> None:
         await self.conn.execute(
             "UPDATE slots SET label = :label, starts_at = :s, ends_at = :e, state = 'pending'"
             " WHERE id = :id",
@@ -221,12 +267,17 @@ class Repo:
             "UPDATE slots SET state = :state WHERE id = :id", {"state": state, "id": slot_id}
         )
 
-    async def insert_panelist(self, name: str, role: str, bio: str, now: datetime,
-                              photo: str | None = None) -> int:
+    async def insert_panelist(
+        self, name: str, role: str, bio: str, now: datetime, photo: str | None = None
+    ) -> int:
         row = await self._one(
             "INSERT INTO panelists (name, role, bio, photo, created_at) VALUES"
             " (:name, :role, :bio, :photo, :now) RETURNING id",
-            name=name, role=role, bio=bio, photo=photo, now=iso(now),
+            name=name,
+            role=role,
+            bio=bio,
+            photo=photo,
+            now=iso(now),
         )
         assert row is not None
         return int(row["id"])
@@ -253,8 +304,9 @@ class Repo:
         await self.conn.execute("DELETE FROM assignments WHERE id = :id", {"id": assignment_id})
         return row
 
-    async def assign(self, event_id: int, panelist_id: int, slot_id: int | None,
-                     position: int = 0) -> None:
+    async def assign(
+        self, event_id: int, panelist_id: int, slot_id: int | None, position: int = 0
+    ) -> None:
         await self.conn.execute(
             "INSERT INTO assignments (event_id, panelist_id, slot_id, position) VALUES"
             " (:e, :p, :s, :pos)",
@@ -275,12 +327,16 @@ class Repo:
         return Lineup(core=core, by_slot=by_slot)
 
     # -- invites --------------------------------------------------------------
-    async def insert_invite(self, event_id: int, panelist_id: int, token_hash: str,
-                            now: datetime) -> int:
+    async def insert_invite(
+        self, event_id: int, panelist_id: int, token_hash: str, now: datetime
+    ) -> int:
         row = await self._one(
             "INSERT INTO invites (event_id, panelist_id, token_hash, created_at) VALUES"
             " (:e, :p, :h, :now) RETURNING id",
-            e=event_id, p=panelist_id, h=token_hash, now=iso(now),
+            e=event_id,
+            p=panelist_id,
+            h=token_hash,
+            now=iso(now),
         )
         assert row is not None
         return int(row["id"])
@@ -313,12 +369,16 @@ class Repo:
         )
 
     # -- editors --------------------------------------------------------------
-    async def insert_editor(self, username: str, password_hash: str, role: str,
-                            now: datetime) -> int:
+    async def insert_editor(
+        self, username: str, password_hash: str, role: str, now: datetime
+    ) -> int:
         row = await self._one(
             "INSERT INTO editors (username, password_hash, role, created_at) VALUES"
             " (:u, :h, :r, :now) RETURNING id",
-            u=username, h=password_hash, r=role, now=iso(now),
+            u=username,
+            h=password_hash,
+            r=role,
+            now=iso(now),
         )
         assert row is not None
         return int(row["id"])
@@ -330,12 +390,14 @@ class Repo:
         return await self._one("SELECT * FROM editors WHERE id = :id", id=editor_id)
 
     async def editors(self) -> list[Row]:
-        return await self._all("SELECT id, username, role, created_at, locked_until FROM editors"
-                               " ORDER BY username")
+        return await self._all(
+            "SELECT id, username, role, created_at, locked_until FROM editors ORDER BY username"
+        )
 
     async def set_editor_role(self, editor_id: int, role: str) -> None:
-        await self.conn.execute("UPDATE editors SET role = :r WHERE id = :id",
-                                {"r": role, "id": editor_id})
+        await self.conn.execute(
+            "UPDATE editors SET role = :r WHERE id = :id", {"r": role, "id": editor_id}
+        )
 
     async def delete_editor(self, editor_id: int) -> None:
         await self.conn.execute("DELETE FROM editors WHERE id = :id", {"id": editor_id})
@@ -346,12 +408,16 @@ class Repo:
             {"f": failed, "l": locked_until, "id": editor_id},
         )
 
-    async def insert_api_token(self, editor_id: int, name: str, token_hash: str,
-                               now: datetime) -> int:
+    async def insert_api_token(
+        self, editor_id: int, name: str, token_hash: str, now: datetime
+    ) -> int:
         row = await self._one(
             "INSERT INTO api_tokens (editor_id, name, token_hash, created_at) VALUES"
             " (:e, :n, :h, :now) RETURNING id",
-            e=editor_id, n=name, h=token_hash, now=iso(now),
+            e=editor_id,
+            n=name,
+            h=token_hash,
+            now=iso(now),
         )
         assert row is not None
         return int(row["id"])
@@ -376,25 +442,44 @@ class Repo:
         )
 
     # -- questions ------------------------------------------------------------
-    async def insert_question(self, *, event_id: int, body: str, display_name: str,
-                              reader_id: str, client_key: str | None, status: str,
-                              directed_to: int | None, now: datetime, held_reason: str = ""
-                              ) -> int:
+    async def insert_question(
+        self,
+        *,
+        event_id: int,
+        body: str,
+        display_name: str,
+        reader_id: str,
+        client_key: str | None,
+        status: str,
+        directed_to: int | None,
+        now: datetime,
+        held_reason: str = "",
+    ) -> int:
         row = await self._one(
             "INSERT INTO questions (event_id, body, display_name, reader_id, client_key, status,"
             " directed_to, held_reason, created_at, updated_at) VALUES (:e, :body, :name,"
             " :reader, :key, :status, :to, :held, :now, :now) RETURNING id",
-            e=event_id, body=body, name=display_name, reader=reader_id, key=client_key,
-            status=status, to=directed_to, held=held_reason, now=iso(now),
+            e=event_id,
+            body=body,
+            name=display_name,
+            reader=reader_id,
+            key=client_key,
+            status=status,
+            to=directed_to,
+            held=held_reason,
+            now=iso(now),
         )
         assert row is not None
         return int(row["id"])
 
-    async def question_by_client_key(self, event_id: int, reader_id: str,
-                                     client_key: str) -> Question | None:
+    async def question_by_client_key(
+        self, event_id: int, reader_id: str, client_key: str
+    ) -> Question | None:
         row = await self._one(
             "SELECT * FROM questions WHERE event_id = :e AND reader_id = :r AND client_key = :k",
-            e=event_id, r=reader_id, k=client_key,
+            e=event_id,
+            r=reader_id,
+            k=client_key,
         )
         return _question(row) if row else None
 
@@ -411,14 +496,16 @@ class Repo:
     async def reader_questions(self, event_id: int, reader_id: str) -> list[Question]:
         rows = await self._all(
             "SELECT * FROM questions WHERE event_id = :e AND reader_id = :r ORDER BY created_at",
-            e=event_id, r=reader_id,
+            e=event_id,
+            r=reader_id,
         )
         return [_question(r) for r in rows]
 
     async def last_question_at(self, event_id: int, reader_id: str) -> datetime | None:
         row = await self._one(
             "SELECT MAX(created_at) AS at FROM questions WHERE event_id = :e AND reader_id = :r",
-            e=event_id, r=reader_id,
+            e=event_id,
+            r=reader_id,
         )
         return parse_iso(row["at"]) if row and row["at"] else None
 
@@ -447,17 +534,28 @@ class Repo:
     async def is_banned(self, event_id: int, reader_id: str) -> bool:
         row = await self._one(
             "SELECT 1 AS x FROM reader_bans WHERE event_id = :e AND reader_id = :r",
-            e=event_id, r=reader_id,
+            e=event_id,
+            r=reader_id,
         )
         return row is not None
 
     # -- answers --------------------------------------------------------------
-    async def insert_answer(self, question_id: int, body_md: str, panelist_id: int | None,
-                            editor_id: int | None, now: datetime) -> int:
+    async def insert_answer(
+        self,
+        question_id: int,
+        body_md: str,
+        panelist_id: int | None,
+        editor_id: int | None,
+        now: datetime,
+    ) -> int:
         row = await self._one(
             "INSERT INTO answers (question_id, panelist_id, editor_id, body_md, created_at,"
             " updated_at) VALUES (:q, :p, :ed, :body, :now, :now) RETURNING id",
-            q=question_id, p=panelist_id, ed=editor_id, body=body_md, now=iso(now),
+            q=question_id,
+            p=panelist_id,
+            ed=editor_id,
+            body=body_md,
+            now=iso(now),
         )
         assert row is not None
         return int(row["id"])
@@ -478,8 +576,9 @@ class Repo:
         return [_answer(r) for r in rows]
 
     # -- event log ------------------------------------------------------------
-    async def append_frame(self, event_id: int, type_: str, data: dict[str, Any],
-                           at: datetime) -> Frame:
+    async def append_frame(
+        self, event_id: int, type_: str, data: dict[str, Any], at: datetime
+    ) -> Frame:
         """Give the change its seq; the counter row serialises writers, so seq has no gaps."""
         row = await self._one(
             "UPDATE events SET last_seq = last_seq + 1 WHERE id = :e RETURNING last_seq",
@@ -490,8 +589,13 @@ class Repo:
         await self.conn.execute(
             "INSERT INTO event_log (event_id, seq, type, payload, at) VALUES"
             " (:e, :seq, :type, :payload, :at)",
-            {"e": event_id, "seq": seq, "type": type_,
-             "payload": json.dumps(data, separators=(",", ":")), "at": iso(at)},
+            {
+                "e": event_id,
+                "seq": seq,
+                "type": type_,
+                "payload": json.dumps(data, separators=(",", ":")),
+                "at": iso(at),
+            },
         )
         frame = Frame(event_id, seq, type_, at, data)
         self.frames.append(frame)
@@ -505,7 +609,9 @@ class Repo:
         rows = await self._all(
             "SELECT seq, type, payload, at FROM event_log WHERE event_id = :e AND seq > :since"
             " ORDER BY seq LIMIT :limit",
-            e=event_id, since=since, limit=limit,
+            e=event_id,
+            since=since,
+            limit=limit,
         )
         return [_frame(event_id, r) for r in rows]
 
@@ -514,14 +620,29 @@ class Repo:
         return int(row["last_seq"]) if row else 0
 
     # -- audit ----------------------------------------------------------------
-    async def audit(self, *, actor: str, action: str, event_id: int | None, target: str,
-                    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
-                    now: datetime) -> None:
+    async def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        event_id: int | None,
+        target: str,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> None:
         await self.conn.execute(
             "INSERT INTO audit_log (at, actor, action, event_id, target, before_json,"
             " after_json) VALUES (:at, :actor, :action, :e, :target, :before, :after)",
-            {"at": iso(now), "actor": actor, "action": action, "e": event_id, "target": target,
-             "before": json.dumps(before or {}), "after": json.dumps(after or {})},
+            {
+                "at": iso(now),
+                "actor": actor,
+                "action": action,
+                "e": event_id,
+                "target": target,
+                "before": json.dumps(before or {}),
+                "after": json.dumps(after or {}),
+            },
         )
 
     async def audit_entries(self, event_id: int | None = None, limit: int = 500) -> list[Row]:
@@ -529,21 +650,34 @@ class Repo:
             return await self._all("SELECT * FROM audit_log ORDER BY id DESC LIMIT :l", l=limit)
         return await self._all(
             "SELECT * FROM audit_log WHERE event_id = :e ORDER BY id DESC LIMIT :l",
-            e=event_id, l=limit,
+            e=event_id,
+            l=limit,
         )
 
     # -- transcripts ----------------------------------------------------------
-    async def save_transcript(self, event_id: int, intro_md: str, outro_md: str,
-                              items: list[dict[str, Any]], published_at: datetime | None,
-                              now: datetime) -> None:
+    async def save_transcript(
+        self,
+        event_id: int,
+        intro_md: str,
+        outro_md: str,
+        items: list[dict[str, Any]],
+        published_at: datetime | None,
+        now: datetime,
+    ) -> None:
         await self.conn.execute(
             "INSERT INTO transcripts (event_id, intro_md, outro_md, items_json, published_at,"
             " updated_at) VALUES (:e, :intro, :outro, :items, :pub, :now)"
             " ON CONFLICT (event_id) DO UPDATE SET intro_md = excluded.intro_md,"
             " outro_md = excluded.outro_md, items_json = excluded.items_json,"
             " published_at = excluded.published_at, updated_at = excluded.updated_at",
-            {"e": event_id, "intro": intro_md, "outro": outro_md, "items": json.dumps(items),
-             "pub": iso(published_at) if published_at else None, "now": iso(now)},
+            {
+                "e": event_id,
+                "intro": intro_md,
+                "outro": outro_md,
+                "items": json.dumps(items),
+                "pub": iso(published_at) if published_at else None,
+                "now": iso(now),
+            },
         )
 
     async def transcript(self, event_id: int) -> Row | None:
@@ -556,9 +690,16 @@ class Repo:
     # Curation (the editors' working copy) lives in transcripts.items_json/intro/outro; what
     # the public sees is the snapshot in published_json plus its rows in archive_items.
     # The search statements themselves are dialect-specific and live in store/search.py.
-    async def save_curation(self, event_id: int, intro_md: str, outro_md: str,
-                            items: list[dict[str, Any]], now: datetime, *,
-                            pending_changes: bool) -> None:
+    async def save_curation(
+        self,
+        event_id: int,
+        intro_md: str,
+        outro_md: str,
+        items: list[dict[str, Any]],
+        now: datetime,
+        *,
+        pending_changes: bool,
+    ) -> None:
         """Store the curated order, visibility and notes; never touches the public snapshot."""
         await self.conn.execute(
             "INSERT INTO transcripts (event_id, intro_md, outro_md, items_json, updated_at,"
@@ -566,38 +707,56 @@ class Repo:
             " ON CONFLICT (event_id) DO UPDATE SET intro_md = excluded.intro_md,"
             " outro_md = excluded.outro_md, items_json = excluded.items_json,"
             " updated_at = excluded.updated_at, pending_changes = excluded.pending_changes",
-            {"e": event_id, "intro": intro_md, "outro": outro_md, "items": json.dumps(items),
-             "now": iso(now), "pending": int(pending_changes)},
+            {
+                "e": event_id,
+                "intro": intro_md,
+                "outro": outro_md,
+                "items": json.dumps(items),
+                "now": iso(now),
+                "pending": int(pending_changes),
+            },
         )
 
-    async def set_publication(self, event_id: int, document: Mapping[str, Any],
-                              published_at: datetime, republished_at: datetime | None) -> None:
+    async def set_publication(
+        self,
+        event_id: int,
+        document: Mapping[str, Any],
+        published_at: datetime,
+        republished_at: datetime | None,
+    ) -> None:
         await self.conn.execute(
             "UPDATE transcripts SET published_json = :doc, published_at = :pub,"
             " republished_at = :re, pending_changes = 0 WHERE event_id = :e",
-            {"doc": json.dumps(document, ensure_ascii=False), "pub": iso(published_at),
-             "re": iso(republished_at) if republished_at else None, "e": event_id},
+            {
+                "doc": json.dumps(document, ensure_ascii=False),
+                "pub": iso(published_at),
+                "re": iso(republished_at) if republished_at else None,
+                "e": event_id,
+            },
         )
 
     async def clear_publication(self, event_id: int) -> None:
         """Take the snapshot down; published_at stays as the record of the first publication."""
         await self.conn.execute(
-            "UPDATE transcripts SET published_json = NULL, pending_changes = 0"
-            " WHERE event_id = :e",
+            "UPDATE transcripts SET published_json = NULL, pending_changes = 0 WHERE event_id = :e",
             {"e": event_id},
         )
         await self.delete_archive_items(event_id)
 
-    async def replace_archive_items(self, event_id: int,
-                                    items: Sequence[Mapping[str, Any]]) -> None:
+    async def replace_archive_items(
+        self, event_id: int, items: Sequence[Mapping[str, Any]]
+    ) -> None:
         """The searchable rows of one published transcript (question, answers, people)."""
         await self.delete_archive_items(event_id)
         for item in items:
             row = await self._one(
                 "INSERT INTO archive_items (event_id, question_id, position, question, answers,"
                 " people) VALUES (:e, :q, :pos, :question, :answers, :people) RETURNING id",
-                e=event_id, q=item["question_id"], pos=item["position"],
-                question=item["question"], answers=item["answers"],
+                e=event_id,
+                q=item["question_id"],
+                pos=item["position"],
+                question=item["question"],
+                answers=item["answers"],
                 people=" ".join(item["names"]),
             )
             assert row is not None
@@ -638,8 +797,9 @@ class Repo:
         " WHERE i.event_id = e.id AND p.name = :person))"
     )
 
-    async def published_transcripts(self, *, person: str = "", limit: int = 20,
-                                    offset: int = 0) -> list[Row]:
+    async def published_transcripts(
+        self, *, person: str = "", limit: int = 20, offset: int = 0
+    ) -> list[Row]:
         """Published transcripts, newest event first; `person` keeps those they answered in."""
         return await self._all(
             "SELECT e.id, e.slug, e.title, e.summary, e.starts_at, e.ends_at, e.timezone,"
@@ -647,7 +807,9 @@ class Repo:
             " (SELECT COUNT(*) FROM archive_items i WHERE i.event_id = e.id) AS items"
             + self._PUBLISHED
             + " ORDER BY e.starts_at DESC, e.id DESC LIMIT :limit OFFSET :offset",
-            person=person, limit=limit, offset=offset,
+            person=person,
+            limit=limit,
+            offset=offset,
         )
 
     async def count_published_transcripts(self, *, person: str = "") -> int:
@@ -663,7 +825,8 @@ class Repo:
             " (SELECT COUNT(*) FROM archive_items i WHERE i.event_id = e.id) AS items"
             + self._PUBLISHED
             + " ORDER BY updated DESC, e.id DESC LIMIT :limit",
-            person="", limit=limit,
+            person="",
+            limit=limit,
         )
 
     async def archive_people(self) -> list[str]:
@@ -675,12 +838,19 @@ class Repo:
         )
         return [str(r["name"]) for r in rows]
 
-    async def search_archive(self, query: str, *, person: str = "", limit: int = 10,
-                             offset: int = 0) -> list[Row]:
+    async def search_archive(
+        self, query: str, *, person: str = "", limit: int = 10, offset: int = 0
+    ) -> list[Row]:
         """Ranked hits for an FTS query built by search.match_query (markers, not HTML)."""
         sql = search.search_sql(self.conn)
-        return await self._all(sql.hits, query=query, person=person, limit=limit,
-                               offset=offset, **search.marker_params())
+        return await self._all(
+            sql.hits,
+            query=query,
+            person=person,
+            limit=limit,
+            offset=offset,
+            **search.marker_params(),
+        )
 
     async def count_archive_hits(self, query: str, *, person: str = "") -> int:
         row = await self._one(search.search_sql(self.conn).count, query=query, person=person)

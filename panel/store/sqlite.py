@@ -84,8 +84,9 @@ class SQLiteStore:
 
     async def _connect(self) -> aiosqlite.Connection:
         if not self.path.parent.is_dir():
-            raise StoreError(f"cannot open database {self.url}: folder {self.path.parent} "
-                             "does not exist")
+            raise StoreError(
+                f"cannot open database {self.url}: folder {self.path.parent} does not exist"
+            )
         connection = aiosqlite.connect(self.path, isolation_level=None)
         try:
             db = await connection
@@ -139,8 +140,9 @@ class SQLiteStore:
                 "CREATE TABLE IF NOT EXISTS schema_migrations"
                 " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
-            done = {r["version"] for r in await conn.fetchall(
-                "SELECT version FROM schema_migrations")}
+            done = {
+                r["version"] for r in await conn.fetchall("SELECT version FROM schema_migrations")
+            }
             for version, sql in load_migrations("sqlite"):
                 if version in done:
                     continue

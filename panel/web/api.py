@@ -34,10 +34,18 @@ async def _event(request: Request):  # noqa: ANN202
 
 
 def _event_summary(e) -> dict[str, Any]:  # noqa: ANN001
-    return {"slug": e.slug, "title": e.title, "summary": e.summary, "status": e.status,
-            "starts_at": iso(e.starts_at), "ends_at": iso(e.ends_at), "timezone": e.timezone,
-            "moderation": e.moderation, "last_seq": e.last_seq,
-            "url": f"/events/{e.slug}"}
+    return {
+        "slug": e.slug,
+        "title": e.title,
+        "summary": e.summary,
+        "status": e.status,
+        "starts_at": iso(e.starts_at),
+        "ends_at": iso(e.ends_at),
+        "timezone": e.timezone,
+        "moderation": e.moderation,
+        "last_seq": e.last_seq,
+        "url": f"/events/{e.slug}",
+    }
 
 
 async def list_events(request: Request) -> Response:
@@ -54,16 +62,20 @@ async def get_event(request: Request) -> Response:
         slots = await repo.slots(event.id)
         lineup = await repo.lineup(event.id)
     people = lineup.everyone()
-    return JSONResponse({
-        **_event_summary(event),
-        "intro_md": event.intro_md,
-        "related": list(event.related),
-        "slots": [{**payloads.slot(s), "panelists": [x.id for x in lineup.by_slot.get(s.id, ())]}
-                  for s in slots],
-        "core_panel": [x.id for x in lineup.core],
-        "panelists": [{**payloads.panelist(x), "bio": x.bio} for x in people],
-        "on_now": [x.id for x in on_now(event, slots, lineup, svc.clock.now())],
-    })
+    return JSONResponse(
+        {
+            **_event_summary(event),
+            "intro_md": event.intro_md,
+            "related": list(event.related),
+            "slots": [
+                {**payloads.slot(s), "panelists": [x.id for x in lineup.by_slot.get(s.id, ())]}
+                for s in slots
+            ],
+            "core_panel": [x.id for x in lineup.core],
+            "panelists": [{**payloads.panelist(x), "bio": x.bio} for x in people],
+            "on_now": [x.id for x in on_now(event, slots, lineup, svc.clock.now())],
+        }
+    )
 
 
 async def list_questions(request: Request) -> Response:
@@ -87,8 +99,11 @@ async def list_questions(request: Request) -> Response:
         by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
     out = []
     for q in questions:
-        item = {**payloads.question(q, people), "status": q.status,
-                "answers": by_question.get(q.id, []) if q.status == "approved" else []}
+        item = {
+            **payloads.question(q, people),
+            "status": q.status,
+            "answers": by_question.get(q.id, []) if q.status == "approved" else [],
+        }
         out.append(item)
     return JSONResponse({"questions": out})
 
@@ -105,17 +120,26 @@ async def post_question(request: Request) -> Response:
         async with svc.store.read() as repo:
             earlier = await repo.question_by_client_key(event.id, reader, key)
         if earlier:
-            return JSONResponse({"id": earlier.id, "status": earlier.status}, status_code=201,
-                                headers={"Idempotent-Replayed": "true"})
+            return JSONResponse(
+                {"id": earlier.id, "status": earlier.status},
+                status_code=201,
+                headers={"Idempotent-Replayed": "true"},
+            )
     wait = limit_reached(request)
     if wait:
-        return json_error("rate_limited", f"Too many questions; try again in {wait} seconds.",
-                          429, headers={"Retry-After": str(wait)})
+        return json_error(
+            "rate_limited",
+            f"Too many questions; try again in {wait} seconds.",
+            429,
+            headers={"Retry-After": str(wait)},
+        )
     question, created = await svc.actions.post_question(
-        event.id, reader, data.get("body"), data.get("name", ""), data.get("to"), key)
+        event.id, reader, data.get("body"), data.get("name", ""), data.get("to"), key
+    )
     headers = {} if created else {"Idempotent-Replayed": "true"}
-    return JSONResponse({"id": question.id, "status": question.status}, status_code=201,
-                        headers=headers)
+    return JSONResponse(
+        {"id": question.id, "status": question.status}, status_code=201, headers=headers
+    )
 
 
 async def upvote(request: Request) -> Response:
@@ -126,8 +150,12 @@ async def upvote(request: Request) -> Response:
     ip = request.client.host if request.client else "unknown"
     wait = svc.upvote_limiter.retry_after(f"ip:{ip}")
     if wait:
-        return json_error("rate_limited", f"Too many upvotes; try again in {wait} seconds.",
-                          429, headers={"Retry-After": str(wait)})
+        return json_error(
+            "rate_limited",
+            f"Too many upvotes; try again in {wait} seconds.",
+            429,
+            headers={"Retry-After": str(wait)},
+        )
     total = await svc.actions.upvote(request.path_params["question_id"], reader_id(request))
     return JSONResponse({"id": request.path_params["question_id"], "upvotes": total})
 
@@ -137,11 +165,22 @@ async def moderate(request: Request) -> Response:
     actor = await require_editor(request)
     data = await read_json(request)
     question = await svc.actions.moderate(
-        request.path_params["question_id"], str(data.get("action", "")), actor,
-        into=data.get("into"), reason=data.get("reason", ""),
-        body=data.get("body") if data.get("action") == "edit" else None, to=data.get("to"))
-    return JSONResponse({"id": question.id, "status": question.status,
-                         "pinned": question.pinned, "merged_into": question.merged_into})
+        request.path_params["question_id"],
+        str(data.get("action", "")),
+        actor,
+        into=data.get("into"),
+        reason=data.get("reason", ""),
+        body=data.get("body") if data.get("action") == "edit" else None,
+        to=data.get("to"),
+    )
+    return JSONResponse(
+        {
+            "id": question.id,
+            "status": question.status,
+            "pinned": question.pinned,
+            "merged_into": question.merged_into,
+        }
+    )
 
 
 async def post_answer(request: Request) -> Response:

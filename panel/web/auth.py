@@ -48,8 +48,12 @@ async def signed_in_panelist(conn: HTTPConnection, event_id: int) -> Actor | Non
         return None
     async with services(conn).store.read() as repo:
         invite = await repo.invite(invite_id)
-    if (invite is None or invite["revoked_at"] is not None or invite["event_id"] != event_id
-            or invite["panelist_id"] != actor.id):
+    if (
+        invite is None
+        or invite["revoked_at"] is not None
+        or invite["event_id"] != event_id
+        or invite["panelist_id"] != actor.id
+    ):
         return None
     return actor
 

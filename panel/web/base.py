@@ -24,9 +24,20 @@ MAX_JSON_BYTES = 64 * 1024
 
 # Which HTTP status each domain refusal maps to.
 STATUS_FOR_CODE = {
-    "invalid": 422, "too_long": 422, "not_found": 404, "forbidden": 403, "conflict": 409,
-    "already_moderated": 409, "not_accepting": 409, "bad_transition": 409, "bad_login": 401,
-    "locked": 429, "rate_limited": 429, "csrf": 403, "unauthorized": 401, "too_large": 413,
+    "invalid": 422,
+    "too_long": 422,
+    "not_found": 404,
+    "forbidden": 403,
+    "conflict": 409,
+    "already_moderated": 409,
+    "not_accepting": 409,
+    "bad_transition": 409,
+    "bad_login": 401,
+    "locked": 429,
+    "rate_limited": 429,
+    "csrf": 403,
+    "unauthorized": 401,
+    "too_large": 413,
     "bad_request": 400,
 }
 
@@ -69,15 +80,22 @@ async def read_form(request: Request, max_bytes: int | None = None) -> FormData:
     limit = max_bytes or MAX_FORM_BYTES
     length = request.headers.get("content-length")
     if (whole_number(length) or 0) > limit:
-        raise RuleError("too_large", "That upload is too large: photos can be at most 2 MB."
-                        if max_bytes else "That form is too large.")
-    form = await request.form(max_files=1 if max_bytes else 0, max_fields=50,
-                              max_part_size=MAX_FORM_BYTES)
+        raise RuleError(
+            "too_large",
+            "That upload is too large: photos can be at most 2 MB."
+            if max_bytes
+            else "That form is too large.",
+        )
+    form = await request.form(
+        max_files=1 if max_bytes else 0, max_fields=50, max_part_size=MAX_FORM_BYTES
+    )
     sent = form.get("csrf_token")
     expected = request.session.get("csrf")
     if not isinstance(sent, str) or not expected or not same(sent, expected):
-        raise RuleError("csrf", "This form has expired or did not come from this site. "
-                        "Reload the page and try again.")
+        raise RuleError(
+            "csrf",
+            "This form has expired or did not come from this site. Reload the page and try again.",
+        )
     return form
 
 
@@ -95,16 +113,24 @@ def origin_allowed(conn: HTTPConnection) -> bool:
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    base = {"csrf_token": csrf_token(request), "editor": request.session.get("editor_name"),
-            "site_name": "Livepanel"}
-    return templates(request).TemplateResponse(request, name, {**base, **context},
-                                               status_code=status)
+    base = {
+        "csrf_token": csrf_token(request),
+        "editor": request.session.get("editor_name"),
+        "site_name": "Livepanel",
+    }
+    return templates(request).TemplateResponse(
+        request, name, {**base, **context}, status_code=status
+    )
 
 
-def json_error(code: str, message: str, status: int | None = None,
-               headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}},
-                        status_code=status or STATUS_FOR_CODE.get(code, 400), headers=headers)
+def json_error(
+    code: str, message: str, status: int | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}},
+        status_code=status or STATUS_FOR_CODE.get(code, 400),
+        headers=headers,
+    )
 
 
 async def event_or_404(request: Request, slug: str) -> Event:
@@ -154,8 +180,9 @@ async def markdown_preview(request: Request) -> Response:
     return JSONResponse({"html": markdown_to_html(body[:20000])})
 
 
-async def perform(request: Request, action: Awaitable[object], back: str, success: str,
-                  failed: str | None = None) -> Response:
+async def perform(
+    request: Request, action: Awaitable[object], back: str, success: str, failed: str | None = None
+) -> Response:
     """Run a form's action, then redirect with its outcome as the notice: to `back`, or on
     a refusal to `failed` when given."""
     try:

@@ -55,8 +55,9 @@ async def _signed_in(request: Request) -> tuple[Event, Actor]:
     return event, actor
 
 
-async def _context(request: Request, event: Event, actor: Actor, page: bool = True
-                   ) -> dict[str, Any]:
+async def _context(
+    request: Request, event: Event, actor: Actor, page: bool = True
+) -> dict[str, Any]:
     """The console's list; a live-refresh fragment (page=False) leaves the session untouched."""
     svc = services(request)
     show = request.query_params.get("show", "all")
@@ -68,8 +69,14 @@ async def _context(request: Request, event: Event, actor: Actor, page: bool = Tr
         items = [i for i in items if i["q"]["to"] and i["q"]["to"]["id"] == actor.id]
     elif show == "unanswered":
         items = [i for i in items if not i["answers"]]
-    return {"view": view, "items": items, "me": actor, "show": show, "filters": FILTERS,
-            "notice": request.session.pop("notice", None) if page else None}
+    return {
+        "view": view,
+        "items": items,
+        "me": actor,
+        "show": show,
+        "filters": FILTERS,
+        "notice": request.session.pop("notice", None) if page else None,
+    }
 
 
 async def console(request: Request) -> Response:
@@ -79,8 +86,9 @@ async def console(request: Request) -> Response:
 
 async def questions_fragment(request: Request) -> Response:
     event, actor = await _signed_in(request)
-    return render(request, "_console_questions.html",
-                  await _context(request, event, actor, page=False))
+    return render(
+        request, "_console_questions.html", await _context(request, event, actor, page=False)
+    )
 
 
 async def post_answer(request: Request) -> Response:
@@ -88,8 +96,9 @@ async def post_answer(request: Request) -> Response:
     form = await read_form(request)
     back = f"/console/{event.slug}?show={form.get('show', 'all')}"
     try:
-        await services(request).actions.answer(int(str(form.get("question_id", 0)) or 0),
-                                               form.get("body"), actor)
+        await services(request).actions.answer(
+            int(str(form.get("question_id", 0)) or 0), form.get("body"), actor
+        )
         request.session["notice"] = "Your answer is published."
     except (RuleError, ValueError) as exc:
         request.session["notice"] = getattr(exc, "message", "That answer could not be saved.")
@@ -99,9 +108,14 @@ async def post_answer(request: Request) -> Response:
 async def edit_answer(request: Request) -> Response:
     event, actor = await _signed_in(request)
     form = await read_form(request)
-    return await perform(request, services(request).actions.edit_answer(
-        request.path_params["answer_id"], form.get("body"), actor),
-        f"/console/{event.slug}", "Your answer is updated.")
+    return await perform(
+        request,
+        services(request).actions.edit_answer(
+            request.path_params["answer_id"], form.get("body"), actor
+        ),
+        f"/console/{event.slug}",
+        "Your answer is updated.",
+    )
 
 
 async def preview(request: Request) -> Response:

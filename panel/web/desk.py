@@ -48,17 +48,31 @@ async def login(request: Request) -> Response:
     username = str(form.get("username", ""))[:60]
     wait = svc.login_limiter.retry_after(f"login:{_ip(request)}")
     if wait:
-        return render(request, "desk_login.html", {
-            "error": f"Too many attempts; wait {wait} seconds.", "username": username}, 429)
+        return render(
+            request,
+            "desk_login.html",
+            {"error": f"Too many attempts; wait {wait} seconds.", "username": username},
+            429,
+        )
     try:
         editor = await svc.actions.authenticate(username, str(form.get("password", "")))
     except RuleError as exc:
-        return render(request, "desk_login.html", {"error": exc.message, "username": username},
-                      401 if exc.code == "bad_login" else 429)
+        return render(
+            request,
+            "desk_login.html",
+            {"error": exc.message, "username": username},
+            401 if exc.code == "bad_login" else 429,
+        )
     csrf = request.session.get("csrf")
     request.session.clear()  # a fresh session at sign-in (no fixation)
-    request.session.update({"editor_id": editor["id"], "editor_name": editor["username"],
-                            "editor_role": editor["role"], "csrf": csrf})
+    request.session.update(
+        {
+            "editor_id": editor["id"],
+            "editor_name": editor["username"],
+            "editor_role": editor["role"],
+            "csrf": csrf,
+        }
+    )
     return RedirectResponse("/desk", status_code=303)
 
 
@@ -83,23 +97,34 @@ async def home(request: Request) -> Response:
     async with services(request).store.read() as repo:
         events = await repo.list_events()
         editor = await repo.editor_by_id(int(actor.id or 0))
-    return render(request, "desk_index.html", {
-        "events": [{"event": e, "status": STATUS_LABELS[e.status]} for e in events],
-        "is_admin": bool(editor and editor["role"] == "admin"),
-        "notice": request.session.pop("notice", None)})
+    return render(
+        request,
+        "desk_index.html",
+        {
+            "events": [{"event": e, "status": STATUS_LABELS[e.status]} for e in events],
+            "is_admin": bool(editor and editor["role"] == "admin"),
+            "notice": request.session.pop("notice", None),
+        },
+    )
 
 
 def _controls(event: Event) -> list[tuple[str, str]]:
     """Status buttons; publishing and unpublishing live on the Transcript page instead."""
     if event.status == EventStatus.PUBLISHED:
         return []
-    return [(s, "Reopen" if event.status == EventStatus.CLOSED and s == "live"
-             else STATUS_CONTROLS[s])
-            for s in sorted(TRANSITIONS[event.status]) if s in STATUS_CONTROLS]
+    return [
+        (s, "Reopen" if event.status == EventStatus.CLOSED and s == "live" else STATUS_CONTROLS[s])
+        for s in sorted(TRANSITIONS[event.status])
+        if s in STATUS_CONTROLS
+    ]
 
 
-SORTS = {"time": "Oldest first", "newest": "Newest first", "upvotes": "Most upvoted",
-         "panelist": "By panelist"}
+SORTS = {
+    "time": "Oldest first",
+    "newest": "Newest first",
+    "upvotes": "Most upvoted",
+    "panelist": "By panelist",
+}
 
 
 def _sorted(questions: list[Question], sort: str) -> list[Question]:
@@ -108,8 +133,9 @@ def _sorted(questions: list[Question], sort: str) -> list[Question]:
     if sort == "upvotes":
         return sorted(questions, key=lambda q: (-q.upvotes, q.created_at, q.id))
     if sort == "panelist":
-        return sorted(questions, key=lambda q: (q.directed_to is None, q.directed_to or 0,
-                                                q.created_at))
+        return sorted(
+            questions, key=lambda q: (q.directed_to is None, q.directed_to or 0, q.created_at)
+        )
     return sorted(questions, key=lambda q: (q.created_at, q.id))
 
 
@@ -142,11 +168,15 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
         "event": event,
         "status": STATUS_LABELS[event.status],
         "pending": [view(q) for q in _sorted(pending, sort)],
-        "approved": [{**view(q), "answers": by_question.get(q.id, [])}
-                     for q in _sorted(approved, "newest" if sort == "time" else sort)
-                     if q.merged_into is None],
+        "approved": [
+            {**view(q), "answers": by_question.get(q.id, [])}
+            for q in _sorted(approved, "newest" if sort == "time" else sort)
+            if q.merged_into is None
+        ],
         "panelists": lineup,
-        "sorts": SORTS, "sort": sort, "to": to,
+        "sorts": SORTS,
+        "sort": sort,
+        "to": to,
         "controls": _controls(event),
         "notice": request.session.pop("notice", None) if page else None,
     }
@@ -166,8 +196,7 @@ async def queue_fragment(request: Request) -> Response:
     return render(request, "_queue.html", await _queue_context(request, event, page=False))
 
 
-async def _moderate_one(request: Request, actor: Actor, question_id: int,
-                        form: FormData) -> None:
+async def _moderate_one(request: Request, actor: Actor, question_id: int, form: FormData) -> None:
     svc = services(request)
     action = str(form.get("action", ""))
     if action == "ban":
@@ -175,10 +204,14 @@ async def _moderate_one(request: Request, actor: Actor, question_id: int,
         await svc.actions.moderate(question_id, "reject", actor, reason="Author banned")
         return
     await svc.actions.moderate(
-        question_id, action, actor, into=form.get("into") or None,
+        question_id,
+        action,
+        actor,
+        into=form.get("into") or None,
         reason=str(form.get("reason", "")),
         body=form.get("body") if action == "edit" else None,
-        to=form.get("to") or None)
+        to=form.get("to") or None,
+    )
 
 
 async def _queue_url(request: Request, question_id: int) -> str:
@@ -208,16 +241,18 @@ async def bulk_moderate(request: Request) -> Response:
     form = await read_form(request)
     event = await event_or_404(request, request.path_params["slug"])
     failed = []
-    ids = [n for v in form.getlist("ids")
-           if isinstance(v, str) and (n := whole_number(v)) is not None][:200]
+    ids = [
+        n for v in form.getlist("ids") if isinstance(v, str) and (n := whole_number(v)) is not None
+    ][:200]
     for question_id in ids:
         try:
             await _moderate_one(request, actor, question_id, form)
         except RuleError as exc:
             failed.append(f"#{question_id}: {exc.message}")
     done = len(ids) - len(failed)
-    request.session["notice"] = (f"{done} question{'s' if done != 1 else ''} done."
-                                 + (" " + " ".join(failed) if failed else ""))
+    request.session["notice"] = f"{done} question{'s' if done != 1 else ''} done." + (
+        " " + " ".join(failed) if failed else ""
+    )
     return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
 
 
@@ -225,9 +260,12 @@ async def withdraw_answer(request: Request) -> Response:
     actor = await require_editor(request)
     await read_form(request)
     event = await event_or_404(request, request.path_params["slug"])
-    return await perform(request, services(request).actions.withdraw_answer(
-        request.path_params["answer_id"], actor), f"/desk/events/{event.slug}",
-        "Answer withdrawn.")
+    return await perform(
+        request,
+        services(request).actions.withdraw_answer(request.path_params["answer_id"], actor),
+        f"/desk/events/{event.slug}",
+        "Answer withdrawn.",
+    )
 
 
 async def audit_page(request: Request) -> Response:
@@ -237,8 +275,10 @@ async def audit_page(request: Request) -> Response:
     event = await event_or_404(request, slug) if slug else None
     async with services(request).store.read() as repo:
         rows = await repo.audit_entries(event.id if event else None)
-    entries = [{**row, "before": json.loads(row["before_json"]),
-                "after": json.loads(row["after_json"])} for row in rows]
+    entries = [
+        {**row, "before": json.loads(row["before_json"]), "after": json.loads(row["after_json"])}
+        for row in rows
+    ]
     return render(request, "desk_audit.html", {"event": event, "entries": entries})
 
 
@@ -248,9 +288,12 @@ async def set_status(request: Request) -> Response:
     form = await read_form(request)
     event = await event_or_404(request, request.path_params["slug"])
     # set_status pokes the scheduler itself (Actions.on_schedule_change).
-    return await perform(request, svc.actions.set_status(
-        event.id, str(form.get("status", "")), actor), f"/desk/events/{event.slug}",
-        "Event status changed.")
+    return await perform(
+        request,
+        svc.actions.set_status(event.id, str(form.get("status", "")), actor),
+        f"/desk/events/{event.slug}",
+        "Event status changed.",
+    )
 
 
 async def preview(request: Request) -> Response:

@@ -68,8 +68,9 @@ class EventView:
         return {p.id for p in self.on_now}
 
 
-async def load_event_view(repo: Repo, event: Event, now: datetime,
-                          reader: str | None = None) -> EventView:
+async def load_event_view(
+    repo: Repo, event: Event, now: datetime, reader: str | None = None
+) -> EventView:
     """Read an event and its public Q&A in one snapshot (last_seq matches what is shown)."""
     event = await repo.event_by_id(event.id) or event
     slots = await repo.slots(event.id)
@@ -99,15 +100,24 @@ async def load_event_view(repo: Repo, event: Event, now: datetime,
     # Pinned first, then the newest: a live page reads from the top.
     top.sort(key=lambda q: (not q.pinned, -q.created_at.timestamp(), -q.id))
     shown = [
-        {"q": payloads.question(q, people), "answers": by_question.get(q.id, []),
-         "merged": merged.get(q.id, [])}
+        {
+            "q": payloads.question(q, people),
+            "answers": by_question.get(q.id, []),
+            "merged": merged.get(q.id, []),
+        }
         for q in top
     ]
     mine = []
     if reader:
-        mine = [{"body": q.body, "status": reader_status(q), "id": q.id,
-                 "public": q.status == QuestionStatus.APPROVED}
-                for q in await repo.reader_questions(event.id, reader)]
+        mine = [
+            {
+                "body": q.body,
+                "status": reader_status(q),
+                "id": q.id,
+                "public": q.status == QuestionStatus.APPROVED,
+            }
+            for q in await repo.reader_questions(event.id, reader)
+        ]
     start, end = event.local(event.starts_at), event.local(event.ends_at)
     return EventView(
         event=event,

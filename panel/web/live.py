@@ -70,8 +70,9 @@ async def _pump(ws: WebSocket, sub: Subscriber, event_id: int, cursor: int | Non
     receiver = asyncio.create_task(_receive(ws))
     overflow = asyncio.create_task(sub.overflowed.wait())
     try:
-        done, _ = await asyncio.wait({sender, receiver, overflow},
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {sender, receiver, overflow}, return_when=asyncio.FIRST_COMPLETED
+        )
         if overflow in done:
             await _close(ws, p.CLOSE_TRY_AGAIN, "too slow: resume with since")
         elif receiver in done and not receiver.cancelled() and receiver.result() is not None:
@@ -155,7 +156,8 @@ async def staff_stream(ws: WebSocket) -> None:
         await ws.close(p.CLOSE_POLICY, "origin not allowed")
         return
     allowed = event is not None and (
-        ws.session.get("editor_id") or await signed_in_panelist(ws, event.id))
+        ws.session.get("editor_id") or await signed_in_panelist(ws, event.id)
+    )
     if not allowed or event is None:
         await ws.close(p.CLOSE_POLICY, "sign in first")
         return

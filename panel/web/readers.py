@@ -20,16 +20,22 @@ async def index(request: Request) -> Response:
     svc = services(request)
     async with svc.store.read() as repo:
         events = await repo.list_events()
+
     def card(e):  # noqa: ANN001, ANN202 - a small view dict for the template
         start = e.local(e.starts_at)
-        return {"event": e, "date": date_label(start), "status": STATUS_LABELS[e.status],
-                "time": f"{clock_label(start)}–{clock_label(e.local(e.ends_at))}"}
+        return {
+            "event": e,
+            "date": date_label(start),
+            "status": STATUS_LABELS[e.status],
+            "time": f"{clock_label(start)}–{clock_label(e.local(e.ends_at))}",
+        }
+
     live = [card(e) for e in events if e.status == EventStatus.LIVE]
     upcoming = [card(e) for e in events if e.status == EventStatus.SCHEDULED]
-    archive = [card(e) for e in reversed(events)
-               if e.status in (EventStatus.CLOSED, EventStatus.PUBLISHED)]
-    return render(request, "index.html", {"live": live, "upcoming": upcoming,
-                                          "archive": archive})
+    archive = [
+        card(e) for e in reversed(events) if e.status in (EventStatus.CLOSED, EventStatus.PUBLISHED)
+    ]
+    return render(request, "index.html", {"live": live, "upcoming": upcoming, "archive": archive})
 
 
 async def event_page(request: Request) -> Response:
@@ -41,14 +47,18 @@ async def event_page(request: Request) -> Response:
     async with svc.store.read() as repo:
         view = await load_event_view(repo, event, svc.clock.now(), reader_id(request))
     form = request.session.pop("form", None) or {}
-    return render(request, "event.html", {
-        "view": view,
-        "form": form,
-        "notice": request.session.pop("notice", None),
-        "accepting": event.status in (EventStatus.SCHEDULED, EventStatus.LIVE),
-        "max_chars": svc.settings.question_max_chars,
-        "name_max": svc.settings.name_max_chars,
-    })
+    return render(
+        request,
+        "event.html",
+        {
+            "view": view,
+            "form": form,
+            "notice": request.session.pop("notice", None),
+            "accepting": event.status in (EventStatus.SCHEDULED, EventStatus.LIVE),
+            "max_chars": svc.settings.question_max_chars,
+            "name_max": svc.settings.name_max_chars,
+        },
+    )
 
 
 def limit_reached(request: Request) -> int:
@@ -65,24 +75,36 @@ async def post_question_form(request: Request) -> Response:
     event = await event_or_404(request, request.path_params["slug"])
     back = RedirectResponse(f"/events/{event.slug}#ask", status_code=303)
     form = await read_form(request)
-    kept = {"body": str(form.get("body", ""))[:4000], "name": str(form.get("name", ""))[:200],
-            "to": str(form.get("to", ""))}
+    kept = {
+        "body": str(form.get("body", ""))[:4000],
+        "name": str(form.get("name", ""))[:200],
+        "to": str(form.get("to", "")),
+    }
     wait = limit_reached(request)
     if wait:
-        request.session["form"] = {**kept, "error": f"You are posting too fast; try again in "
-                                   f"{wait} seconds."}
+        request.session["form"] = {
+            **kept,
+            "error": f"You are posting too fast; try again in {wait} seconds.",
+        }
         return back
     try:
         question, _ = await svc.actions.post_question(
-            event.id, reader_id(request), kept["body"], kept["name"], kept["to"] or None,
-            client_key=str(form.get("client_key") or "") or None)
+            event.id,
+            reader_id(request),
+            kept["body"],
+            kept["name"],
+            kept["to"] or None,
+            client_key=str(form.get("client_key") or "") or None,
+        )
     except RuleError as exc:
         request.session["form"] = {**kept, "error": exc.message}
         return back
     request.session["notice"] = (
-        "Thank you: your question is published." if question.status == "approved"
+        "Thank you: your question is published."
+        if question.status == "approved"
         else "Thank you: your question awaits moderation. Only you can see it until an editor "
-        "publishes it.")
+        "publishes it."
+    )
     return back
 
 
@@ -97,8 +119,9 @@ async def upvote_form(request: Request) -> Response:
     async with svc.store.read() as repo:
         question = await repo.question(question_id)
         event = await repo.event_by_id(question.event_id) if question else None
-    return RedirectResponse(f"/events/{event.slug}#q-{question_id}" if event else "/",
-                            status_code=303)
+    return RedirectResponse(
+        f"/events/{event.slug}#q-{question_id}" if event else "/", status_code=303
+    )
 
 
 async def healthz(request: Request) -> Response:

@@ -50,8 +50,15 @@ else:
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("LIVEPANEL_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 AXE_JS = ROOT / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 EDITOR_NAME, EDITOR_PASSWORD = "ed", "password123"
 DESKTOP = {"width": 1280, "height": 800}
@@ -81,8 +88,10 @@ def playwright() -> Iterator[Playwright]:
     if sync_playwright is None:
         missing("the playwright package is not installed (pip install -e '.[test]')")
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        missing(f"Chromium not found at {CHROMIUM}: install Debian's chromium "
-                "(apt-get install chromium); browsers are never downloaded")
+        missing(
+            f"Chromium not found at {CHROMIUM}: install Debian's chromium "
+            "(apt-get install chromium); browsers are never downloaded"
+        )
     with sync_playwright() as pw:
         yield pw
 
@@ -101,8 +110,10 @@ def axe_source() -> str:
     """axe-core's browser bundle, installed by .ci/run (npm) into the git-ignored .ci/node."""
     path = Path(os.environ.get("LIVEPANEL_AXE_JS", AXE_JS))
     if not path.is_file():
-        missing(f"axe-core not found at {path}: run "
-                "`npm install --no-save --prefix .ci/node axe-core@4`")
+        missing(
+            f"axe-core not found at {path}: run "
+            "`npm install --no-save --prefix .ci/node axe-core@4`"
+        )
     return path.read_text(encoding="utf-8")
 
 
@@ -141,8 +152,10 @@ class Hygiene:
 
         def on_response(response: Any) -> None:
             if response.status >= 400 and not self._status_ok(response.status, response.url):
-                self.problems.append(f"HTTP {response.status} for {response.request.method} "
-                                     f"{response.url} (page {page.url})")
+                self.problems.append(
+                    f"HTTP {response.status} for {response.request.method} "
+                    f"{response.url} (page {page.url})"
+                )
 
         def on_failed(request: Any) -> None:
             failure = request.failure or ""
@@ -176,13 +189,27 @@ def open_page(browser: Browser, hygiene: Hygiene) -> Iterator[OpenPage]:
     in a fresh context (its own cookies: one person), watched by `hygiene`."""
     contexts: list[BrowserContext] = []
 
-    def open_(base_url: str, path: str | None = None, *, width: int = DESKTOP["width"],
-              height: int = DESKTOP["height"], scale: float = 1, js: bool = True,
-              storage_state: Any = None, axe: str | None = None) -> Page:
+    def open_(
+        base_url: str,
+        path: str | None = None,
+        *,
+        width: int = DESKTOP["width"],
+        height: int = DESKTOP["height"],
+        scale: float = 1,
+        js: bool = True,
+        storage_state: Any = None,
+        axe: str | None = None,
+    ) -> Page:
         context = browser.new_context(
-            base_url=base_url, viewport={"width": width, "height": height},
-            device_scale_factor=scale, java_script_enabled=js, storage_state=storage_state,
-            locale="en-GB", timezone_id="Europe/London", reduced_motion="reduce")
+            base_url=base_url,
+            viewport={"width": width, "height": height},
+            device_scale_factor=scale,
+            java_script_enabled=js,
+            storage_state=storage_state,
+            locale="en-GB",
+            timezone_id="Europe/London",
+            reduced_motion="reduce",
+        )
         context.set_default_timeout(10_000)
         if axe:
             # Injected through the DevTools protocol, so the page's CSP (script-src 'self')
@@ -248,8 +275,13 @@ def live_event(server: LiveServer) -> LiveEvent:
     info = server.call(lambda: seed_event(server.actions))
     # The clock is half an hour into slot 1: the scheduler makes the event live by itself.
     wait_until(lambda: event_status(server, info["id"]) == EventStatus.LIVE, what="event live")
-    return LiveEvent(id=info["id"], slug=info["slug"], slots=info["slots"], core=info["core"],
-                     slotted=info["slotted"])
+    return LiveEvent(
+        id=info["id"],
+        slug=info["slug"],
+        slots=info["slots"],
+        core=info["core"],
+        slotted=info["slotted"],
+    )
 
 
 @pytest.fixture
@@ -262,8 +294,9 @@ def editor(server: LiveServer, live_event: LiveEvent, open_page: OpenPage) -> De
 
 
 @pytest.fixture
-def panelist(server: LiveServer, live_event: LiveEvent,
-             open_page: OpenPage) -> Callable[..., ConsolePage]:
+def panelist(
+    server: LiveServer, live_event: LiveEvent, open_page: OpenPage
+) -> Callable[..., ConsolePage]:
     """`panelist(panelist_id)`: a console signed in by opening a fresh invite link."""
 
     def join(panelist_id: int, **options: Any) -> ConsolePage:
@@ -275,8 +308,9 @@ def panelist(server: LiveServer, live_event: LiveEvent,
 
 
 @pytest.fixture
-def reader(server: LiveServer, live_event: LiveEvent,
-           open_page: OpenPage) -> Callable[..., ReaderPage]:
+def reader(
+    server: LiveServer, live_event: LiveEvent, open_page: OpenPage
+) -> Callable[..., ReaderPage]:
     """`reader(**open_page options)`: a new reader (own cookies) on the live event's page."""
 
     def arrive(**options: Any) -> ReaderPage:
@@ -308,8 +342,12 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live
 
     Tests that use it only read, so page tours in different modules see the same site."""
     tmp = tmp_path_factory.mktemp("demo")
-    settings = Settings(db_url=f"sqlite:///{tmp}/livepanel.db", secret="browser-demo-secret",
-                        uploads_dir=tmp / "uploads", presence_interval=0.2)
+    settings = Settings(
+        db_url=f"sqlite:///{tmp}/livepanel.db",
+        secret="browser-demo-secret",
+        uploads_dir=tmp / "uploads",
+        presence_interval=0.2,
+    )
     server = LiveServer(settings, FakeClock(DEMO_NOW))
     server.start()
     try:

@@ -36,11 +36,13 @@ def assert_accessible(page: Page, where: str) -> None:
     second context (e.g. with the same storage_state)."""
     assert page.evaluate("typeof window.axe === 'object'"), f"axe-core was not injected ({where})"
     try:
-        page.wait_for_function("new Promise((done) => setTimeout(() => done(true), 0))",
-                               timeout=5_000)
+        page.wait_for_function(
+            "new Promise((done) => setTimeout(() => done(true), 0))", timeout=5_000
+        )
     except PlaywrightTimeoutError:
-        raise AssertionError(f"axe cannot run on {where}: JavaScript is off in its context") \
-            from None
+        raise AssertionError(
+            f"axe cannot run on {where}: JavaScript is off in its context"
+        ) from None
     violations: list[dict[str, Any]] = page.evaluate(RUN_AXE, WCAG_TAGS)
     lines = []
     for v in violations:
@@ -58,12 +60,17 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
     row = b"\x00" + bytes(rgb) * width  # filter type 0, then the pixels
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
 
 
-def sign_in(open_page: Callable[..., Page], server: LiveServer, username: str, password: str,
-            **options: Any) -> Page:
+def sign_in(
+    open_page: Callable[..., Page], server: LiveServer, username: str, password: str, **options: Any
+) -> Page:
     """A new browser context (one person) signed in to the desk through the login form."""
     page = open_page(server.url, "/desk/login", **options)
     page.get_by_label("Username").fill(username)

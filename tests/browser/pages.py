@@ -41,12 +41,15 @@ def tab_to(page: Page, selector: str, max_presses: int = 80) -> None:
     seen = []
     for _ in range(max_presses):
         page.keyboard.press("Tab")
-        here = page.evaluate("""(sel) => {
+        here = page.evaluate(
+            """(sel) => {
           const el = document.activeElement;
           const text = el ? (el.textContent || el.name || '').trim().slice(0, 30) : '';
           return {match: !!el && el.matches(sel),
                   name: el ? `${el.tagName.toLowerCase()}#${el.id} ${text}` : ''};
-        }""", selector)
+        }""",
+            selector,
+        )
         if here["match"]:
             return
         seen.append(here["name"])

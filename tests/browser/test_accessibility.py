@@ -41,19 +41,26 @@ def describe(violations: list[dict[str, Any]]) -> str:
 
 
 # Every page type at desktop width; the readers' page at phone width too (most readers).
-@pytest.mark.parametrize(("kind", "width"), [*((kind, 1280) for kind in PAGE_TYPES),
-                                             ("event", 375)])
-def test_no_wcag_violations(kind: str, width: int, demo_site: DemoSite,
-                            open_page: Callable[..., Page], hygiene: Hygiene,
-                            axe_source: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "width"), [*((kind, 1280) for kind in PAGE_TYPES), ("event", 375)]
+)
+def test_no_wcag_violations(
+    kind: str,
+    width: int,
+    demo_site: DemoSite,
+    open_page: Callable[..., Page],
+    hygiene: Hygiene,
+    axe_source: str,
+) -> None:
     page = visit(kind, demo_site, open_page, hygiene, width=width, axe=axe_source)
     violations = axe_violations(page)
     assert not violations, f"axe on {kind} at {width}px:\n{describe(violations)}"
 
 
 @pytest.mark.parametrize("kind", list(PAGE_TYPES))
-def test_usable_at_320_pixels_wide(kind: str, demo_site: DemoSite,
-                                   open_page: Callable[..., Page], hygiene: Hygiene) -> None:
+def test_usable_at_320_pixels_wide(
+    kind: str, demo_site: DemoSite, open_page: Callable[..., Page], hygiene: Hygiene
+) -> None:
     """WCAG reflow: nothing scrolls sideways on a 320 px screen."""
     page = visit(kind, demo_site, open_page, hygiene, width=320, height=640)
     assert_no_sideways_scroll(page, 320)
@@ -62,10 +69,12 @@ def test_usable_at_320_pixels_wide(kind: str, demo_site: DemoSite,
 def assert_no_sideways_scroll(page: Page, width: int) -> None:
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     if scroll_width > width:
-        wide = page.evaluate("""(width) => [...document.querySelectorAll('body *')]
+        wide = page.evaluate(
+            """(width) => [...document.querySelectorAll('body *')]
           .filter((el) => el.getBoundingClientRect().right > width + 1)
           .slice(0, 8).map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`)""",
-                             width)
+            width,
+        )
         raise AssertionError(f"{page.url} is {scroll_width}px wide at {width}px; too wide: {wide}")
 
 
@@ -82,8 +91,11 @@ def test_event_page_at_200_percent_zoom(reader: Callable[..., ReaderPage]) -> No
 
 
 def test_keyboard_only_post_moderate_and_answer(
-        live_event: LiveEvent, editor: DeskPage, panelist: Callable[..., ConsolePage],
-        reader: Callable[..., ReaderPage]) -> None:
+    live_event: LiveEvent,
+    editor: DeskPage,
+    panelist: Callable[..., ConsolePage],
+    reader: Callable[..., ReaderPage],
+) -> None:
     """Post, moderate and answer with the keyboard alone; the answer is announced."""
     asker = reader()
     page = asker.page
@@ -112,11 +124,13 @@ def test_keyboard_only_post_moderate_and_answer(
     announcer = page.locator("#announcer")
     expect(announcer).to_have_attribute("aria-live", "polite")
     expect(announcer).to_have_text(
-        "New answer from Maria Ashdown to: Which qualities make a good probation officer?")
+        "New answer from Maria Ashdown to: Which qualities make a good probation officer?"
+    )
 
 
-def test_skip_link_moves_focus_to_the_content(server: LiveServer,
-                                              reader: Callable[..., ReaderPage]) -> None:
+def test_skip_link_moves_focus_to_the_content(
+    server: LiveServer, reader: Callable[..., ReaderPage]
+) -> None:
     page = reader().page
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()

@@ -30,19 +30,32 @@ def answered_questions(server: LiveServer, event: LiveEvent) -> list[int]:
     async def seed() -> list[int]:
         actions = server.actions
         asked = [
-            ("Do I need a degree to start training?", "Sam", maria,
-             "No: you train **on the job** while you study for the qualification."),
-            ("Is the work streesful?", "Kim", jenna,
-             "It can be, but supervision and training help you manage it."),
-            ("What is the oddest thing a client has told you?", "", maria,
-             "I could not possibly repeat it in a transcript about marmalade."),
+            (
+                "Do I need a degree to start training?",
+                "Sam",
+                maria,
+                "No: you train **on the job** while you study for the qualification.",
+            ),
+            (
+                "Is the work streesful?",
+                "Kim",
+                jenna,
+                "It can be, but supervision and training help you manage it.",
+            ),
+            (
+                "What is the oddest thing a client has told you?",
+                "",
+                maria,
+                "I could not possibly repeat it in a transcript about marmalade.",
+            ),
         ]
         ids = []
         for body, name, panelist, answer in asked:
             question, _ = await actions.post_question(event.id, f"reader-{len(ids)}", body, name)
             await actions.moderate(question.id, "approve", EDITOR)
-            who = Actor("panelist", panelist, "Maria Ashdown" if panelist == maria
-                        else "Jenna Holt")
+            who = Actor(
+                "panelist", panelist, "Maria Ashdown" if panelist == maria else "Jenna Holt"
+            )
             await actions.answer(question.id, answer, who)
             ids.append(question.id)
         return ids
@@ -51,13 +64,21 @@ def answered_questions(server: LiveServer, event: LiveEvent) -> list[int]:
 
 
 def transcript_order(page: Page) -> list[int]:
-    return [int(x.removeprefix("q-")) for x in
-            page.locator("article.transcript-item").evaluate_all("(els) => els.map((e) => e.id)")]
+    return [
+        int(x.removeprefix("q-"))
+        for x in page.locator("article.transcript-item").evaluate_all(
+            "(els) => els.map((e) => e.id)"
+        )
+    ]
 
 
 def test_curate_publish_republish_and_unpublish_without_javascript(
-        server: LiveServer, live_event: LiveEvent, open_page: Callable[..., Page],
-        hygiene: Hygiene, axe_source: str) -> None:
+    server: LiveServer,
+    live_event: LiveEvent,
+    open_page: Callable[..., Page],
+    hygiene: Hygiene,
+    axe_source: str,
+) -> None:
     degree, stress, odd = answered_questions(server, live_event)
     slug = live_event.slug
     server.call(lambda: server.actions.create_editor("ed", "password123"))
@@ -76,8 +97,12 @@ def test_curate_publish_republish_and_unpublish_without_javascript(
     items = desk.locator("li.curation-item")
     expect(items).to_have_count(3)
     # axe needs JavaScript (its timers), so it checks the same page in a second context.
-    checker = open_page(server.url, f"/desk/events/{slug}/transcript", axe=axe_source,
-                        storage_state=desk.context.storage_state())
+    checker = open_page(
+        server.url,
+        f"/desk/events/{slug}/transcript",
+        axe=axe_source,
+        storage_state=desk.context.storage_state(),
+    )
     expect(checker.locator("li.curation-item")).to_have_count(3)
     assert_accessible(checker, "the curation page")
 
@@ -127,7 +152,8 @@ def test_curate_publish_republish_and_unpublish_without_javascript(
     answer = desk.locator(f"#item-{degree} .desk-answer").first
     answer.get_by_text("Correct this answer").click()
     answer.get_by_label("Answer text (Markdown)").fill(
-        "No: you train **on the job** while you study for the diploma.")
+        "No: you train **on the job** while you study for the diploma."
+    )
     answer.get_by_role("button", name="Save the correction").click()
     expect(desk.locator("p.notice")).to_have_text("Correction saved.")
     expect(desk.locator("#transcript-state")).to_contain_text("changes that readers do not see")
@@ -150,8 +176,8 @@ def test_curate_publish_republish_and_unpublish_without_javascript(
 
 
 def test_archive_search_highlights_and_filters_by_panelist(
-        server: LiveServer, live_event: LiveEvent, open_page: Callable[..., Page],
-        axe_source: str) -> None:
+    server: LiveServer, live_event: LiveEvent, open_page: Callable[..., Page], axe_source: str
+) -> None:
     degree, stress, odd = answered_questions(server, live_event)
 
     async def close_hide_and_publish() -> None:
@@ -177,10 +203,12 @@ def test_archive_search_highlights_and_filters_by_panelist(
     page.get_by_label("Answered by").select_option("Jenna Holt")
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#results-heading")).to_have_text(
-        "1 result for “training”, answered by Jenna Holt")
+        "1 result for “training”, answered by Jenna Holt"
+    )
     expect(hits).to_have_count(1)
     expect(hits.first.get_by_role("link").first).to_have_attribute(
-        "href", f"/archive/{live_event.slug}#q-{stress}")
+        "href", f"/archive/{live_event.slug}#q-{stress}"
+    )
     hits.first.get_by_role("link").first.click()
     expect(page.locator(f"#q-{stress}")).to_be_in_viewport()
 
@@ -194,20 +222,27 @@ def test_archive_search_highlights_and_filters_by_panelist(
 
 
 def test_embed_follows_the_desk_live_and_upcoming_events_offer_a_calendar(
-        server: LiveServer, live_event: LiveEvent, editor: DeskPage,
-        open_page: Callable[..., Page], axe_source: str, tmp_path: Path) -> None:
+    server: LiveServer,
+    live_event: LiveEvent,
+    editor: DeskPage,
+    open_page: Callable[..., Page],
+    axe_source: str,
+    tmp_path: Path,
+) -> None:
     embed = open_page(server.url, f"/events/{live_event.slug}/embed", axe=axe_source)
     wait_live(embed)
     expect(embed.locator("#no-questions")).to_be_visible()
 
-    question, _ = server.call(lambda: server.actions.post_question(
-        live_event.id, "reader-embed", "Can I see this in the article?", "Ali"))
+    question, _ = server.call(
+        lambda: server.actions.post_question(
+            live_event.id, "reader-embed", "Can I see this in the article?", "Ali"
+        )
+    )
     expect(editor.pending("in the article")).to_have_count(1)
     editor.approve(question.id)
     expect(embed.locator(f"#q-{question.id}")).to_contain_text("Can I see this in the article?")
     expect(embed.locator("#no-questions")).to_be_hidden()
-    expect(embed.locator("#on-now li")).to_have_text(["Maria Ashdown", "Jenna Holt",
-                                                      "Sandra Kemp"])
+    expect(embed.locator("#on-now li")).to_have_text(["Maria Ashdown", "Jenna Holt", "Sandra Kemp"])
     assert_accessible(embed, "the embed")
 
     # An upcoming event's page links an .ics file with the right UTC instant.

@@ -21,15 +21,28 @@ pytestmark = pytest.mark.browser
 SLUG = "probation-careers"
 TITLE = "Careers in the probation service"
 # Ten panelists, as in the demo event: four on the core panel, two in each of three slots.
-SLOTS = [("Getting in", "13:00", "14:00"), ("The job", "14:00", "15:00"),
-         ("Moving on", "15:00", "16:00")]
-PANEL = [("Maria Ashdown", None), ("Jenna Holt", None), ("Omar Reid", None),
-         ("Priya Shah", None), ("Sandra Kemp", 0), ("Kerry Dale", 0), ("Chloe Lam", 1),
-         ("Dev Patel", 1), ("Ruth Ellis", 2), ("Tom Okafor", 2)]
+SLOTS = [
+    ("Getting in", "13:00", "14:00"),
+    ("The job", "14:00", "15:00"),
+    ("Moving on", "15:00", "16:00"),
+]
+PANEL = [
+    ("Maria Ashdown", None),
+    ("Jenna Holt", None),
+    ("Omar Reid", None),
+    ("Priya Shah", None),
+    ("Sandra Kemp", 0),
+    ("Kerry Dale", 0),
+    ("Chloe Lam", 1),
+    ("Dev Patel", 1),
+    ("Ruth Ellis", 2),
+    ("Tom Okafor", 2),
+]
 
 
 def test_editor_sets_up_and_runs_an_event_from_an_empty_database(
-        server: LiveServer, open_page: Callable[..., Page], axe_source: str) -> None:
+    server: LiveServer, open_page: Callable[..., Page], axe_source: str
+) -> None:
     """One editor account, nothing else: event, slots, ten panelists with photos, an invite,
     open the event, moderation rules, and a reader's question approved from the keyboard."""
     server.call(lambda: server.actions.create_editor("chief", "correct horse"))
@@ -73,8 +86,12 @@ def test_editor_sets_up_and_runs_an_event_from_an_empty_database(
         form.get_by_label("Role").fill("Probation officer")
         form.get_by_label("Biography").fill(f"{name} has worked in probation for years.")
         form.get_by_label("Photo").set_input_files(
-            {"name": f"photo-{index}.png", "mimeType": "image/png",
-             "buffer": png(8, 8, (40 + 20 * index, 90, 160))})
+            {
+                "name": f"photo-{index}.png",
+                "mimeType": "image/png",
+                "buffer": png(8, 8, (40 + 20 * index, 90, 160)),
+            }
+        )
         if slot is not None:
             label, start, end = SLOTS[slot]
             form.get_by_label("Sits on").select_option(label=f"{label} ({start}–{end})")
@@ -127,15 +144,17 @@ def test_editor_sets_up_and_runs_an_event_from_an_empty_database(
     expect(photos.first).to_have_attribute("src", re.compile(r"^/uploads/[0-9a-f]{32}\.png$"))
     reader.page.wait_for_function(
         "[...document.querySelectorAll('.panelists img.photo')]"
-        ".every((img) => img.complete && img.naturalWidth === 8)")
+        ".every((img) => img.complete && img.naturalWidth === 8)"
+    )
 
     # The reader asks: a blocked term holds the question; slow mode refuses the next at once.
     reader.ask("Should I put my pension into crypto?", name="Sam")
     desk.goto(f"/desk/events/{SLUG}")
     wait_live(desk)
     held = queue.pending("pension into crypto")
-    expect(held.locator(".held")).to_have_text("Held for review: contains the blocked term "
-                                               "'crypto'")
+    expect(held.locator(".held")).to_have_text(
+        "Held for review: contains the blocked term 'crypto'"
+    )
     reader.page.get_by_label("Your question", exact=True).fill("And what about shares?")
     reader.page.get_by_role("button", name="Send question").click()
     expect(reader.page.locator("#form-error")).to_contain_text("Slow mode is on")
@@ -151,8 +170,8 @@ def test_editor_sets_up_and_runs_an_event_from_an_empty_database(
 
 
 def test_editor_moderates_with_shortcuts_and_tools(
-        server: LiveServer, live_event: LiveEvent, editor: DeskPage,
-        reader: Callable[..., ReaderPage]) -> None:
+    server: LiveServer, live_event: LiveEvent, editor: DeskPage, reader: Callable[..., ReaderPage]
+) -> None:
     """Keyboard approve and reject, edit the text, pin, merge, bulk approve, ban; the audit log
     records every action with its before and after."""
     desk = editor.page
@@ -202,7 +221,8 @@ def test_editor_moderates_with_shortcuts_and_tools(
     editor.approve(kept)
     editor.merge(duplicate, into=kept)
     expect(lee.page.locator(f"#q-{kept}-merged #q-{duplicate}")).to_contain_text(
-        "Is part-time training possible?")
+        "Is part-time training possible?"
+    )
 
     # Bulk: tick two questions (one with the x shortcut) and approve both at once.
     desk.locator(f"#select-{bulk[0]}").check()
@@ -228,16 +248,23 @@ def test_editor_moderates_with_shortcuts_and_tools(
     spammer.page.get_by_label("Your question", exact=True).fill("Let me back in")
     spammer.page.get_by_role("button", name="Send question").click()
     expect(spammer.page.locator("#form-error")).to_have_text(
-        "You can no longer post questions to this event.")
+        "You can no longer post questions to this event."
+    )
 
     # The audit log lists each action, who did it, and the text before and after the edit.
     desk.get_by_role("link", name="Audit log").click()
     rows = desk.locator("table.audit tbody tr")
-    for action, target in [("question.approve", approve_me), ("question.reject", reject_me),
-                           ("question.edit", typo), ("question.pin", typo),
-                           ("question.merge", duplicate), ("question.approve", bulk[0]),
-                           ("question.approve", bulk[1]), ("reader.ban", spam),
-                           ("question.reject", spam)]:
+    for action, target in [
+        ("question.approve", approve_me),
+        ("question.reject", reject_me),
+        ("question.edit", typo),
+        ("question.pin", typo),
+        ("question.merge", duplicate),
+        ("question.approve", bulk[0]),
+        ("question.approve", bulk[1]),
+        ("reader.ban", spam),
+        ("question.reject", spam),
+    ]:
         row = rows.filter(has_text=re.compile(rf"{re.escape(action)} question:{target}\b"))
         expect(row).to_have_count(1)
         expect(row).to_contain_text(f"editor:1:{EDITOR_NAME}")
@@ -247,14 +274,19 @@ def test_editor_moderates_with_shortcuts_and_tools(
 
 
 def test_two_editors_share_one_queue_live(
-        server: LiveServer, live_event: LiveEvent, editor: DeskPage,
-        reader: Callable[..., ReaderPage], open_page: Callable[..., Page],
-        axe_source: str) -> None:
+    server: LiveServer,
+    live_event: LiveEvent,
+    editor: DeskPage,
+    reader: Callable[..., ReaderPage],
+    open_page: Callable[..., Page],
+    axe_source: str,
+) -> None:
     """Each editor sees the other's decisions without reloading; the second to act on a
     question that was already dealt with is told so; axe on the queue and the audit log."""
     server.call(lambda: server.actions.create_editor("sub", "password456"))
-    other = DeskPage(sign_in(open_page, server, "sub", "password456", axe=axe_source),
-                     live_event.slug).open()
+    other = DeskPage(
+        sign_in(open_page, server, "sub", "password456", axe=axe_source), live_event.slug
+    ).open()
     asker = reader()
     asker.ask("First: what is a typical caseload?")
     asker.ask("Second: buy my course")
@@ -291,7 +323,8 @@ def test_two_editors_share_one_queue_live(
     expect(stale).to_be_visible()
     stale.get_by_role("button", name="Reject", exact=True).click()
     expect(other.page.locator("p.notice")).to_have_text(
-        "This question was already dealt with (it is approved).")
+        "This question was already dealt with (it is approved)."
+    )
     for route in held:
         route.continue_()
     other.page.unroute(fragment, hold)  # lets through any refresh held after the loop, too
@@ -302,16 +335,18 @@ def test_two_editors_share_one_queue_live(
     other.page.get_by_role("link", name="Audit log").click()
     rows = other.page.locator("table.audit tbody tr")
     expect(rows.filter(has_text=f"question.approve question:{first}")).to_contain_text(
-        f"editor:1:{EDITOR_NAME}")
+        f"editor:1:{EDITOR_NAME}"
+    )
     expect(rows.filter(has_text=f"question.reject question:{second}")).to_contain_text(
-        "editor:2:sub")
+        "editor:2:sub"
+    )
     expect(rows.filter(has_text=f"question:{third}")).to_have_count(1)  # one decision only
     assert_accessible(other.page, "the audit log")
 
 
 def test_admin_pages_api_tokens_and_login_lockout(
-        server: LiveServer, open_page: Callable[..., Page], hygiene: Hygiene,
-        axe_source: str) -> None:
+    server: LiveServer, open_page: Callable[..., Page], hygiene: Hygiene, axe_source: str
+) -> None:
     server.call(lambda: server.actions.create_editor("chief", "correct horse", role="admin"))
     desk = sign_in(open_page, server, "chief", "correct horse", axe=axe_source)
 
@@ -361,5 +396,6 @@ def test_admin_pages_api_tokens_and_login_lockout(
     stranger.get_by_role("button", name="Sign in").click()
     expect(password).to_have_value("")
     expect(stranger.locator("#login-error")).to_have_text(
-        "Too many failed attempts; try again in a few minutes.")
+        "Too many failed attempts; try again in a few minutes."
+    )
     expect(stranger).to_have_url(re.compile(r"/desk/login$"))

@@ -13,16 +13,19 @@ from tests.conftest import LiveServer
 pytestmark = pytest.mark.browser
 
 
-def test_hygiene_reports_what_goes_wrong(server: LiveServer, open_page: Callable[..., Page],
-                                         hygiene: Hygiene) -> None:
+def test_hygiene_reports_what_goes_wrong(
+    server: LiveServer, open_page: Callable[..., Page], hygiene: Hygiene
+) -> None:
     page = open_page(server.url, "/")
     assert hygiene.problems == [], "the front page itself must be clean"
     with page.expect_console_message():
         page.evaluate("console.error('deliberate console error')")
     with page.expect_event("pageerror"):
         page.evaluate("setTimeout(() => { throw new Error('deliberate uncaught error'); })")
-    with page.expect_console_message(lambda m: "404" in m.text), \
-            page.expect_response("**/no-such-resource"):
+    with (
+        page.expect_console_message(lambda m: "404" in m.text),
+        page.expect_response("**/no-such-resource"),
+    ):
         page.evaluate("fetch('/no-such-resource').catch(() => {})")
     page.route("**/cut-on-purpose", lambda route: route.abort())
     with page.expect_event("requestfailed"):
@@ -34,8 +37,9 @@ def test_hygiene_reports_what_goes_wrong(server: LiveServer, open_page: Callable
     assert "request failed: GET " in found and "/cut-on-purpose" in found
 
 
-def test_expected_statuses_are_not_problems(server: LiveServer, open_page: Callable[..., Page],
-                                            hygiene: Hygiene) -> None:
+def test_expected_statuses_are_not_problems(
+    server: LiveServer, open_page: Callable[..., Page], hygiene: Hygiene
+) -> None:
     hygiene.allow_status(404, r"/events/nowhere$")
     page = open_page(server.url, "/events/nowhere")
     assert page.get_by_role("heading", level=1).inner_text() == "Page not found"

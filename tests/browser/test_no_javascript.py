@@ -17,15 +17,20 @@ pytestmark = pytest.mark.browser
 
 
 def test_reader_without_javascript_reads_asks_and_upvotes(
-        server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]) -> None:
+    server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
+) -> None:
     maria = live_event.core[0]
 
     async def published_answer() -> int:
         question, _ = await server.actions.post_question(
-            live_event.id, "someone-else", "What does a typical week look like?", "Kim")
+            live_event.id, "someone-else", "What does a typical week look like?", "Kim"
+        )
         await server.actions.moderate(question.id, "approve", EDITOR)
-        await server.actions.answer(question.id, "Court in the morning, **visits** after.",
-                                    Actor("panelist", maria, "Maria Ashdown"))
+        await server.actions.answer(
+            question.id,
+            "Court in the morning, **visits** after.",
+            Actor("panelist", maria, "Maria Ashdown"),
+        )
         return question.id
 
     answered = server.call(published_answer)

@@ -22,9 +22,13 @@ OFFLINE_SECONDS = 5.0
 
 
 def test_editor_panelists_and_readers_run_a_live_qa(
-        server: LiveServer, live_event: LiveEvent, editor: DeskPage,
-        panelist: Callable[..., ConsolePage], reader: Callable[..., ReaderPage],
-        hygiene: Hygiene) -> None:
+    server: LiveServer,
+    live_event: LiveEvent,
+    editor: DeskPage,
+    panelist: Callable[..., ConsolePage],
+    reader: Callable[..., ReaderPage],
+    hygiene: Hygiene,
+) -> None:
     maria, jenna = live_event.core
     console_maria, console_jenna = panelist(maria), panelist(jenna)
     readers = [reader() for _ in range(3)]
@@ -51,7 +55,8 @@ def test_editor_panelists_and_readers_run_a_live_qa(
     editor.merge(q_duplicate, into=q_degree)
     for r in readers:
         expect(r.page.locator(f"#q-{q_degree}-merged #q-{q_duplicate}")).to_contain_text(
-            "Can I train without a degree?")
+            "Can I train without a degree?"
+        )
     editor.reject(q_spam, reason="Spam")
     editor.approve(q_switch)
     expect(editor.pending()).to_have_count(0)
@@ -73,7 +78,8 @@ def test_editor_panelists_and_readers_run_a_live_qa(
     for r in readers:
         expect(r.answers(q_degree)).to_have_count(2)
         expect(r.answers(q_degree).locator(".answer-by")).to_have_text(
-            [re.compile("Maria Ashdown"), re.compile("Jenna Holt")])
+            [re.compile("Maria Ashdown"), re.compile("Jenna Holt")]
+        )
         expect(r.answers(q_degree).first.locator("strong")).to_have_text("on the job")
 
     # Lee goes offline for five seconds; meanwhile a question is pinned and two answers land.
@@ -110,7 +116,8 @@ def test_editor_panelists_and_readers_run_a_live_qa(
     for r in readers:
         expect(r.on_now()).to_have_text(["Maria Ashdown", "Jenna Holt", "Kerry Dale"])
         expect(r.page.locator(".slot.current")).to_have_attribute(
-            "data-slot-id", str(live_event.slots[1]))
+            "data-slot-id", str(live_event.slots[1])
+        )
 
     # A reader arriving now sees the same page the live readers built frame by frame.
     newcomer = reader()
@@ -119,8 +126,9 @@ def test_editor_panelists_and_readers_run_a_live_qa(
 
     # Ana's own list tells her what became of her questions (the rejected one stays private).
     ana.page.reload()
-    expect(ana.mine()).to_have_text([re.compile("^Not published: Buy cheap"),
-                                     re.compile("^Answered: How do you switch off")])
+    expect(ana.mine()).to_have_text(
+        [re.compile("^Not published: Buy cheap"), re.compile("^Answered: How do you switch off")]
+    )
 
     # The editor closes the event: every reader's page says so live.
     editor.set_status("Close the event", "Ended")
@@ -130,8 +138,9 @@ def test_editor_panelists_and_readers_run_a_live_qa(
     curate_and_publish_transcript(server, editor, sam, shown=q_degree, hidden=q_switch)
 
 
-def curate_and_publish_transcript(server: LiveServer, editor: DeskPage, reader: ReaderPage, *,
-                                  shown: int, hidden: int) -> None:
+def curate_and_publish_transcript(
+    server: LiveServer, editor: DeskPage, reader: ReaderPage, *, shown: int, hidden: int
+) -> None:
     """The editor hides one answered question, publishes, and the reader reads /archive/{slug}.
 
     Transcript curation arrives with issue 7: on a main without /desk/events/{slug}/transcript
@@ -152,13 +161,19 @@ def curate_and_publish_transcript(server: LiveServer, editor: DeskPage, reader: 
     page.goto(f"/archive/{editor.slug}")
     expect(page.locator(f"#q-{shown}")).to_contain_text("Do I need a degree")
     expect(page.locator(f"#q-{shown} .answer-by")).to_have_text(
-        [re.compile("Maria Ashdown"), re.compile("Jenna Holt")])
+        [re.compile("Maria Ashdown"), re.compile("Jenna Holt")]
+    )
     expect(page.locator(f"#q-{hidden}")).to_have_count(0)
 
 
-def test_editor_desk_tools(server: LiveServer, live_event: LiveEvent, editor: DeskPage,
-                           reader: Callable[..., ReaderPage], open_page: Callable[..., Page],
-                           hygiene: Hygiene) -> None:
+def test_editor_desk_tools(
+    server: LiveServer,
+    live_event: LiveEvent,
+    editor: DeskPage,
+    reader: Callable[..., ReaderPage],
+    open_page: Callable[..., Page],
+    hygiene: Hygiene,
+) -> None:
     """Pin, unpin and withdraw reach readers live; the desk lists events; sign out and back."""
     asker = reader()
     asker.ask("What is the pay like while training?")
@@ -175,8 +190,9 @@ def test_editor_desk_tools(server: LiveServer, live_event: LiveEvent, editor: De
 
     desk = editor.page
     desk.get_by_role("link", name="Desk").click()
-    expect(desk.get_by_role("link", name="Working and training as a probation officer",
-                            exact=True)).to_be_visible()
+    expect(
+        desk.get_by_role("link", name="Working and training as a probation officer", exact=True)
+    ).to_be_visible()
     desk.get_by_role("button", name="Sign out").click()
     desk.wait_for_url(re.compile(r"/desk/login$"))
     desk.goto(f"/desk/events/{live_event.slug}")  # signed out: back to the login page
@@ -191,9 +207,13 @@ def test_editor_desk_tools(server: LiveServer, live_event: LiveEvent, editor: De
     expect(stranger.locator("#login-error")).to_have_text("Wrong username or password.")
 
 
-def test_panelist_console_tools(server: LiveServer, live_event: LiveEvent, editor: DeskPage,
-                                panelist: Callable[..., ConsolePage],
-                                reader: Callable[..., ReaderPage]) -> None:
+def test_panelist_console_tools(
+    server: LiveServer,
+    live_event: LiveEvent,
+    editor: DeskPage,
+    panelist: Callable[..., ConsolePage],
+    reader: Callable[..., ReaderPage],
+) -> None:
     """Directed questions and filters, markdown preview, and editing an answer live."""
     maria, jenna = live_event.core
     asker = reader()

@@ -35,15 +35,17 @@ def destinations() -> list[Path]:
 
 
 @pytest.mark.parametrize("kind", list(PAGE_TYPES))
-def test_screenshot(kind: str, demo_site: DemoSite, open_page: Callable[..., Page],
-                    hygiene: Hygiene) -> None:
+def test_screenshot(
+    kind: str, demo_site: DemoSite, open_page: Callable[..., Page], hygiene: Hygiene
+) -> None:
     folders = destinations()
     for label, (width, height) in WIDTHS.items():
         page = visit(kind, demo_site, open_page, hygiene, width=width, height=height)
         # The focus ring of a just-submitted button is not part of the picture.
         page.evaluate("document.activeElement && document.activeElement.blur()")
-        image = page.screenshot(full_page=kind in FULL_PAGE and label == "desktop",
-                                animations="disabled", caret="hide")
+        image = page.screenshot(
+            full_page=kind in FULL_PAGE and label == "desktop", animations="disabled", caret="hide"
+        )
         for folder in folders:
             (folder / f"{kind}-{label}.png").write_bytes(image)
         page.context.close()

@@ -40,15 +40,17 @@ def _desk_index(site: DemoSite, open_page: Callable[..., Page], **options: Any) 
 
 
 def _desk_event(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
-    page = open_page(site.url, f"/desk/events/{site.slug}", storage_state=site.editor_state,
-                     **options)
+    page = open_page(
+        site.url, f"/desk/events/{site.slug}", storage_state=site.editor_state, **options
+    )
     wait_live(page)
     return page
 
 
 def _console(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
-    page = open_page(site.url, f"/console/{site.slug}", storage_state=site.panelist_state,
-                     **options)
+    page = open_page(
+        site.url, f"/console/{site.slug}", storage_state=site.panelist_state, **options
+    )
     wait_live(page)
     return page
 
@@ -69,8 +71,9 @@ PAGE_TYPES: dict[str, Callable[..., Page]] = {
 }
 
 
-def visit(kind: str, site: DemoSite, open_page: Callable[..., Page], hygiene: Hygiene,
-          **options: Any) -> Page:
+def visit(
+    kind: str, site: DemoSite, open_page: Callable[..., Page], hygiene: Hygiene, **options: Any
+) -> Page:
     """Open one page type on the demo site, ready (live pages connected)."""
     if kind == "not-found":
         hygiene.allow_status(404, r"/events/no-such-event$")

@@ -180,6 +180,11 @@ async def seed_live(server: LiveServer, **kwargs: Any) -> dict[str, Any]:
     return info
 
 
+def client_for(server: LiveServer) -> httpx.AsyncClient:
+    """A new cookie jar: a new anonymous reader."""
+    return httpx.AsyncClient(base_url=server.url, timeout=15)
+
+
 def panelist(info: dict[str, Any], index: int = 0) -> Actor:
     return Actor("panelist", info["core"][index], f"panelist {index}")
 

@@ -8,23 +8,18 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import EDITOR, LiveServer, seed_event
 from tests.livehelpers import (
     assert_error_shape,
+    client_for,
     editor_client,
     panelist,
     post_as,
     questions_in_store,
     seed_live,
 )
-
-
-def client_for(server: LiveServer) -> httpx.AsyncClient:
-    """A new cookie jar: a new anonymous reader."""
-    return httpx.AsyncClient(base_url=server.url, timeout=15)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import html
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import EDITOR, LiveServer, seed_event
@@ -14,6 +13,7 @@ from tests.livehelpers import (
     PASSWORD,
     Reader,
     assert_error_shape,
+    client_for,
     cookie_header,
     csrf_from,
     editor_client,
@@ -23,10 +23,6 @@ from tests.livehelpers import (
     questions_in_store,
     seed_live,
 )
-
-
-def client_for(server: LiveServer) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=server.url, timeout=15)
 
 
 @pytest.fixture

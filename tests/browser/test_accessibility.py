@@ -4,40 +4,17 @@ announcements, 320 px wide screens and 200% zoom."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import DemoSite, Hygiene, LiveEvent
+from tests.browser.helpers import assert_accessible
 from tests.browser.pages import ConsolePage, DeskPage, ReaderPage, tab_to, wait_live
 from tests.browser.tour import PAGE_TYPES, visit
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
-
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-RUN_AXE = """async (tags) => {
-  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
-                                          resultTypes: ['violations']});
-  return result.violations.map((v) => ({
-    id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
-  }));
-}"""
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    assert page.evaluate("typeof window.axe === 'object'"), "axe-core was not injected"
-    return page.evaluate(RUN_AXE, WCAG_TAGS)  # type: ignore[no-any-return]
-
-
-def describe(violations: list[dict[str, Any]]) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"{v['id']} ({v['impact']}): {v['help']}")
-        lines += [f"    {node}" for node in v["nodes"]]
-    return "\n".join(lines)
 
 
 # Every page type at desktop width; the readers' page at phone width too (most readers).
@@ -53,8 +30,7 @@ def test_no_wcag_violations(
     axe_source: str,
 ) -> None:
     page = visit(kind, demo_site, open_page, hygiene, width=width, axe=axe_source)
-    violations = axe_violations(page)
-    assert not violations, f"axe on {kind} at {width}px:\n{describe(violations)}"
+    assert_accessible(page, f"{kind} at {width}px")
 
 
 @pytest.mark.parametrize("kind", list(PAGE_TYPES))

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from panel.actions import Actor
 from panel.transcripts import Transcripts
 from tests.browser.conftest import Hygiene, LiveEvent
-from tests.browser.desk_helpers import assert_accessible, sign_in
+from tests.browser.helpers import assert_accessible, sign_in
 from tests.browser.pages import DeskPage, wait_live
 from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event
 

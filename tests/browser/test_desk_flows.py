@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import EDITOR_NAME, Hygiene, LiveEvent
-from tests.browser.desk_helpers import assert_accessible, png, sign_in
+from tests.browser.helpers import assert_accessible, png, sign_in
 from tests.browser.pages import ConsolePage, DeskPage, ReaderPage, wait_live
 from tests.conftest import LiveServer
 

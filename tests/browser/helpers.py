@@ -1,7 +1,7 @@
-"""Helpers for the desk and archive browser flows: axe checks, small PNGs, signed-in editors.
+"""Browser-test helpers shared by the suites: axe-core checks, small PNGs, signed-in editors.
 
-The suite's fixtures live in conftest.py and its page objects in pages.py; this module only adds
-what the desk and archive flow tests need on top of them.
+The suite's fixtures live in conftest.py and its page objects in pages.py; this module adds
+what several test files need on top of them.
 """
 
 from __future__ import annotations

@@ -97,6 +97,7 @@ def routes() -> list[Any]:
             methods=["POST"],
         ),
         Route("/desk/events/{slug}/invites", desk_setup.create_invite, methods=["POST"]),
+        Route("/desk/events/{slug}/bans/lift", desk_setup.lift_ban, methods=["POST"]),
         Route(
             "/desk/events/{slug}/invites/{invite_id:int}/revoke",
             desk_setup.revoke_invite,

@@ -674,6 +674,25 @@ class Planning:
 
         await self.store.write(job)
 
+    async def lift_ban(self, event_id: int, reader_id: str, actor: Actor) -> None:
+        """Let a banned reader post again (a ban is per event)."""
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> None:
+            if not await repo.unban_reader(event_id, reader_id):
+                raise RuleError("not_found", "That reader is not banned here.")
+            await repo.audit(
+                actor=str(actor),
+                action="reader.unban",
+                event_id=event_id,
+                target=f"reader:{reader_id[:8]}",
+                before={"banned": True},
+                after={"banned": False},
+                now=now,
+            )
+
+        await self.store.write(job)
+
     # -- editors and API tokens -----------------------------------------------
     async def create_api_token(self, editor_id: int, name: object, actor: Actor) -> str:
         """A bearer token for a newsroom integration: shown once, stored hashed."""
@@ -700,6 +719,11 @@ class Planning:
         now = self.clock.now()
 
         async def job(repo: Repo) -> None:
+            token = await repo.api_token(token_id)
+            editor = await repo.editor_by_id(int(actor.id or 0))
+            is_admin = editor is not None and editor["role"] == "admin"
+            if token is None or not (is_admin or token["editor_id"] == actor.id):
+                raise RuleError("forbidden", "You can revoke your own tokens; admins any.")
             if not await repo.revoke_api_token(token_id, now):
                 raise RuleError("not_found", "No such active token.")
             await repo.audit(

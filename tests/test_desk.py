@@ -471,3 +471,38 @@ async def test_only_admins_manage_editors(server: LiveServer) -> None:
         )
         assert response.status_code == 303
         assert "newbie" in (await admin.get("/desk/editors")).text
+
+
+async def test_a_ban_can_be_lifted_from_the_set_up_page(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    flooder = await ask(server, event["id"], "Spam, spam, spam", "flooder")
+    async with signed_in(server) as client:
+        queue = f"/desk/events/{event['slug']}"
+        await form_post(client, queue, f"/desk/questions/{flooder}/moderate", {"action": "ban"})
+        with pytest.raises(Exception, match="no longer post"):
+            await ask(server, event["id"], "More spam", "flooder")
+        setup = f"{queue}/setup"
+        page = (await client.get(setup)).text
+        assert "Lift ban" in page
+        reader = re.search(r'name="reader" value="([^"]+)"', page)
+        assert reader and reader.group(1) == "flooder"
+        lifted = await form_post(client, setup, f"{queue}/bans/lift", {"reader": "flooder"})
+        assert lifted.status_code == 303
+        assert "Nobody is banned" in (await client.get(setup)).text
+        assert await ask(server, event["id"], "A fair question now", "flooder")
+
+
+async def test_editors_revoke_only_their_own_tokens_admins_any(server: LiveServer) -> None:
+    async with signed_in(server, "owner") as owner:
+        await form_post(owner, "/desk/tokens", "/desk/tokens", {"name": "Owner's CMS"})
+        page = (await owner.get("/desk/tokens")).text
+        token_id = re.search(r"/desk/tokens/(\d+)/revoke", page)
+        assert token_id
+    revoke = f"/desk/tokens/{token_id.group(1)}/revoke"
+    async with signed_in(server, "other") as other:
+        await form_post(other, "/desk/tokens", revoke)
+        assert "You can revoke your own tokens" in (await other.get("/desk/tokens")).text
+    async with signed_in(server, "chief", "admin") as admin:
+        await form_post(admin, "/desk/tokens", revoke)
+        assert "Token revoked." in (await admin.get("/desk/tokens")).text

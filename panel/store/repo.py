@@ -435,6 +435,9 @@ class Repo:
             " FROM api_tokens t JOIN editors e ON e.id = t.editor_id ORDER BY t.id DESC"
         )
 
+    async def api_token(self, token_id: int) -> Row | None:
+        return await self._one("SELECT * FROM api_tokens WHERE id = :id", id=token_id)
+
     async def revoke_api_token(self, token_id: int, now: datetime) -> int:
         return await self.conn.execute(
             "UPDATE api_tokens SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL",
@@ -529,6 +532,17 @@ class Repo:
             "INSERT INTO reader_bans (event_id, reader_id, created_at) VALUES (:e, :r, :now)"
             " ON CONFLICT DO NOTHING",
             {"e": event_id, "r": reader_id, "now": iso(now)},
+        )
+
+    async def bans(self, event_id: int) -> list[Row]:
+        return await self._all(
+            "SELECT * FROM reader_bans WHERE event_id = :e ORDER BY created_at", e=event_id
+        )
+
+    async def unban_reader(self, event_id: int, reader_id: str) -> int:
+        return await self.conn.execute(
+            "DELETE FROM reader_bans WHERE event_id = :e AND reader_id = :r",
+            {"e": event_id, "r": reader_id},
         )
 
     async def is_banned(self, event_id: int, reader_id: str) -> bool:

@@ -134,6 +134,7 @@ async def setup_page(request: Request) -> Response:
         slots = await repo.slots(event.id)
         assignments = await repo.assignments(event.id)
         invites = await repo.invites(event.id)
+        bans = await repo.bans(event.id)
         everyone = await repo.all_panelists()
     lineup = {row["panelist_id"] for row in assignments}
     local = event.local(event.starts_at)
@@ -172,6 +173,7 @@ async def setup_page(request: Request) -> Response:
             "panelists": [p for p in everyone if p.id in lineup],
             "others": [p for p in everyone if p.id not in lineup],
             "invites": invites,
+            "bans": bans,
             "blocked_terms": "\n".join(event.blocked_terms),
             "is_draft": event.status == EventStatus.DRAFT,
             "notice": request.session.pop("notice", None),
@@ -384,4 +386,14 @@ async def revoke_invite(request: Request) -> Response:
         services(request).actions.revoke_invite(request.path_params["invite_id"], actor),
         _setup_url(event),
         "Invite revoked.",
+    )
+
+
+async def lift_ban(request: Request) -> Response:
+    event, form, actor = await _event_action(request)
+    return await perform(
+        request,
+        services(request).actions.lift_ban(event.id, _text(form, "reader"), actor),
+        _setup_url(event),
+        "Ban lifted.",
     )

@@ -506,3 +506,38 @@ async def test_editors_revoke_only_their_own_tokens_admins_any(server: LiveServe
     async with signed_in(server, "chief", "admin") as admin:
         await form_post(admin, "/desk/tokens", revoke)
         assert "Token revoked." in (await admin.get("/desk/tokens")).text
+
+
+async def test_reopening_after_the_end_time_is_refused_until_the_end_moves(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    await server.acall(lambda: server.actions.set_status(event["id"], "closed", EDITOR))
+    server.clock.advance(hours=4)  # past the end of the three-hour event
+    with pytest.raises(Exception, match="end time has passed"):
+        await server.acall(lambda: server.actions.set_status(event["id"], "live", EDITOR))
+
+
+async def test_the_api_edits_and_directs_and_slow_mode_sends_retry_after(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    qid = await ask(server, event["id"], "Teh typo")
+    async with signed_in(server) as client:
+        url = f"/api/v1/questions/{qid}/moderate"
+        edited = await client.post(url, json={"action": "edit", "body": "The typo"})
+        assert edited.status_code == 200, edited.text
+        to = event["core"][1]
+        directed = await client.post(url, json={"action": "direct", "to": to})
+        assert directed.status_code == 200, directed.text
+        question = await server.acall(lambda: _question(server, qid))
+        assert (question.body, question.directed_to) == ("The typo", to)
+    await server.acall(
+        lambda: server.actions.set_event_rules(
+            event["id"], EDITOR, moderation="pre", slow_mode_seconds=90, blocked_terms=""
+        )
+    )
+    async with httpx.AsyncClient(base_url=server.url) as reader:
+        url = f"/api/v1/events/{event['slug']}/questions"
+        assert (await reader.post(url, json={"body": "One"})).status_code == 201
+        slowed = await reader.post(url, json={"body": "Two"})
+        assert slowed.status_code == 429
+        assert 0 < int(slowed.headers["retry-after"]) <= 90

@@ -146,6 +146,29 @@ async def test_presence_counts_the_audience_without_a_seq(server: LiveServer) ->
         await readers[0].close()
 
 
+async def test_a_newcomer_gets_the_audience_size_right_after_catching_up(
+    settings: Settings, clock: FakeClock
+) -> None:
+    # With the timed announcement an hour away, only the greeting can deliver this.
+    quiet = LiveServer(dataclasses.replace(settings, presence_interval=3600), clock)
+    quiet.start()
+    try:
+        info = await seed_live(quiet)
+        reader = await Reader.open(quiet, info["slug"])
+        try:
+            frames = await reader.until(
+                lambda fs: [f for f in fs if f["type"] == "presence"], what="a presence frame"
+            )
+            assert frames[0]["data"]["audience"] == 1
+            catch_up = [f for f in reader.frames if "seq" in f]
+            assert catch_up, "the seeded event has frames to catch up on"
+            assert reader.frames.index(frames[0]) == len(catch_up)  # right after them
+        finally:
+            await reader.close()
+    finally:
+        quiet.stop()
+
+
 # -- resume -----------------------------------------------------------------------------------
 async def test_resume_after_fifty_missed_frames_gets_each_exactly_once(server: LiveServer) -> None:
     info = await seed_live(server)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -148,7 +148,7 @@ class Actions(Planning):
             )
         )
         now = self.clock.now()
-        handlers = {
+        handlers: dict[str, Callable[..., Awaitable[None]]] = {
             "approve": self._approve,
             "reject": self._reject,
             "pin": self._pin,

@@ -75,9 +75,10 @@ async def _pump(ws: WebSocket, sub: Subscriber, event_id: int, cursor: int | Non
         )
         if overflow in done:
             await _close(ws, p.CLOSE_TRY_AGAIN, "too slow: resume with since")
-        elif receiver in done and not receiver.cancelled() and receiver.result() is not None:
-            code, reason = receiver.result()
-            await _close(ws, code, reason)
+        elif receiver in done and not receiver.cancelled() and receiver.exception() is None:
+            refusal = receiver.result()
+            if refusal is not None:
+                await _close(ws, *refusal)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 exc = task.exception()

@@ -56,12 +56,7 @@ class Actions(Planning):
         client_key: str | None = None,
     ) -> tuple[Question, bool]:
         """Store a reader's question; (question, False) when the key names an earlier one."""
-        body = clean_text(
-            body, field="Question", max_chars=self.settings.question_max_chars, required=True
-        )
-        name = clean_text(
-            name, field="Name", max_chars=self.settings.name_max_chars, required=False
-        )
+        body, name = self.check_question(body, name)
         directed_to = _optional_id(to, "to")
         now = self.clock.now()
 
@@ -107,6 +102,15 @@ class Actions(Planning):
             return question, True
 
         return await self.store.write(job)
+
+    def check_question(self, body: object, name: object) -> tuple[str, str]:
+        """The question's text and name, trimmed and checked (a refusal costs no quota)."""
+        return (
+            clean_text(
+                body, field="Question", max_chars=self.settings.question_max_chars, required=True
+            ),
+            clean_text(name, field="Name", max_chars=self.settings.name_max_chars, required=False),
+        )
 
     async def upvote(self, question_id: int, reader_id: str) -> int:
         """Count one upvote per reader; returns the new total."""

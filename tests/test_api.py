@@ -503,3 +503,16 @@ async def test_openapi_passes_a_validator_when_one_is_installed(server: LiveServ
     async with client_for(server) as client:
         doc = (await client.get("/api/v1/openapi.json")).json()
     validator.validate(json.loads(json.dumps(doc)))
+
+
+async def test_a_refused_text_does_not_use_up_the_rate_limit(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    url = f"/api/v1/events/{event['slug']}/questions"
+    async with client_for(server) as reader:
+        for _ in range(8):  # more typos than the limit of 5 a minute
+            assert_error_shape(await reader.post(url, json={"body": "   "}), 422)
+        for n in range(5):
+            posted = await reader.post(url, json={"body": f"A real question {n}"})
+            assert posted.status_code == 201, posted.text
+        assert_error_shape(await reader.post(url, json={"body": "One too many"}), 429)

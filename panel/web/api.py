@@ -125,6 +125,7 @@ async def post_question(request: Request) -> Response:
                 status_code=201,
                 headers={"Idempotent-Replayed": "true"},
             )
+    svc.actions.check_question(data.get("body"), data.get("name", ""))  # typos cost no quota
     wait = limit_reached(request)
     if wait:
         return json_error(

@@ -80,6 +80,11 @@ async def post_question_form(request: Request) -> Response:
         "name": str(form.get("name", ""))[:200],
         "to": str(form.get("to", "")),
     }
+    try:
+        svc.actions.check_question(kept["body"], kept["name"])  # typos cost no quota
+    except RuleError as exc:
+        request.session["form"] = {**kept, "error": exc.message}
+        return back
     wait = limit_reached(request)
     if wait:
         request.session["form"] = {

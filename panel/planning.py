@@ -214,12 +214,16 @@ class Planning:
 
         return await self.store.write(job)
 
-    async def revoke_invite(self, invite_id: int, actor: Actor) -> None:
+    async def revoke_invite(
+        self, invite_id: int, actor: Actor, event_id: int | None = None
+    ) -> None:
+        """Revoke an invite (of `event_id`, when given: a link from one event's page cannot
+        touch another's)."""
         now = self.clock.now()
 
         async def job(repo: Repo) -> None:
             invite = await repo.invite(invite_id)
-            if invite is None:
+            if invite is None or event_id not in (None, invite["event_id"]):
                 raise RuleError("not_found", "No such invite.")
             await repo.revoke_invite(invite_id, now)
             await repo.audit(
@@ -501,13 +505,19 @@ class Planning:
         return slot_id
 
     async def update_slot(
-        self, slot_id: int, label: object, starts_at: datetime, ends_at: datetime, actor: Actor
+        self,
+        slot_id: int,
+        label: object,
+        starts_at: datetime,
+        ends_at: datetime,
+        actor: Actor,
+        event_id: int | None = None,
     ) -> None:
         now = self.clock.now()
 
         async def job(repo: Repo) -> None:
             slot = await repo.slot(slot_id)
-            if slot is None:
+            if slot is None or event_id not in (None, slot.event_id):
                 raise RuleError("not_found", "No such slot.")
             event = await event_or_fail(repo, slot.event_id)
             text = check_slot(label, starts_at, ends_at, event.starts_at, event.ends_at)
@@ -529,12 +539,12 @@ class Planning:
         await self.store.write(job)
         self.on_schedule_change()
 
-    async def delete_slot(self, slot_id: int, actor: Actor) -> None:
+    async def delete_slot(self, slot_id: int, actor: Actor, event_id: int | None = None) -> None:
         now = self.clock.now()
 
         async def job(repo: Repo) -> None:
             slot = await repo.slot(slot_id)
-            if slot is None:
+            if slot is None or event_id not in (None, slot.event_id):
                 raise RuleError("not_found", "No such slot.")
             await repo.delete_slot(slot_id)
             await repo.audit(
@@ -636,11 +646,13 @@ class Planning:
 
         await self.store.write(job)
 
-    async def unassign_panelist(self, assignment_id: int, actor: Actor) -> None:
+    async def unassign_panelist(
+        self, assignment_id: int, actor: Actor, event_id: int | None = None
+    ) -> None:
         now = self.clock.now()
 
         async def job(repo: Repo) -> None:
-            row = await repo.unassign(assignment_id)
+            row = await repo.unassign(assignment_id, event_id)
             if row is None:
                 raise RuleError("not_found", "No such assignment.")
             await repo.audit(

@@ -541,3 +541,35 @@ async def test_the_api_edits_and_directs_and_slow_mode_sends_retry_after(
         slowed = await reader.post(url, json={"body": "Two"})
         assert slowed.status_code == 429
         assert 0 < int(slowed.headers["retry-after"]) <= 90
+
+
+async def test_set_up_links_cannot_reach_another_events_slots_panel_or_invites(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    other = await server.acall(lambda: seed_event(server.actions, slug="other"))
+    token = await server.acall(lambda: server.actions.create_invite(other["id"], other["core"][0]))
+    async with server.services.store.read() as repo:
+        invite_id = (await repo.invites(other["id"]))[0]["id"]
+        assignment_id = (await repo.assignments(other["id"]))[0]["id"]
+    slot_id = other["slots"][0]
+    mine = f"/desk/events/{event['slug']}"
+    async with signed_in(server) as client:
+        setup = f"{mine}/setup"
+        for action, data in (
+            (f"{mine}/slots/{slot_id}", {"delete": "1"}),
+            (
+                f"{mine}/slots/{slot_id}",
+                {"label": "Hijack", "date": "2026-09-15", "start": "13:00", "end": "14:00"},
+            ),
+            (f"{mine}/assignments/{assignment_id}/delete", {}),
+            (f"{mine}/invites/{invite_id}/revoke", {}),
+        ):
+            response = await form_post(client, setup, action, data)
+            assert response.status_code == 303
+            assert "No such" in (await client.get(setup)).text, action
+    async with server.services.store.read() as repo:
+        assert [s.label for s in await repo.slots(other["id"])][0] == "Slot 1"
+        assert len(await repo.assignments(other["id"])) == 5
+        assert (await repo.invites(other["id"]))[0]["revoked_at"] is None
+    async with httpx.AsyncClient(base_url=server.url) as panelist:
+        assert (await panelist.get(f"/invite/{token}")).status_code == 303

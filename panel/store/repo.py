@@ -299,8 +299,11 @@ class Repo:
             e=event_id,
         )
 
-    async def unassign(self, assignment_id: int) -> Row | None:
+    async def unassign(self, assignment_id: int, event_id: int | None = None) -> Row | None:
+        """Delete one assignment (only of `event_id`, when given); the row as it was."""
         row = await self._one("SELECT * FROM assignments WHERE id = :id", id=assignment_id)
+        if row is None or event_id not in (None, row["event_id"]):
+            return None
         await self.conn.execute("DELETE FROM assignments WHERE id = :id", {"id": assignment_id})
         return row
 

@@ -280,7 +280,10 @@ async def edit_slot(request: Request) -> Response:
     actions = services(request).actions
     if _text(form, "delete"):
         return await perform(
-            request, actions.delete_slot(slot_id, actor), _setup_url(event), "Slot deleted."
+            request,
+            actions.delete_slot(slot_id, actor, event.id),
+            _setup_url(event),
+            "Slot deleted.",
         )
 
     async def act() -> None:
@@ -291,6 +294,7 @@ async def edit_slot(request: Request) -> Response:
             to_utc(day, _text(form, "start"), event.timezone),
             to_utc(day, _text(form, "end"), event.timezone),
             actor,
+            event.id,
         )
 
     return await perform(request, act(), _setup_url(event), "Slot saved.")
@@ -354,7 +358,9 @@ async def unassign(request: Request) -> Response:
     event, _, actor = await _event_action(request)
     return await perform(
         request,
-        services(request).actions.unassign_panelist(request.path_params["assignment_id"], actor),
+        services(request).actions.unassign_panelist(
+            request.path_params["assignment_id"], actor, event.id
+        ),
         _setup_url(event),
         "Removed from the panel.",
     )
@@ -383,7 +389,7 @@ async def revoke_invite(request: Request) -> Response:
     event, _, actor = await _event_action(request)
     return await perform(
         request,
-        services(request).actions.revoke_invite(request.path_params["invite_id"], actor),
+        services(request).actions.revoke_invite(request.path_params["invite_id"], actor, event.id),
         _setup_url(event),
         "Invite revoked.",
     )

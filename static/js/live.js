@@ -17,10 +17,22 @@ function start(root) {
   const csrf = document.querySelector("input[name=csrf_token]")?.value || "";
 
   const handlers = {
-    "question.published": (d) => upsertQuestion(d.question),
-    "question.updated": (d) => upsertQuestion(d.question),
-    "question.withdrawn": (d) => document.getElementById(`q-${d.id}`)?.remove(),
-    "answer.published": (d) => upsertAnswer(d.answer, true),
+    "question.published": (d) => {
+      upsertQuestion(d.question);
+      setMine(d.question.id, d.question.answered ? "Answered" : "Published");
+    },
+    "question.updated": (d) => {
+      upsertQuestion(d.question);
+      if (d.question.answered) setMine(d.question.id, "Answered");
+    },
+    "question.withdrawn": (d) => {
+      document.getElementById(`q-${d.id}`)?.remove();
+      setMine(d.id, "Not published");
+    },
+    "answer.published": (d) => {
+      upsertAnswer(d.answer, true);
+      setMine(d.answer.question_id, "Answered");
+    },
     "answer.updated": (d) => upsertAnswer(d.answer, false),
     "answer.withdrawn": (d) => document.getElementById(`a-${d.id}`)?.remove(),
     "event.status": (d) => {
@@ -172,6 +184,12 @@ function start(root) {
       const question = document.getElementById(`q-${a.question_id}-title`)?.textContent || "";
       announcer.textContent = `New answer from ${a.by.name} to: ${question}`;
     }
+  }
+
+  // The reader's own questions (listed only to them): their status follows the stream.
+  function setMine(questionId, status) {
+    const status_ = document.querySelector(`[data-mine-id="${questionId}"] .my-status`);
+    if (status_) status_.textContent = status;
   }
 
   function setOnNow(people) {

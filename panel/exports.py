@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from panel.domain import Event, parse_iso, utc
+from panel.domain import Event, initials, parse_iso, utc
 from panel.render import markdown_to_html
 from panel.transcripts import document_items, plain_text
 from panel.web.eventview import clock_label, date_label
@@ -44,10 +44,6 @@ def _long_date(at: datetime) -> str:
 def _summary(document: Mapping[str, Any]) -> str:
     text = document["event"]["summary"] or plain_text(document["intro_md"])
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
-
-
-def _initials(name: str) -> str:
-    return "".join(part[0] for part in name.split() if part)[:2].upper()
 
 
 def json_ld(document: Mapping[str, Any], url: str) -> Markup:
@@ -134,7 +130,7 @@ def transcript_view(document: Mapping[str, Any], base_url: str) -> dict[str, Any
         "updated_label": _long_date(updated) if updated else None,
         "intro_html": Markup(markdown_to_html(document["intro_md"])),
         "outro_html": Markup(markdown_to_html(document["outro_md"])),
-        "panel": [{**p, "initials": _initials(p["name"])} for p in document["panel"]],
+        "panel": [{**p, "initials": initials(p["name"])} for p in document["panel"]],
         "sections": sections,
         "item_count": sum(len(s["items"]) for s in sections),
         "json_ld": json_ld(document, url),

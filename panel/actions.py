@@ -44,6 +44,7 @@ class Actions(Planning):
         self.settings = settings
         # Called after a change to an event's times or status (the scheduler looks again).
         self.on_schedule_change: Callable[[], None] = lambda: None
+        self.unknown_logins: dict[str, tuple[int, datetime | None]] = {}
 
     # -- readers --------------------------------------------------------------
     async def post_question(
@@ -336,6 +337,13 @@ class Actions(Planning):
             own = actor.kind == "panelist" and actor.id == answer.panelist_id
             if not (own or actor.kind == "editor"):
                 raise RuleError("forbidden", "You can only edit your own answers.")
+            if (await _event(repo, question.event_id)).status == EventStatus.PUBLISHED:
+                # The transcript is the record now: corrections go through its curation page.
+                raise RuleError(
+                    "invalid",
+                    "This event's transcript is published; correct "
+                    "answers on its Transcript page in the desk.",
+                )
             await repo.update_answer(answer_id, now, body_md=body)
             await repo.audit(
                 actor=str(actor),

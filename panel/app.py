@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
@@ -162,8 +163,37 @@ async def metrics(request: Request) -> Response:
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
 
+# The one route other sites may frame (not any path that happens to end in /embed).
+EMBED_PATH = re.compile(r"/events/[^/]+/embed")
+
+
+def embed_ancestors(settings: Settings) -> str:
+    return " ".join(settings.embed_ancestors) or "'self'"
+
+
+def security_headers(path: str, frame_ancestors: str) -> list[tuple[bytes, bytes]]:
+    """CSP without inline script and the other headers for a response to `path`; only the
+    embed may be framed, and only by `frame_ancestors`."""
+    embed = EMBED_PATH.fullmatch(path) is not None
+    ancestors = frame_ancestors if embed else "'none'"
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        f"frame-ancestors {ancestors}"
+    )
+    headers = [
+        (b"content-security-policy", csp.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+    ]
+    if not embed:
+        headers.append((b"x-frame-options", b"DENY"))
+    return headers
+
+
 class SecurityHeaders:
-    """CSP without inline script, and the other headers every page should carry."""
+    """The security headers on every response that passes through the middleware stack (a
+    500 does not: see server_error)."""
 
     def __init__(self, app: ASGIApp, frame_ancestors: str) -> None:
         self.app = app
@@ -173,25 +203,12 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        embed = scope["path"].endswith("/embed")
-        ancestors = self.frame_ancestors if embed else "'none'"
-        csp = (
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-            f"frame-ancestors {ancestors}"
-        )
+        extra = security_headers(scope["path"], self.frame_ancestors)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
-                extra = [
-                    (b"content-security-policy", csp.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                ]
-                if not embed:
-                    extra.append((b"x-frame-options", b"DENY"))
                 headers += [(k, v) for k, v in extra if k not in names]
                 message["headers"] = headers
             await send(message)
@@ -228,10 +245,20 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     if request.url.path.startswith("/api/"):
-        return json_error("internal", "Something went wrong on our side.", 500)
-    return html_error_page(
-        request, 500, "Something went wrong", "Something went wrong on our side. Please try again."
-    )
+        response: Response = json_error("internal", "Something went wrong on our side.", 500)
+    else:
+        response = html_error_page(
+            request,
+            500,
+            "Something went wrong",
+            "Something went wrong on our side. Please try again.",
+        )
+    # Starlette sends a 500 from its outermost middleware, outside SecurityHeaders.
+    svc = getattr(request.app.state, "services", None)
+    ancestors = embed_ancestors(svc.settings) if svc else "'none'"
+    for name, value in security_headers(request.scope["path"], ancestors):
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
 def local_time_filter(value: str, zone: str) -> str:
@@ -260,9 +287,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Mount("/uploads", StaticFiles(directory=str(settings.uploads_dir)), name="uploads"),
         ],
         middleware=[
-            Middleware(
-                SecurityHeaders, frame_ancestors=" ".join(settings.embed_ancestors) or "'self'"
-            ),
+            Middleware(SecurityHeaders, frame_ancestors=embed_ancestors(settings)),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret or secrets.token_hex(32),

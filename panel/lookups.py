@@ -62,7 +62,7 @@ def optional_id(value: object, field: str) -> int | None:
         raise RuleError("invalid", f"{field} must be a whole number.")
     try:
         return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 in JSON is infinity
         raise RuleError("invalid", f"{field} must be a whole number.") from None
 
 

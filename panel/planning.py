@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from panel.clock import Clock
@@ -18,7 +18,8 @@ from panel.store import Repo, Store
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
+MAX_UNKNOWN_LOGINS = 10_000  # usernames without an account whose failures are counted
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,79}")  # use fullmatch: `$` allows a final newline
 
 
 def check_event_fields(
@@ -34,7 +35,7 @@ def check_event_fields(
     moderation: str,
 ) -> dict[str, Any]:
     """Validate an event's editable fields; returns them cleaned."""
-    if not SLUG.match(slug):
+    if not SLUG.fullmatch(slug):
         raise RuleError(
             "invalid", "The web address must be 2 to 80 lower-case letters, digits or hyphens."
         )
@@ -81,6 +82,7 @@ def check_slot(
     return text
 
 
+LOCKED = "Too many failed attempts; try again in a few minutes."
 _DUMMY_HASH = (
     "$argon2id$v=19$m=19456,t=2,p=1$IwqQz8ja+PqG5dqkuRKkeA$"
     "JK3PSUm6LAHPdvU+2B7y95BKWIw6oHh5bUmTTQslKmM"
@@ -94,6 +96,8 @@ class Planning:
     clock: Clock
     settings: Settings
     on_schedule_change: Callable[[], None]
+    # Failed sign-ins to usernames that have no account: (failures, locked until).
+    unknown_logins: dict[str, tuple[int, datetime | None]]
 
     async def create_event(
         self,
@@ -270,11 +274,10 @@ class Planning:
         async with self.store.read() as repo:
             editor = await repo.editor_by_username(username)
         if editor is None:
-            await verify_password(_DUMMY_HASH, password)  # same cost: do not reveal usernames
-            raise RuleError("bad_login", "Wrong username or password.")
+            await self._unknown_login(username, password, now)
         locked = editor["locked_until"]
         if locked and parse_iso(locked) > now:
-            raise RuleError("locked", "Too many failed attempts; try again in a few minutes.")
+            raise RuleError("locked", LOCKED)
         ok = await verify_password(editor["password_hash"], password)
         failed = 0 if ok else editor["failed_logins"] + 1
         lock = iso(now + LOCKOUT) if failed >= MAX_FAILED_LOGINS else None
@@ -286,6 +289,21 @@ class Planning:
         if not ok:
             raise RuleError("bad_login", "Wrong username or password.")
         return dict(editor)
+
+    async def _unknown_login(self, username: str, password: str, now: datetime) -> NoReturn:
+        """Refuse a username without an account exactly as a real account would be refused,
+        locking included, so that neither the answer nor its timing reveals which exist."""
+        failed, locked = self.unknown_logins.pop(username, (0, None))
+        if locked and locked > now:
+            self.unknown_logins[username] = (failed, locked)
+            raise RuleError("locked", LOCKED)
+        await verify_password(_DUMMY_HASH, password)  # the same cost as a real check
+        failed += 1
+        lock = now + LOCKOUT if failed >= MAX_FAILED_LOGINS else None
+        self.unknown_logins[username] = (0 if lock else failed, lock)
+        while len(self.unknown_logins) > MAX_UNKNOWN_LOGINS:  # bounded: forget the oldest
+            del self.unknown_logins[next(iter(self.unknown_logins))]
+        raise RuleError("bad_login", "Wrong username or password.")
 
     async def update_event(
         self,
@@ -362,7 +380,7 @@ class Planning:
 
         async def job(repo: Repo) -> int:
             event = await event_or_fail(repo, event_id)
-            if not SLUG.match(slug):
+            if not SLUG.fullmatch(slug):
                 raise RuleError(
                     "invalid",
                     "The web address must be 2 to 80 lower-case letters, digits or hyphens.",

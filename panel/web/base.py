@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
+from starlette.types import Message
 
 from panel.domain import Event, RuleError
 from panel.render import markdown_to_html
@@ -78,15 +79,27 @@ async def read_form(request: Request, max_bytes: int | None = None) -> FormData:
     `max_bytes` above the default allows one uploaded file of about that size.
     """
     limit = max_bytes or MAX_FORM_BYTES
-    length = request.headers.get("content-length")
-    if (whole_number(length) or 0) > limit:
-        raise RuleError(
-            "too_large",
-            "That upload is too large: photos can be at most 2 MB."
-            if max_bytes
-            else "That form is too large.",
-        )
-    form = await request.form(
+    too_large = RuleError(
+        "too_large",
+        "That upload is too large: photos can be at most 2 MB."
+        if max_bytes
+        else "That form is too large.",
+    )
+    if (whole_number(request.headers.get("content-length")) or 0) > limit:
+        raise too_large
+    received = 0
+
+    async def receive() -> Message:
+        """The body, refused once past the limit: without a Content-Length (chunked), its
+        size is known only while it is read."""
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise too_large
+        return message
+
+    form = await Request(request.scope, receive).form(
         max_files=1 if max_bytes else 0, max_fields=50, max_part_size=MAX_FORM_BYTES
     )
     sent = form.get("csrf_token")
@@ -165,6 +178,9 @@ async def read_json(request: Request) -> dict[str, Any]:
             raise RuleError("too_large", f"The body is over {MAX_JSON_BYTES} bytes.")
     try:
         data = json.loads(body or b"{}")
+        # "\ud800" parses to a lone surrogate, which is not text and fails wherever it is
+        # stored or sent: refuse it here (UnicodeEncodeError is a ValueError).
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested too deep
         raise RuleError("bad_request", "The body is not valid JSON.") from None
     if not isinstance(data, dict):

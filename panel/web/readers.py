@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from panel.domain import EventStatus, RuleError
+from panel.domain import Event, EventStatus, RuleError
 from panel.web.base import (
+    STATUS_FOR_CODE,
     event_or_404,
     read_form,
     reader_id,
@@ -14,6 +17,8 @@ from panel.web.base import (
     services,
 )
 from panel.web.eventview import STATUS_LABELS, clock_label, date_label, load_event_view
+
+log = logging.getLogger(__name__)
 
 
 async def index(request: Request) -> Response:
@@ -39,25 +44,32 @@ async def index(request: Request) -> Response:
 
 
 async def event_page(request: Request) -> Response:
-    svc = services(request)
     event = await event_or_404(request, request.path_params["slug"])
     if event.status == EventStatus.PUBLISHED:
         # The curated transcript is the permanent public record (hidden items stay hidden).
         return RedirectResponse(f"/archive/{event.slug}", status_code=302)
+    return await _event_response(request, event)
+
+
+async def _event_response(
+    request: Request, event: Event, form: dict[str, str] | None = None, status: int = 200
+) -> Response:
+    """The event page; with `form`, the question form shows its error and keeps the text."""
+    svc = services(request)
     async with svc.store.read() as repo:
         view = await load_event_view(repo, event, svc.clock.now(), reader_id(request))
-    form = request.session.pop("form", None) or {}
     return render(
         request,
         "event.html",
         {
             "view": view,
-            "form": form,
+            "form": form or {},
             "notice": request.session.pop("notice", None),
             "accepting": event.status in (EventStatus.SCHEDULED, EventStatus.LIVE),
             "max_chars": svc.settings.question_max_chars,
             "name_max": svc.settings.name_max_chars,
         },
+        status,
     )
 
 
@@ -70,28 +82,29 @@ def limit_reached(request: Request) -> int:
 
 
 async def post_question_form(request: Request) -> Response:
-    """The form path: POST, then redirect back with a notice; the text is kept on error."""
+    """The form path: POST, then redirect back with a notice. A refusal answers with the page
+    itself, the error shown and the text kept (not carried in the cookie: it may be long)."""
     svc = services(request)
     event = await event_or_404(request, request.path_params["slug"])
-    back = RedirectResponse(f"/events/{event.slug}#ask", status_code=303)
     form = await read_form(request)
     kept = {
         "body": str(form.get("body", ""))[:4000],
         "name": str(form.get("name", ""))[:200],
         "to": str(form.get("to", "")),
     }
+
+    async def refused(message: str, status: int) -> Response:
+        return await _event_response(request, event, {**kept, "error": message}, status)
+
     try:
         svc.actions.check_question(kept["body"], kept["name"])  # typos cost no quota
     except RuleError as exc:
-        request.session["form"] = {**kept, "error": exc.message}
-        return back
+        return await refused(exc.message, 422)
     wait = limit_reached(request)
     if wait:
-        request.session["form"] = {
-            **kept,
-            "error": f"You are posting too fast; try again in {wait} seconds.",
-        }
-        return back
+        response = await refused(f"You are posting too fast; try again in {wait} seconds.", 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     try:
         question, _ = await svc.actions.post_question(
             event.id,
@@ -102,15 +115,14 @@ async def post_question_form(request: Request) -> Response:
             client_key=str(form.get("client_key") or "") or None,
         )
     except RuleError as exc:
-        request.session["form"] = {**kept, "error": exc.message}
-        return back
+        return await refused(exc.message, STATUS_FOR_CODE.get(exc.code, 400))
     request.session["notice"] = (
         "Thank you: your question is published."
         if question.status == "approved"
         else "Thank you: your question awaits moderation. Only you can see it until an editor "
         "publishes it."
     )
-    return back
+    return RedirectResponse(f"/events/{event.slug}#ask", status_code=303)
 
 
 async def upvote_form(request: Request) -> Response:
@@ -133,6 +145,7 @@ async def healthz(request: Request) -> Response:
     try:
         async with services(request).store.read() as repo:
             await repo.ping()
-    except Exception as exc:
-        return JSONResponse({"status": "error", "detail": str(exc)}, status_code=503)
+    except Exception:
+        log.exception("health check: the store does not answer")
+        return JSONResponse({"status": "error", "detail": "the store does not answer"}, 503)
     return JSONResponse({"status": "ok"})

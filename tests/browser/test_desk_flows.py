@@ -41,10 +41,11 @@ PANEL = [
 
 
 def test_editor_sets_up_and_runs_an_event_from_an_empty_database(
-    server: LiveServer, open_page: Callable[..., Page], axe_source: str
+    server: LiveServer, open_page: Callable[..., Page], axe_source: str, hygiene: Hygiene
 ) -> None:
     """One editor account, nothing else: event, slots, ten panelists with photos, an invite,
     open the event, moderation rules, and a reader's question approved from the keyboard."""
+    hygiene.allow_status(429, r"/events/[^/]+/questions$")  # slow mode refuses a 2nd question
     server.call(lambda: server.actions.create_editor("chief", "correct horse"))
     desk = sign_in(open_page, server, "chief", "correct horse", axe=axe_source)
     expect(desk.locator("table tbody tr")).to_have_count(0)  # an empty database
@@ -170,10 +171,15 @@ def test_editor_sets_up_and_runs_an_event_from_an_empty_database(
 
 
 def test_editor_moderates_with_shortcuts_and_tools(
-    server: LiveServer, live_event: LiveEvent, editor: DeskPage, reader: Callable[..., ReaderPage]
+    server: LiveServer,
+    live_event: LiveEvent,
+    editor: DeskPage,
+    reader: Callable[..., ReaderPage],
+    hygiene: Hygiene,
 ) -> None:
     """Keyboard approve and reject, edit the text, pin, merge, bulk approve, ban; the audit log
     records every action with its before and after."""
+    hygiene.allow_status(403, r"/events/[^/]+/questions$")  # the banned reader's next post
     desk = editor.page
     sam, lee, spammer = reader(), reader(), reader()
     sam.ask("Keyboard: approve me please")

@@ -334,7 +334,11 @@ class Actions(Planning):
             if answer is None or answer.status != "published":
                 raise RuleError("not_found", "No such answer.")
             question = await _question(repo, answer.question_id)
-            own = actor.kind == "panelist" and actor.id == answer.panelist_id
+            own = (
+                actor.kind == "panelist"
+                and actor.id == answer.panelist_id
+                and actor.acts_for(question.event_id)
+            )
             if not (own or actor.kind == "editor"):
                 raise RuleError("forbidden", "You can only edit your own answers.")
             if (await _event(repo, question.event_id)).status == EventStatus.PUBLISHED:
@@ -535,6 +539,7 @@ async def _panelist_of(repo: Repo, actor: Actor, event_id: int) -> int | None:
     if (
         actor.kind == "panelist"
         and isinstance(actor.id, int)
+        and actor.acts_for(event_id)
         and actor.id in await _people(repo, event_id)
     ):
         return actor.id

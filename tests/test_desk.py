@@ -573,3 +573,21 @@ async def test_set_up_links_cannot_reach_another_events_slots_panel_or_invites(
         assert (await repo.invites(other["id"]))[0]["revoked_at"] is None
     async with httpx.AsyncClient(base_url=server.url) as panelist:
         assert (await panelist.get(f"/invite/{token}")).status_code == 303
+
+
+async def test_a_panelist_signed_in_for_one_event_cannot_answer_on_another(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    """The rule lives in the actions, so every adapter (console, API) gets it."""
+    other = await server.acall(lambda: seed_event(server.actions, slug="second"))
+    shared = event["core"][0]
+    await server.acall(lambda: server.actions.assign_panelist(other["id"], shared, None, EDITOR))
+    qid = await ask(server, other["id"], "On the second panel?")
+    await server.acall(lambda: server.actions.moderate(qid, "approve", EDITOR))
+    via_first = Actor("panelist", shared, "Maria Ashdown", event_id=event["id"])
+    with pytest.raises(Exception, match="Only this event's panelists"):
+        await server.acall(lambda: server.actions.answer(qid, "Crossed over", via_first))
+    via_second = Actor("panelist", shared, "Maria Ashdown", event_id=other["id"])
+    answer_id = await server.acall(lambda: server.actions.answer(qid, "Yes", via_second))
+    with pytest.raises(Exception, match="your own answers"):
+        await server.acall(lambda: server.actions.edit_answer(answer_id, "Edited", via_first))

@@ -37,7 +37,7 @@ def panelist_actor(conn: HTTPConnection, event_id: int) -> Actor | None:
     grant = grants.get(str(event_id))
     if not grant:
         return None
-    return Actor("panelist", int(grant["id"]), str(grant.get("name", "")))
+    return Actor("panelist", int(grant["id"]), str(grant.get("name", "")), event_id=event_id)
 
 
 async def signed_in_panelist(conn: HTTPConnection, event_id: int) -> Actor | None:

@@ -20,6 +20,7 @@ from panel.web.base import (
     read_form,
     render,
     services,
+    whole_number,
 )
 from panel.web.eventview import load_event_view
 
@@ -94,41 +95,26 @@ async def questions_fragment(request: Request) -> Response:
 async def post_answer(request: Request) -> Response:
     event, actor = await _signed_in(request)
     form = await read_form(request)
-    back = f"/console/{event.slug}?show={form.get('show', 'all')}"
-    try:
-        question_id = int(str(form.get("question_id", 0)) or 0)
-        await _of_this_event(request, event, question_id=question_id)
-        await services(request).actions.answer(question_id, form.get("body"), actor)
-        request.session["notice"] = "Your answer is published."
-    except (RuleError, ValueError) as exc:
-        request.session["notice"] = getattr(exc, "message", "That answer could not be saved.")
-    return RedirectResponse(back, status_code=303)
+    question_id = whole_number(str(form.get("question_id", ""))) or 0
+    return await perform(
+        request,
+        services(request).actions.answer(question_id, form.get("body"), actor),
+        f"/console/{event.slug}?show={form.get('show', 'all')}",
+        "Your answer is published.",
+    )
 
 
 async def edit_answer(request: Request) -> Response:
     event, actor = await _signed_in(request)
     form = await read_form(request)
-    answer_id = request.path_params["answer_id"]
-
-    async def act() -> None:
-        await _of_this_event(request, event, answer_id=answer_id)
-        await services(request).actions.edit_answer(answer_id, form.get("body"), actor)
-
-    return await perform(request, act(), f"/console/{event.slug}", "Your answer is updated.")
-
-
-async def _of_this_event(
-    request: Request, event: Event, *, question_id: int = 0, answer_id: int | None = None
-) -> None:
-    """An invite opens one event's console: its questions and answers, no other event's
-    (a panelist may sit on several panels, each with its own, separately revocable invite)."""
-    async with services(request).store.read() as repo:
-        if answer_id is not None:
-            answer = await repo.answer(answer_id)
-            question_id = answer.question_id if answer else 0
-        question = await repo.question(question_id) if question_id else None
-    if question is None or question.event_id != event.id:
-        raise RuleError("not_found", "No such question in this Q&A.")
+    return await perform(
+        request,
+        services(request).actions.edit_answer(
+            request.path_params["answer_id"], form.get("body"), actor
+        ),
+        f"/console/{event.slug}",
+        "Your answer is updated.",
+    )
 
 
 async def preview(request: Request) -> Response:

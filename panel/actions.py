@@ -312,6 +312,8 @@ class Actions(Planning):
             panelist_id = await _panelist_of(repo, actor, event.id)
             editor_id = int(actor.id) if actor.kind == "editor" and actor.id is not None else None
             answer_id = await repo.insert_answer(question.id, body, panelist_id, editor_id, now)
+            if panelist_id is not None:  # published: the draft and its claim are done with
+                await repo.delete_draft(question.id, panelist_id)
             if not question.answered:
                 # No question.updated for this: answer.published means "answered" to clients,
                 # and one frame instead of two matters with thousands of readers.

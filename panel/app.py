@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 def routes() -> list[Any]:
     q = "/api/v1/questions/{question_id:int}"
+    cq = "/console/{slug}/questions/{question_id:int}"
     return [
         Route("/", readers.index),
         Route("/healthz", readers.healthz),
@@ -59,6 +60,14 @@ def routes() -> list[Any]:
         Route("/console/{slug}/answers", console.post_answer, methods=["POST"]),
         Route("/console/{slug}/answers/{answer_id:int}", console.edit_answer, methods=["POST"]),
         Route("/console/{slug}/preview", console.preview, methods=["POST"]),
+        Route("/console/{slug}/compose", console.compose_fragment),
+        Route("/console/{slug}/backstage", console.backstage_fragment),
+        Route("/console/{slug}/notes", console.post_note, methods=["POST"]),
+        Route(f"{cq}/draft", console.get_draft),
+        Route(f"{cq}/draft", console.save_draft, methods=["POST"]),
+        Route(f"{cq}/claim", console.claim, methods=["POST"]),
+        Route(f"{cq}/release", console.release, methods=["POST"]),
+        Route(f"{cq}/discard", console.discard, methods=["POST"]),
         Route("/desk/login", desk.login_page),
         Route("/desk/login", desk.login, methods=["POST"]),
         Route("/desk/logout", desk.logout, methods=["POST"]),
@@ -75,6 +84,8 @@ def routes() -> list[Any]:
             methods=["POST"],
         ),
         Route("/desk/events/{slug}/audit", desk.audit_page),
+        Route("/desk/events/{slug}/backstage", desk.backstage_fragment),
+        Route("/desk/events/{slug}/notes", desk.post_note, methods=["POST"]),
         Route("/desk/audit", desk.audit_page),
         Route("/desk/new-event", desk_setup.new_event_page),
         Route("/desk/new-event", desk_setup.create_event, methods=["POST"]),

@@ -33,6 +33,10 @@ class Settings:
     questions_per_minute_reader: int = 5
     questions_per_minute_ip: int = 30
     upvotes_per_minute_ip: int = 60
+    # The console: a backstage note's length, and how long an untouched answer box keeps
+    # its "being answered by" mark.
+    note_max_chars: int = 1000
+    claim_idle_seconds: int = 120
     # Live stream tuning.
     send_queue_frames: int = 256
     presence_interval: float = 10.0

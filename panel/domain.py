@@ -262,3 +262,53 @@ def blocked_term_in(text: str, terms: Iterable[str]) -> str | None:
         if term and re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text, re.IGNORECASE):
             return term
     return None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A panelist's unpublished answer to one question, and their soft claim on it."""
+
+    question_id: int
+    panelist_id: int
+    event_id: int
+    body: str
+    updated_at: datetime
+    # The claim ("being answered by"): held while the answer box is open and typed in.
+    claimed_until: datetime | None = None
+
+    def claims(self, now: datetime) -> bool:
+        return self.claimed_until is not None and self.claimed_until > now
+
+
+class Audience(StrEnum):
+    PANEL = "panel"  # an editor's note to every panelist of the event
+    PANELIST = "panelist"  # an editor's note to one panelist
+    EDITORS = "editors"  # a panelist's flag to the editors
+
+
+@dataclass(frozen=True)
+class Note:
+    """A backstage message between editors and panelists; never shown to readers."""
+
+    id: int
+    event_id: int
+    audience: Audience
+    to_panelist: int | None
+    question_id: int | None
+    author_kind: str
+    author_id: int | None
+    author_name: str
+    body: str
+    created_at: datetime
+
+    def visible_to(self, kind: str, person_id: int | None) -> bool:
+        """Editors see every note; a panelist sees the panel's, their own, and theirs to see."""
+        if kind == "editor":
+            return True
+        if kind != "panelist":
+            return False
+        if self.audience == Audience.PANEL:
+            return True
+        if self.audience == Audience.PANELIST:
+            return self.to_panelist == person_id
+        return self.author_kind == "panelist" and self.author_id == person_id

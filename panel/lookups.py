@@ -12,7 +12,7 @@ from panel import payloads
 from panel.domain import Event, Question, RuleError, on_now
 from panel.store import Repo
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def clean_text(value: object, *, field: str, max_chars: int, required: bool) -> 
     if not isinstance(value, str):
         raise RuleError("invalid", f"{field} must be text.")
     text = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
-    if _CONTROL.search(text):
+    if CONTROL_CHARS.search(text):
         raise RuleError("invalid", f"{field} contains control characters.")
     if required and not text:
         raise RuleError("invalid", f"{field} must not be empty.")

@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from panel.actions import Actions
+from panel.backstage import Backstage
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import Frame
+from panel.drafts import Drafts
 from panel.live import protocol
 from panel.live.broker import Broker, broker_for_url, public_channel, staff_channel
 from panel.live.hub import Hub
@@ -30,6 +32,8 @@ class Services:
     hub: Hub
     broker: Broker
     actions: Actions
+    drafts: Drafts
+    backstage: Backstage
     scheduler: Scheduler
     reader_limiter: RateLimiter
     ip_limiter: RateLimiter
@@ -52,6 +56,8 @@ class Services:
             hub=hub,
             broker=broker_for_url(settings.redis_url, hub),
             actions=actions,
+            drafts=Drafts(store, clock, settings),
+            backstage=Backstage(store, clock, settings),
             scheduler=scheduler,
             reader_limiter=RateLimiter(settings.questions_per_minute_reader),
             ip_limiter=RateLimiter(settings.questions_per_minute_ip),

@@ -49,7 +49,12 @@ PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 CSRF_REFUSAL = "did not come from this site"
 PENDING_TEXT = "Pendingsecret question nobody outside the desk may read"
 # Form-less POST routes that read JSON (previews): they are covered by the Origin checks.
-JSON_PAGE_ROUTES = {"/desk/preview", "/console/{slug}/preview"}
+CONSOLE_QUESTION = "/console/{slug}/questions/{question_id:int}"
+JSON_PAGE_ROUTES = {
+    "/desk/preview",
+    "/console/{slug}/preview",
+    *(f"{CONSOLE_QUESTION}/{verb}" for verb in ("draft", "claim", "release", "discard")),
+}
 WS_OPTIONS: dict[str, Any] = {"open_timeout": 10, "close_timeout": 3, "ping_interval": None}
 
 
@@ -565,6 +570,10 @@ async def test_json_writes_refuse_a_foreign_origin(server: LiveServer, world: Wo
         "/api/v1/answers/{answer_id:int}": {"body": "Cross-site edit"},
         "/desk/preview": {"body": "x"},
         "/console/{slug}/preview": {"body": "x"},
+        f"{CONSOLE_QUESTION}/draft": {"body": "Cross-site draft"},
+        f"{CONSOLE_QUESTION}/claim": {},
+        f"{CONSOLE_QUESTION}/release": {"body": "Cross-site draft"},
+        f"{CONSOLE_QUESTION}/discard": {},
     }
     paths = [p for p in http_routes("POST") if p.startswith("/api/")] + sorted(JSON_PAGE_ROUTES)
     assert set(paths) == set(bodies), "a new JSON route: add it to this test"
@@ -1044,6 +1053,10 @@ async def test_redirects_stay_on_this_site(server: LiveServer, world: World) -> 
         for url, data in (
             ("/console/alpha/answers", {"question_id": "x", "show": "//evil.example/x"}),
             ("/console/alpha/answers", {"question_id": "1", "show": "\r\nSet-Cookie: a=b"}),
+            (
+                "/console/alpha/answers",
+                {"question_id": str(world.approved), "intent": "discard", "show": "//evil.x"},
+            ),
             ("/desk/login", {"next": "https://evil.example/"}),
             ("/desk/events/alpha/duplicate", {"slug": "//evil.example", "date": "2026-10-01"}),
             ("/desk/new-event", {"slug": "https://evil.example", "title": "x"}),

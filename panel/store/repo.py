@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from panel.domain import (
     Answer,
@@ -22,17 +22,10 @@ from panel.domain import (
     parse_iso,
 )
 from panel.store import search
+from panel.store.rows import Conn, Row
+from panel.store.staffroom import StaffroomRows
 
-Row = Mapping[str, Any]
-
-
-class Conn(Protocol):
-    """What a backend must provide: run one statement with named parameters."""
-
-    async def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
-
-    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int: ...
-
+__all__ = ["Conn", "Repo", "Row"]
 
 # Columns that the generic UPDATE may set, per table (never names from user input).
 EDITABLE = {
@@ -136,19 +129,10 @@ def _frame(event_id: int, r: Row) -> Frame:
     return Frame(event_id, r["seq"], r["type"], parse_iso(r["at"]), json.loads(r["payload"]))
 
 
-class Repo:
-    """Queries on one connection. In a write, `frames` collects what the change appended."""
+class Repo(StaffroomRows):
+    """Queries on one connection. In a write, `frames` collects what the change appended.
 
-    def __init__(self, conn: Conn) -> None:
-        self.conn = conn
-        self.frames: list[Frame] = []
-
-    async def _one(self, sql: str, **params: Any) -> Row | None:
-        rows = await self.conn.fetchall(sql, params)
-        return rows[0] if rows else None
-
-    async def _all(self, sql: str, **params: Any) -> list[Row]:
-        return await self.conn.fetchall(sql, params)
+    The console's drafts and backstage notes are in StaffroomRows (panel/store/staffroom.py)."""
 
     # -- events ---------------------------------------------------------------
     async def insert_event(

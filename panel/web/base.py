@@ -136,6 +136,11 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
     )
 
 
+def wants_json(request: Request) -> bool:
+    """A script's request (fetch with Accept: application/json) rather than a browser form."""
+    return "application/json" in request.headers.get("accept", "")
+
+
 def json_error(
     code: str, message: str, status: int | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -165,7 +170,7 @@ def html_error_page(request: Request, status: int, title: str, message: str) -> 
         return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
 
 
-async def read_json(request: Request) -> dict[str, Any]:
+async def read_json(request: Request, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
     """A JSON object body; refused when too big, not JSON, or from another site."""
     if not origin_allowed(request):
         raise RuleError("forbidden", "Cross-site requests are not allowed.")
@@ -174,8 +179,8 @@ async def read_json(request: Request) -> dict[str, Any]:
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_JSON_BYTES:
-            raise RuleError("too_large", f"The body is over {MAX_JSON_BYTES} bytes.")
+        if len(body) > max_bytes:
+            raise RuleError("too_large", f"The body is over {max_bytes} bytes.")
     try:
         data = json.loads(body or b"{}")
         # "\ud800" parses to a lone surrogate, which is not text and fails wherever it is

@@ -1,30 +1,43 @@
-"""The panelist console: sign in by invite, take questions, answer and edit answers."""
+"""The panelist console: sign in by invite, take questions, answer with drafts that survive
+anything, see who else is answering, and talk to the editors backstage.
+
+Pages and forms work without JavaScript. With it, static/js/console.js patches the list live
+around the one open answer box, saves drafts as the panelist types (the JSON endpoints below),
+and publishes without leaving the page.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from panel.actions import Actor
-from panel.domain import Event, RuleError
+from panel.domain import Draft, Event, RuleError, iso
+from panel.lookups import Actor
 from panel.security import token_hash
 from panel.web.auth import signed_in_panelist
 from panel.web.base import (
+    STATUS_FOR_CODE,
     event_or_404,
     html_error_page,
+    json_error,
     markdown_preview,
-    perform,
     read_form,
+    read_json,
     render,
     services,
+    wants_json,
     whole_number,
 )
+from panel.web.consoleview import FILTERS, load_console_list, load_notes
 from panel.web.eventview import load_event_view
 
-FILTERS = {"all": "All questions", "mine": "Directed to me", "unanswered": "Unanswered"}
+# A draft of the longest answer, in the widest UTF-8, fits with room for the JSON around it.
+MAX_DRAFT_JSON_BYTES = 256 * 1024
 
 
 async def redeem(request: Request) -> Response:
@@ -56,64 +69,285 @@ async def _signed_in(request: Request) -> tuple[Event, Actor]:
     return event, actor
 
 
-async def _context(
-    request: Request, event: Event, actor: Actor, page: bool = True
-) -> dict[str, Any]:
-    """The console's list; a live-refresh fragment (page=False) leaves the session untouched."""
+def _show(value: object) -> str:
+    return value if isinstance(value, str) and value in FILTERS else "all"
+
+
+def _number(value: object) -> int | None:
+    return whole_number(value) if isinstance(value, str) else None
+
+
+async def _composer(
+    request: Request, event: Event, actor: Actor, *, question_id: int | None, answer_id: int | None
+) -> dict[str, Any] | None:
+    """The one open answer box: a new answer to a question (with the panelist's draft), or
+    an edit of one of their own answers. None when there is nothing to open."""
     svc = services(request)
-    show = request.query_params.get("show", "all")
-    show = show if show in FILTERS else "all"
+    async with svc.store.read() as repo:
+        if answer_id is not None:
+            answer = await repo.answer(answer_id)
+            if answer is None or answer.panelist_id != actor.id or answer.status != "published":
+                return None
+            question_id, body, mode = answer.question_id, answer.body_md, "edit"
+        elif question_id is not None:
+            draft = await repo.draft(question_id, int(actor.id or 0))
+            body, mode = (draft.body if draft else ""), "answer"
+        else:
+            return None
+        question = await repo.question(question_id)
+    if question is None or question.event_id != event.id:
+        return None
+    return {
+        "mode": mode,
+        "question_id": question.id,
+        "question_body": question.body,
+        "answer_id": answer_id,
+        "body": body,
+        "error": None,
+        "limit": svc.settings.answer_max_chars,
+    }
+
+
+async def _context(
+    request: Request,
+    event: Event,
+    actor: Actor,
+    *,
+    show: str,
+    composer: dict[str, Any] | None = None,
+    note_form: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The whole console page: header, the list (with the open box, if any) and backstage."""
+    svc = services(request)
+    query = request.query_params
+    if composer is None:
+        composer = await _composer(
+            request,
+            event,
+            actor,
+            question_id=_number(query.get("answer")),
+            answer_id=_number(query.get("edit")),
+        )
+    keep = [composer["question_id"]] if composer else []
     async with svc.store.read() as repo:
         view = await load_event_view(repo, event, svc.clock.now())
-    items = view.questions
-    if show == "mine":
-        items = [i for i in items if i["q"]["to"] and i["q"]["to"]["id"] == actor.id]
-    elif show == "unanswered":
-        items = [i for i in items if not i["answers"]]
+        listing = await load_console_list(repo, event, actor, svc.clock.now(), show, keep)
+        notes = await load_notes(repo, event, actor)
     return {
         "view": view,
-        "items": items,
+        "items": listing.items,
         "me": actor,
         "show": show,
         "filters": FILTERS,
-        "notice": request.session.pop("notice", None) if page else None,
+        "composer": composer,
+        "notes": notes,
+        "note_form": note_form
+        or {"body": "", "about": _number(query.get("flag")) or "", "error": None},
+        "note_limit": svc.settings.note_max_chars,
+        "notice": request.session.pop("notice", None),
+        "now": iso(svc.clock.now()),
     }
 
 
 async def console(request: Request) -> Response:
     event, actor = await _signed_in(request)
-    return render(request, "console.html", await _context(request, event, actor))
+    show = _show(request.query_params.get("show"))
+    return render(request, "console.html", await _context(request, event, actor, show=show))
 
 
 async def questions_fragment(request: Request) -> Response:
+    """The list alone, for live refreshes; `keep` names the question whose box is open. It
+    leaves the session untouched, so it cannot clobber a newer cookie."""
     event, actor = await _signed_in(request)
+    svc = services(request)
+    show = _show(request.query_params.get("show"))
+    keep = [n for n in [_number(request.query_params.get("keep"))] if n is not None]
+    async with svc.store.read() as repo:
+        listing = await load_console_list(repo, event, actor, svc.clock.now(), show, keep)
     return render(
-        request, "_console_questions.html", await _context(request, event, actor, page=False)
+        request,
+        "_console_questions.html",
+        {
+            "items": listing.items,
+            "me": actor,
+            "show": show,
+            "composer": None,
+            "event": event,
+            "now": iso(svc.clock.now()),
+        },
     )
+
+
+async def backstage_fragment(request: Request) -> Response:
+    event, actor = await _signed_in(request)
+    async with services(request).store.read() as repo:
+        notes = await load_notes(repo, event, actor)
+    return render(request, "_backstage_notes.html", {"notes": notes, "event": event})
+
+
+async def compose_fragment(request: Request) -> Response:
+    """The answer box for ?answer=QUESTION_ID or ?edit=ANSWER_ID, with the saved draft."""
+    event, actor = await _signed_in(request)
+    composer = await _composer(
+        request,
+        event,
+        actor,
+        question_id=_number(request.query_params.get("answer")),
+        answer_id=_number(request.query_params.get("edit")),
+    )
+    if composer is None:
+        raise HTTPException(404, "No such question or answer.")
+    show = _show(request.query_params.get("show"))
+    return render(request, "_composer.html", {"composer": composer, "show": show, "event": event})
+
+
+async def _refused_form(
+    request: Request,
+    event: Event,
+    actor: Actor,
+    exc: RuleError,
+    form: FormData,
+    composer: dict[str, Any] | None = None,
+    note_form: dict[str, Any] | None = None,
+) -> Response:
+    """A refused form comes back as the page with the text still in its box and the reason."""
+    if wants_json(request):
+        return json_error(exc.code, exc.message)
+    show = _show(form.get("show"))
+    context = await _context(
+        request, event, actor, show=show, composer=composer, note_form=note_form
+    )
+    return render(request, "console.html", context, STATUS_FOR_CODE.get(exc.code, 400))
 
 
 async def post_answer(request: Request) -> Response:
+    """The answer box's form: publish (the default), save the draft, or discard it."""
     event, actor = await _signed_in(request)
+    svc = services(request)
     form = await read_form(request)
-    question_id = whole_number(str(form.get("question_id", ""))) or 0
-    return await perform(
-        request,
-        services(request).actions.answer(question_id, form.get("body"), actor),
-        f"/console/{event.slug}?show={form.get('show', 'all')}",
-        "Your answer is published.",
-    )
+    question_id = _number(form.get("question_id")) or 0
+    body, show = form.get("body"), _show(form.get("show"))
+    intent = str(form.get("intent", "publish"))
+    back = f"/console/{event.slug}?show={show}"
+    try:
+        if intent == "discard":
+            await svc.drafts.discard(question_id, actor)
+            request.session["notice"] = "Draft discarded."
+            return RedirectResponse(back, status_code=303)
+        if intent == "save":
+            await svc.drafts.save(question_id, actor, body)
+            request.session["notice"] = "Draft saved."
+            return RedirectResponse(f"{back}&answer={question_id}#composer", status_code=303)
+        answer_id = await svc.actions.answer(question_id, body, actor)
+    except RuleError as exc:
+        composer = await _composer(request, event, actor, question_id=question_id, answer_id=None)
+        if composer is not None:
+            composer.update(body=body if isinstance(body, str) else "", error=exc.message)
+        return await _refused_form(request, event, actor, exc, form, composer=composer)
+    if wants_json(request):
+        return JSONResponse({"answer_id": answer_id}, status_code=201)
+    request.session["notice"] = "Your answer is published."
+    return RedirectResponse(f"{back}#cq-{question_id}", status_code=303)
 
 
 async def edit_answer(request: Request) -> Response:
     event, actor = await _signed_in(request)
     form = await read_form(request)
-    return await perform(
-        request,
-        services(request).actions.edit_answer(
-            request.path_params["answer_id"], form.get("body"), actor
-        ),
-        f"/console/{event.slug}",
-        "Your answer is updated.",
+    answer_id = request.path_params["answer_id"]
+    body, show = form.get("body"), _show(form.get("show"))
+    try:
+        await services(request).actions.edit_answer(answer_id, body, actor)
+    except RuleError as exc:
+        composer = await _composer(request, event, actor, question_id=None, answer_id=answer_id)
+        if composer is not None:
+            composer.update(body=body if isinstance(body, str) else "", error=exc.message)
+        return await _refused_form(request, event, actor, exc, form, composer=composer)
+    if wants_json(request):
+        return JSONResponse({"answer_id": answer_id})
+    request.session["notice"] = "Your answer is updated."
+    return RedirectResponse(f"/console/{event.slug}?show={show}", status_code=303)
+
+
+def _draft_json(draft: Draft | None) -> JSONResponse:
+    if draft is None:
+        return JSONResponse({"draft": None})
+    return JSONResponse(
+        {
+            "draft": {
+                "question_id": draft.question_id,
+                "body": draft.body,
+                "saved_at": iso(draft.updated_at),
+                "claimed_until": iso(draft.claimed_until) if draft.claimed_until else None,
+            }
+        }
+    )
+
+
+async def _draft_endpoint(
+    request: Request, call: Callable[[Any, int, Actor, dict[str, Any]], Awaitable[Draft | None]]
+) -> Response:
+    """The console script's draft calls: JSON in, JSON out, refusals as JSON errors."""
+    try:
+        event, actor = await _signed_in(request)
+        data = await read_json(request, MAX_DRAFT_JSON_BYTES) if request.method == "POST" else {}
+        return _draft_json(
+            await call(services(request).drafts, request.path_params["question_id"], actor, data)
+        )
+    except RuleError as exc:
+        return json_error(exc.code, exc.message)
+    except HTTPException as exc:
+        code = "not_found" if exc.status_code == 404 else "forbidden"
+        return json_error(code, str(exc.detail), exc.status_code)
+
+
+async def get_draft(request: Request) -> Response:
+    return await _draft_endpoint(request, lambda d, q, actor, _: d.get(q, actor))
+
+
+async def claim(request: Request) -> Response:
+    """Open the answer box: colleagues and editors see "being answered by" within a second."""
+    return await _draft_endpoint(request, lambda d, q, actor, _: d.claim(q, actor))
+
+
+async def save_draft(request: Request) -> Response:
+    return await _draft_endpoint(
+        request, lambda d, q, actor, data: d.save(q, actor, data.get("body"))
+    )
+
+
+async def release(request: Request) -> Response:
+    """Close the box: the claim ends; the text, if any, stays a draft."""
+    return await _draft_endpoint(
+        request, lambda d, q, actor, data: d.release(q, actor, data.get("body"))
+    )
+
+
+async def discard(request: Request) -> Response:
+    async def forget(drafts: Any, question_id: int, actor: Actor, _: dict[str, Any]) -> None:
+        await drafts.discard(question_id, actor)
+
+    return await _draft_endpoint(request, forget)
+
+
+async def post_note(request: Request) -> Response:
+    """A panelist's note to the editors, optionally about one question."""
+    event, actor = await _signed_in(request)
+    form = await read_form(request)
+    body, about = form.get("body"), form.get("about")
+    try:
+        note_id = await services(request).backstage.send(event.id, actor, body, about=about)
+    except RuleError as exc:
+        note_form = {
+            "body": body if isinstance(body, str) else "",
+            "about": about or "",
+            "error": exc.message,
+        }
+        return await _refused_form(request, event, actor, exc, form, note_form=note_form)
+    if wants_json(request):
+        return JSONResponse({"id": note_id}, status_code=201)
+    request.session["notice"] = "Your note is with the editors."
+    return RedirectResponse(
+        f"/console/{event.slug}?show={_show(form.get('show'))}#backstage", status_code=303
     )
 
 

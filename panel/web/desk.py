@@ -7,21 +7,25 @@ from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel import payloads
 from panel.actions import Actor
 from panel.domain import TRANSITIONS, Event, EventStatus, Question, QuestionStatus, RuleError
 from panel.web.auth import require_editor
 from panel.web.base import (
+    STATUS_FOR_CODE,
     event_or_404,
+    json_error,
     markdown_preview,
     perform,
     read_form,
     render,
     services,
+    wants_json,
     whole_number,
 )
+from panel.web.consoleview import active_claims, load_notes
 from panel.web.eventview import STATUS_LABELS
 
 STATUS_CONTROLS = {
@@ -153,13 +157,24 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
         pending = await repo.questions(event.id, [QuestionStatus.PENDING])
         approved = await repo.questions(event.id, [QuestionStatus.APPROVED])
         answers = await repo.answers_for_event(event.id)
+        claims = active_claims(await repo.drafts_for_event(event.id), people, svc.clock.now())
+        notes = await load_notes(repo, event, Actor("editor"))
+    flags: dict[int, list[dict[str, Any]]] = {}
+    for note in notes:
+        if note["flag"] and note["question_id"]:
+            flags.setdefault(note["question_id"], []).append(note)
     to_id = whole_number(to)
     if to_id is not None:
         pending = [q for q in pending if q.directed_to == to_id]
         approved = [q for q in approved if q.directed_to == to_id]
 
     def view(q: Question) -> dict[str, Any]:
-        return {**payloads.question(q, people), "held_reason": q.held_reason}
+        return {
+            **payloads.question(q, people),
+            "held_reason": q.held_reason,
+            "claimed_by": claims.get(q.id, []),
+            "flags": flags.get(q.id, []),
+        }
 
     by_question: dict[int, list[dict[str, Any]]] = {}
     for a in answers:
@@ -179,6 +194,9 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
         "to": to,
         "controls": _controls(event),
         "notice": request.session.pop("notice", None) if page else None,
+        "notes": notes,
+        "note_form": {"body": "", "to": "", "about": "", "error": None},
+        "note_limit": svc.settings.note_max_chars,
     }
 
 
@@ -194,6 +212,45 @@ async def queue_fragment(request: Request) -> Response:
     await require_editor(request)
     event = await event_or_404(request, request.path_params["slug"])
     return render(request, "_queue.html", await _queue_context(request, event, page=False))
+
+
+async def _backstage_context(request: Request, event: Event) -> dict[str, Any]:
+    async with services(request).store.read() as repo:
+        notes = await load_notes(repo, event, Actor("editor"))
+        panel = (await repo.lineup(event.id)).everyone()
+    return {"notes": notes, "panel": panel, "event": event}
+
+
+async def backstage_fragment(request: Request) -> Response:
+    """The backstage notes alone, for live refreshes of the desk."""
+    await require_editor(request)
+    event = await event_or_404(request, request.path_params["slug"])
+    return render(request, "_backstage_notes.html", await _backstage_context(request, event))
+
+
+async def post_note(request: Request) -> Response:
+    """An editor's note to the whole panel or to one panelist; never shown to readers."""
+    actor = await require_editor(request)
+    form = await read_form(request)
+    event = await event_or_404(request, request.path_params["slug"])
+    body, to, about = form.get("body"), form.get("to") or None, form.get("about") or None
+    try:
+        note_id = await services(request).backstage.send(event.id, actor, body, to=to, about=about)
+    except RuleError as exc:
+        if wants_json(request):
+            return json_error(exc.code, exc.message)
+        context = await _queue_context(request, event)
+        context["note_form"] = {
+            "body": body if isinstance(body, str) else "",
+            "to": str(to or ""),
+            "about": str(about or ""),
+            "error": exc.message,
+        }
+        return render(request, "desk_event.html", context, STATUS_FOR_CODE.get(exc.code, 400))
+    if wants_json(request):
+        return JSONResponse({"id": note_id}, status_code=201)
+    request.session["notice"] = "Note sent to the panel."
+    return RedirectResponse(f"/desk/events/{event.slug}#backstage", status_code=303)
 
 
 async def _moderate_one(request: Request, actor: Actor, question_id: int, form: FormData) -> None:

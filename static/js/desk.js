@@ -1,16 +1,22 @@
 // The moderation desk: the queue reloads live; actions post without leaving the page;
 // keyboard shortcuts for fast moderation.
-import { liveRegion } from "./staff.js";
+import { fragmentRefresher, liveRegion, noteForm } from "./staff.js";
 
 const desk = document.getElementById("desk");
 if (desk) {
   const slug = desk.dataset.slug;
   const regionElement = document.getElementById("queue-region");
+  const refreshNotes = fragmentRefresher(
+    document.getElementById("backstage-notes"),
+    () => `/desk/events/${encodeURIComponent(slug)}/backstage`,
+  );
   const region = liveRegion({
     slug,
     regionId: "queue-region",
     fragmentUrl: () => `/desk/events/${encodeURIComponent(slug)}/queue${location.search}`,
+    onFrames: (frames) => frames.some((frame) => frame.data?.note) && refreshNotes(),
   });
+  noteForm(document.getElementById("note-form"), { onSent: refreshNotes });
 
   regionElement.addEventListener("submit", async (event) => {
     const form = event.target;

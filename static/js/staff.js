@@ -2,7 +2,69 @@
 // Refreshes keep what the person is typing and where their focus is.
 import { openStream, showConnection, wsUrl } from "./socket.js";
 
-export function liveRegion({ slug, regionId, fragmentUrl }) {
+// Re-fetch a server-rendered fragment into `element`, one request at a time; a call made while
+// one is running is remembered and run after it. For regions without form fields.
+export function fragmentRefresher(element, url) {
+  let running = false;
+  let again = false;
+  return async function refresh() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      const response = await fetch(url(), { headers: { Accept: "text/html" } });
+      if (response.ok) element.innerHTML = await response.text();
+    } catch {
+      // offline: the next notice or reconnect refreshes again
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        refresh();
+      }
+    }
+  };
+}
+
+// The backstage note form (console and desk): sent without leaving the page; a refusal keeps
+// the text and shows the reason.
+export function noteForm(form, { onSent }) {
+  const status = document.createElement("p");
+  status.id = "note-status";
+  status.setAttribute("role", "status");
+  status.className = "note-status";
+  form.append(status);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    status.className = "note-status";
+    status.textContent = "Sending…";
+    let response;
+    try {
+      response = await fetch(form.getAttribute("action"), {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+      });
+    } catch {
+      status.className = "note-status form-error";
+      status.textContent = "Could not reach the server. Your note is kept here: try again.";
+      return;
+    }
+    if (response.ok) {
+      form.querySelectorAll("input[type=text], textarea").forEach((field) => (field.value = ""));
+      status.textContent = "Sent.";
+      onSent();
+      return;
+    }
+    const problem = await response.json().catch(() => null);
+    status.className = "note-status form-error";
+    status.textContent = problem?.error?.message || "The note was not sent. Your text is kept here.";
+  });
+}
+
+export function liveRegion({ slug, regionId, fragmentUrl, onFrames = () => {} }) {
   const region = document.getElementById(regionId);
   const connection = document.getElementById("connection");
   let running = false;
@@ -55,7 +117,10 @@ export function liveRegion({ slug, regionId, fragmentUrl }) {
   }
 
   openStream(() => wsUrl(`/staff/events/${encodeURIComponent(slug)}/live`), {
-    onFrames: () => refresh(),
+    onFrames: (frames) => {
+      refresh();
+      onFrames(frames);
+    },
     onState: (state) => {
       showConnection(connection, state);
       if (state === "live") refresh(); // catch up on anything missed while away

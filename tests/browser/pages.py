@@ -175,13 +175,36 @@ class ConsolePage:
     def question(self, question_id: int) -> Locator:
         return self.page.locator(f"#cq-{question_id}")
 
+    def new_questions(self) -> Locator:
+        """The "N new questions — show" button: questions that arrived live wait behind it."""
+        return self.page.locator("#new-questions button")
+
+    def expect_new(self, question_id: int) -> None:
+        """A question arrived live: it is announced, not pushed in; show it."""
+        card = self.question(question_id)
+        expect(card).to_have_count(1)
+        if card.is_hidden():
+            self.new_questions().click()
+        expect(card).to_be_visible()
+
+    def box(self) -> Locator:
+        """The one open answer box's text area."""
+        return self.page.locator("#composer-body")
+
+    def open_answer(self, question_id: int) -> Locator:
+        """Click "Answer" (or "Continue your draft") on a question: its box opens, focused."""
+        self.expect_new(question_id)
+        self.question(question_id).locator(".answer-link").click()
+        box = self.question(question_id).locator("#composer-body")
+        expect(box).to_be_focused()
+        return box
+
     def answer(self, question_id: int, body: str) -> None:
-        """Write and publish an answer (the form posts and comes back to the console)."""
+        """Write and publish an answer; it appears under the question without a reload."""
         card = self.question(question_id)
         before = card.locator(".answer").count()
-        card.locator(f"#answer-{question_id}").fill(body)
+        self.open_answer(question_id).fill(body)
         card.get_by_role("button", name="Publish answer").click()
-        # Not the "Your answer is published." notice: it is a cookie-session flash message,
-        # which a concurrent live refresh of the old page can clobber (see the report).
         expect(card.locator(".answer")).to_have_count(before + 1)
+        expect(card.locator("#composer")).to_have_count(0)
         wait_live(self.page)

@@ -90,9 +90,11 @@ def test_keyboard_only_post_moderate_and_answer(
 
     console = panelist(live_event.core[0])
     expect(console.question(question_id)).to_be_visible()
-    tab_to(console.page, f"#answer-{question_id}")
+    tab_to(console.page, f"#cq-{question_id} .answer-link")
+    console.page.keyboard.press("Enter")
+    expect(console.box()).to_be_focused()
     console.page.keyboard.type("Patience, curiosity and firm boundaries.")
-    tab_to(console.page, f"#cq-{question_id} .answer-form button[type=submit]")
+    tab_to(console.page, f"#cq-{question_id} #composer button[type=submit]")
     console.page.keyboard.press("Enter")
     expect(console.question(question_id).locator(".answer")).to_have_count(1)
 

@@ -167,7 +167,7 @@ def test_editor_sets_up_and_runs_an_event_from_an_empty_database(
     desk.keyboard.press("a")
     expect(queue.published(question_id)).to_be_visible()
     expect(reader.question(question_id)).to_contain_text("Should I put my pension into crypto?")
-    expect(console.question(question_id)).to_be_visible()
+    console.expect_new(question_id)
 
 
 def test_editor_moderates_with_shortcuts_and_tools(

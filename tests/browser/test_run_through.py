@@ -51,7 +51,7 @@ def test_editor_panelists_and_readers_run_a_live_qa(
     editor.approve(q_degree)
     for r in readers:
         expect(r.question(q_degree)).to_contain_text("Do I need a degree")
-    expect(console_maria.question(q_degree)).to_be_visible()  # the console updates live too
+    console_maria.expect_new(q_degree)  # the console updates live too (announced, then shown)
     editor.merge(q_duplicate, into=q_degree)
     for r in readers:
         expect(r.page.locator(f"#q-{q_degree}-merged #q-{q_duplicate}")).to_contain_text(
@@ -233,9 +233,9 @@ def test_panelist_console_tools(
     expect(console.page.locator(".console-question")).to_have_count(2)
 
     # Preview renders the markdown as readers will see it, without publishing.
-    console.question(paperwork).locator(f"#answer-{paperwork}").fill("Yes, *plenty*.")
+    console.open_answer(paperwork).fill("Yes, *plenty*.")
     console.question(paperwork).get_by_role("button", name="Preview").click()
-    expect(console.page.locator(f"#preview-{paperwork} em")).to_have_text("plenty")
+    expect(console.page.locator("#composer-preview em")).to_have_text("plenty")
     expect(asker.answers(paperwork)).to_have_count(0)
     console.question(paperwork).get_by_role("button", name="Publish answer").click()
     expect(asker.answers(paperwork)).to_contain_text("Yes, plenty.")
@@ -249,7 +249,8 @@ def test_panelist_console_tools(
     server.clock.advance(minutes=2)  # "edited" means updated later than written
     card = console.question(paperwork)
     card.get_by_text("Edit your answer").click()
-    card.locator("textarea[id^=edit-]").fill("Yes, plenty, but it gets quicker.")
+    expect(card.locator("#composer-body")).to_be_focused()
+    card.locator("#composer-body").fill("Yes, plenty, but it gets quicker.")
     card.get_by_role("button", name="Save changes").click()
     expect(asker.answers(paperwork)).to_contain_text("it gets quicker")
     expect(asker.answers(paperwork).locator(".edited")).to_have_text("edited")

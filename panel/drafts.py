@@ -1,0 +1,178 @@
+"""Panelists' drafts and soft claims: typed answers that survive anything, and "being
+answered by" marks that other staff see within a second.
+
+A draft is private to its panelist. A claim is a draft row with `claimed_until` set: opening
+the answer box sets it, typing renews it, closing the box or publishing ends it, and an idle
+box lets it lapse. Claims are soft: others can still answer. Staff pages hear about a claim
+that starts or ends through a staff notice carrying only the question id.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, timedelta
+
+from panel.clock import Clock
+from panel.config import Settings
+from panel.domain import Draft, EventStatus, Question, QuestionStatus, RuleError
+from panel.lookups import CONTROL_CHARS, Actor, event_or_fail, people, question_or_fail
+from panel.store import Repo, Store
+
+
+def unanswerable_reason(question: Question, event_status: EventStatus) -> str | None:
+    """Why a panelist cannot answer this question now, in words; None when they can."""
+    if question.merged_into is not None:
+        return f"The editors merged this question into #{question.merged_into}: answer it there."
+    if question.status == QuestionStatus.WITHDRAWN:
+        return "The editors withdrew this question: it can no longer be answered."
+    if question.status != QuestionStatus.APPROVED:
+        return "This question is not published, so it cannot be answered."
+    if event_status in (EventStatus.DRAFT, EventStatus.PUBLISHED):
+        return "This event is not taking answers."
+    return None
+
+
+def draft_text(value: object, max_chars: int) -> str:
+    """A draft is kept as typed (no trimming: the panelist is mid-sentence), but checked."""
+    if not isinstance(value, str):
+        raise RuleError("invalid", "The draft must be text.")
+    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n"))
+    if CONTROL_CHARS.search(text):
+        raise RuleError("invalid", "The draft contains control characters.")
+    if len(text) > max_chars:
+        raise RuleError(
+            "too_long",
+            f"Your answer is {len(text):,} characters; the limit is {max_chars:,}. "
+            "Shorten it to save and publish it.",
+        )
+    return text
+
+
+class Drafts:
+    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+
+    @property
+    def idle(self) -> timedelta:
+        return timedelta(seconds=self.settings.claim_idle_seconds)
+
+    async def get(self, question_id: int, actor: Actor) -> Draft | None:
+        async with self.store.read() as repo:
+            question = await question_or_fail(repo, question_id)
+            panelist_id = await _own_panelist(repo, actor, question.event_id)
+            return await repo.draft(question_id, panelist_id)
+
+    async def claim(self, question_id: int, actor: Actor) -> Draft:
+        """Open the answer box: mark the question as being answered by this panelist."""
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> Draft:
+            question = await question_or_fail(repo, question_id)
+            panelist_id = await _own_panelist(repo, actor, question.event_id)
+            event = await event_or_fail(repo, question.event_id)
+            reason = unanswerable_reason(question, event.status)
+            if reason:
+                raise RuleError("conflict", reason)
+            earlier = await repo.draft(question_id, panelist_id)
+            return await self._store(
+                repo, question, panelist_id, earlier.body if earlier else "", earlier, True, now
+            )
+
+        return await self.store.write(job)
+
+    async def save(self, question_id: int, actor: Actor, body: object) -> Draft:
+        """Keep what the panelist has typed so far; typing renews an open box's claim."""
+        text = draft_text(body, self.settings.answer_max_chars)
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> Draft:
+            question = await question_or_fail(repo, question_id)
+            panelist_id = await _own_panelist(repo, actor, question.event_id)
+            event = await event_or_fail(repo, question.event_id)
+            earlier = await repo.draft(question_id, panelist_id)
+            # The box is open when a claim was set (even a lapsed one): typing renews it. A
+            # question that went away keeps the text but no longer takes a claim.
+            open_box = earlier is not None and earlier.claimed_until is not None
+            claim = open_box and unanswerable_reason(question, event.status) is None
+            return await self._store(repo, question, panelist_id, text, earlier, claim, now)
+
+        return await self.store.write(job)
+
+    async def release(self, question_id: int, actor: Actor, body: object = None) -> Draft | None:
+        """Close the answer box: the claim ends, the text (if any) stays as a draft."""
+        text = None if body is None else draft_text(body, self.settings.answer_max_chars)
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> Draft | None:
+            question = await question_or_fail(repo, question_id)
+            panelist_id = await _own_panelist(repo, actor, question.event_id)
+            earlier = await repo.draft(question_id, panelist_id)
+            kept = text if text is not None else (earlier.body if earlier else "")
+            if not kept:
+                await self._forget(repo, question, panelist_id, earlier, now)
+                return None
+            return await self._store(repo, question, panelist_id, kept, earlier, False, now)
+
+        return await self.store.write(job)
+
+    async def discard(self, question_id: int, actor: Actor) -> None:
+        """Throw the draft away, and the claim with it."""
+        now = self.clock.now()
+
+        async def job(repo: Repo) -> None:
+            question = await question_or_fail(repo, question_id)
+            panelist_id = await _own_panelist(repo, actor, question.event_id)
+            earlier = await repo.draft(question_id, panelist_id)
+            await self._forget(repo, question, panelist_id, earlier, now)
+
+        await self.store.write(job)
+
+    async def _store(
+        self,
+        repo: Repo,
+        question: Question,
+        panelist_id: int,
+        body: str,
+        earlier: Draft | None,
+        claim: bool,
+        now: datetime,
+    ) -> Draft:
+        until = now + self.idle if claim else None
+        await repo.save_draft(
+            question_id=question.id,
+            panelist_id=panelist_id,
+            event_id=question.event_id,
+            body=body,
+            now=now,
+            claimed_until=until,
+        )
+        was_claimed = earlier is not None and earlier.claims(now)
+        if claim != was_claimed:  # only a claim that starts or ends is news to colleagues
+            repo.notify_staff(question.event_id, {"claim": question.id}, now)
+        return Draft(question.id, panelist_id, question.event_id, body, now, until)
+
+    async def _forget(
+        self,
+        repo: Repo,
+        question: Question,
+        panelist_id: int,
+        earlier: Draft | None,
+        now: datetime,
+    ) -> None:
+        await repo.delete_draft(question.id, panelist_id)
+        if earlier is not None and earlier.claims(now):
+            repo.notify_staff(question.event_id, {"claim": question.id}, now)
+
+
+async def _own_panelist(repo: Repo, actor: Actor, event_id: int) -> int:
+    """Drafts belong to a panelist of this event, signed in to it."""
+    if (
+        actor.kind == "panelist"
+        and isinstance(actor.id, int)
+        and actor.acts_for(event_id)
+        and actor.id in await people(repo, event_id)
+    ):
+        return actor.id
+    raise RuleError("forbidden", "Only this event's panelists keep drafts here.")

@@ -270,6 +270,7 @@ function startConsole(root) {
       limit: Number(form.dataset.limit),
       serverText: textarea.value, // what the server holds (the draft, or the published text)
       timer: null,
+      saveFailed: false,
     };
     const local = device.get(localKey(box));
     if (box.mode === "answer" && local && !local.synced && local.body !== textarea.value) {
@@ -335,11 +336,15 @@ function startConsole(root) {
       if (b.textarea.value === body) device.put(localKey(b), { body, synced: true });
       if (box === b) {
         b.saved.textContent = " · Draft saved";
-        if (b.status.classList.contains("form-error") && !b.status.classList.contains("too-long")) say("");
+        if (b.saveFailed) say(""); // only the message of a failed save is cleared by a good one
+        b.saveFailed = false;
       }
     } else if (box === b) {
       b.saved.textContent = result.offline ? " · Kept on this device until the connection is back" : "";
-      if (!result.offline) say(result.message, { error: true });
+      if (!result.offline) {
+        b.saveFailed = true;
+        say(result.message, { error: true });
+      }
     }
   }
 

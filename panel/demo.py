@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from panel.actions import Actions, Actor
+from panel.backstage import Backstage
 from panel.clock import Clock, FakeClock
 from panel.config import Settings
 from panel.domain import utc
+from panel.drafts import Drafts
 from panel.store import Store
 
 LIVE_SLUG = "probation-officer-careers"
@@ -263,10 +265,50 @@ async def _seed_live_questions(actions: Actions, event_id: int, people: dict[str
     rejected = await ask("demo-reader-6", "Buy cheap followers at my website!!!")
     await actions.moderate(rejected, "reject", DEMO_DESK, reason="Spam")
     await ask("demo-reader-7", "How do you switch off after a difficult day?", "Ana")
-    await ask(
+    research = await ask(
         "demo-reader-8",
         "Which research would you recommend on what helps people stop offending?",
         to="Dr Priya Hamid",
+    )
+    q5 = await ask("demo-reader-9", "Honestly, how much of the job is paperwork?", "Kit")
+    await approve(q5)
+    await _seed_backstage(actions, event_id, people, pinned=q4, paperwork=q5, waiting=research)
+
+
+async def _seed_backstage(
+    actions: Actions,
+    event_id: int,
+    people: dict[str, int],
+    *,
+    pinned: int,
+    paperwork: int,
+    waiting: int,
+) -> None:
+    """The staff side of the live hour: a colleague writing an answer, and backstage notes."""
+    jenna = Actor("panelist", people["Jenna Holt"], "Jenna Holt")
+    drafts = Drafts(actions.store, actions.clock, actions.settings)
+    backstage = Backstage(actions.store, actions.clock, actions.settings)
+    await drafts.claim(pinned, jenna)
+    await drafts.save(pinned, jenna, "It depends a lot on the area: London posts come with ")
+    maria = Actor("panelist", people["Maria Ashdown"], "Maria Ashdown")
+    await drafts.save(paperwork, maria, "More than most people expect: reports for the courts, ")
+    await backstage.send(
+        event_id,
+        DEMO_DESK,
+        f"Welcome, everyone. Tom's question on pay (#{pinned}) is pinned: readers keep "
+        "upvoting it.",
+    )
+    await backstage.send(
+        event_id,
+        DEMO_DESK,
+        f"Priya, a research question for you (#{waiting}) is coming up after moderation.",
+        to=people["Dr Priya Hamid"],
+    )
+    await backstage.send(
+        event_id,
+        jenna,
+        "I'm on this one, but a London colleague may know the allowances better.",
+        about=pinned,
     )
 
 

@@ -55,6 +55,15 @@ def _console(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> 
     return page
 
 
+def _console_answering(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
+    """Maria picks up her draft: the one answer box open, next to the backstage."""
+    page = _console(site, open_page, **options)
+    card = page.locator(".console-question", has_text="how much of the job is paperwork")
+    card.get_by_role("link", name="Continue your draft").click()
+    expect(page.locator("#composer-body")).to_be_focused()
+    return page
+
+
 def _not_found(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
     return open_page(site.url, "/events/no-such-event", **options)
 
@@ -67,6 +76,7 @@ PAGE_TYPES: dict[str, Callable[..., Page]] = {
     "desk-index": _desk_index,
     "desk-event": _desk_event,
     "console": _console,
+    "console-answering": _console_answering,
     "not-found": _not_found,
 }
 

@@ -28,6 +28,7 @@ from panel.lookups import SYSTEM, Actor, clean_text  # noqa: F401 - re-exported
 from panel.lookups import event_or_fail as _event
 from panel.lookups import on_now_payload as _on_now_payload
 from panel.lookups import optional_id as _optional_id
+from panel.lookups import panel_member as _panel_member
 from panel.lookups import people as _people
 from panel.lookups import question_or_fail as _question
 from panel.planning import Planning
@@ -538,11 +539,7 @@ def _audit_view(q: Question) -> dict[str, Any]:
 async def _panelist_of(repo: Repo, actor: Actor, event_id: int) -> int | None:
     if actor.kind == "editor":
         return None
-    if (
-        actor.kind == "panelist"
-        and isinstance(actor.id, int)
-        and actor.acts_for(event_id)
-        and actor.id in await _people(repo, event_id)
-    ):
-        return actor.id
+    panelist_id = await _panel_member(repo, actor, event_id)
+    if panelist_id is not None:
+        return panelist_id
     raise RuleError("forbidden", "Only this event's panelists and editors can answer.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import Audience, RuleError
-from panel.lookups import Actor, clean_text, event_or_fail, optional_id, people
+from panel.lookups import Actor, clean_text, event_or_fail, optional_id, panel_member, people
 from panel.store import Repo, Store
 
 
@@ -37,12 +37,7 @@ class Backstage:
                 if to_id is not None and to_id not in panel:
                     raise RuleError("invalid", "That panelist is not on this event's panel.")
                 audience = Audience.PANEL if to_id is None else Audience.PANELIST
-            elif (
-                actor.kind == "panelist"
-                and isinstance(actor.id, int)
-                and actor.acts_for(event.id)
-                and actor.id in panel
-            ):
+            elif await panel_member(repo, actor, event.id) is not None:
                 audience = Audience.EDITORS  # a panelist's note always goes to the editors
             else:
                 raise RuleError(

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import Draft, EventStatus, Question, QuestionStatus, RuleError
-from panel.lookups import CONTROL_CHARS, Actor, event_or_fail, people, question_or_fail
+from panel.lookups import CONTROL_CHARS, Actor, event_or_fail, panel_member, question_or_fail
 from panel.store import Repo, Store
 
 
@@ -168,11 +168,7 @@ class Drafts:
 
 async def _own_panelist(repo: Repo, actor: Actor, event_id: int) -> int:
     """Drafts belong to a panelist of this event, signed in to it."""
-    if (
-        actor.kind == "panelist"
-        and isinstance(actor.id, int)
-        and actor.acts_for(event_id)
-        and actor.id in await people(repo, event_id)
-    ):
-        return actor.id
+    panelist_id = await panel_member(repo, actor, event_id)
+    if panelist_id is not None:
+        return panelist_id
     raise RuleError("forbidden", "Only this event's panelists keep drafts here.")

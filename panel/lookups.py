@@ -56,6 +56,18 @@ async def people(repo: Repo, event_id: int) -> dict[int, Any]:
     return {person.id: person for person in (await repo.lineup(event_id)).everyone()}
 
 
+async def panel_member(repo: Repo, actor: Actor, event_id: int) -> int | None:
+    """The actor's panelist id if they sit on this event's panel and are signed in to it."""
+    if (
+        actor.kind == "panelist"
+        and isinstance(actor.id, int)
+        and actor.acts_for(event_id)
+        and actor.id in await people(repo, event_id)
+    ):
+        return actor.id
+    return None
+
+
 async def on_now_payload(repo: Repo, event: Event, at: datetime) -> list[dict[str, Any]]:
     people = on_now(event, await repo.slots(event.id), await repo.lineup(event.id), at)
     return [payloads.panelist(person) for person in people]

@@ -19,6 +19,20 @@ from panel.lookups import CONTROL_CHARS, Actor, event_or_fail, panel_member, que
 from panel.store import Repo, Store
 
 
+def seen_by_panel(question: Question) -> bool:
+    """Panelists see published questions, and those taken down after being published (merged
+    ones stay approved). Pending and rejected text is for editors only."""
+    return question.status in (QuestionStatus.APPROVED, QuestionStatus.WITHDRAWN)
+
+
+async def panel_question(repo: Repo, question_id: int) -> Question:
+    """A question as a panelist may know it: one never published does not exist for them."""
+    question = await question_or_fail(repo, question_id)
+    if not seen_by_panel(question):
+        raise RuleError("not_found", "No such question.")
+    return question
+
+
 def unanswerable_reason(question: Question, event_status: EventStatus) -> str | None:
     """Why a panelist cannot answer this question now, in words; None when they can."""
     if question.merged_into is not None:
@@ -60,7 +74,7 @@ class Drafts:
 
     async def get(self, question_id: int, actor: Actor) -> Draft | None:
         async with self.store.read() as repo:
-            question = await question_or_fail(repo, question_id)
+            question = await panel_question(repo, question_id)
             panelist_id = await _own_panelist(repo, actor, question.event_id)
             return await repo.draft(question_id, panelist_id)
 
@@ -69,7 +83,7 @@ class Drafts:
         now = self.clock.now()
 
         async def job(repo: Repo) -> Draft:
-            question = await question_or_fail(repo, question_id)
+            question = await panel_question(repo, question_id)
             panelist_id = await _own_panelist(repo, actor, question.event_id)
             event = await event_or_fail(repo, question.event_id)
             reason = unanswerable_reason(question, event.status)
@@ -88,7 +102,7 @@ class Drafts:
         now = self.clock.now()
 
         async def job(repo: Repo) -> Draft:
-            question = await question_or_fail(repo, question_id)
+            question = await panel_question(repo, question_id)
             panelist_id = await _own_panelist(repo, actor, question.event_id)
             event = await event_or_fail(repo, question.event_id)
             earlier = await repo.draft(question_id, panelist_id)
@@ -106,7 +120,7 @@ class Drafts:
         now = self.clock.now()
 
         async def job(repo: Repo) -> Draft | None:
-            question = await question_or_fail(repo, question_id)
+            question = await panel_question(repo, question_id)
             panelist_id = await _own_panelist(repo, actor, question.event_id)
             earlier = await repo.draft(question_id, panelist_id)
             kept = text if text is not None else (earlier.body if earlier else "")
@@ -122,7 +136,7 @@ class Drafts:
         now = self.clock.now()
 
         async def job(repo: Repo) -> None:
-            question = await question_or_fail(repo, question_id)
+            question = await panel_question(repo, question_id)
             panelist_id = await _own_panelist(repo, actor, question.event_id)
             earlier = await repo.draft(question_id, panelist_id)
             await self._forget(repo, question, panelist_id, earlier, now)

@@ -357,6 +357,7 @@ async def test_a_claim_start_and_end_reach_the_staff_socket_as_ids_only(
     """Starting and ending a claim notify; saving a draft (renewal) does not; no text sent."""
     slug = event["slug"]
     qid = await published_question(server, event, "Noticed?")
+    sentinel = await published_question(server, event, "Last in line")
     secret = f"draft-{uuid.uuid4().hex}"
     staff = await staff_socket(server, slug, jenna)
     try:
@@ -366,11 +367,10 @@ async def test_a_claim_start_and_end_reach_the_staff_socket_as_ids_only(
         await save(maria, slug, qid, secret + " renewed")  # a renewal: no notice
         released = await post_json(maria, draft_url(slug, qid, "release"))
         assert released.status_code == 200, released.text
-        await staff.until(
-            lambda _: len(notices(staff, {"claim": qid})) >= 2, what="the release notice"
-        )
-        # Notices arrive in order, so a renewal notice would have come before the release's.
-        assert len(notices(staff, {"claim": qid})) == 2
+        # Notices arrive in order: once a later claim's is in, every earlier one is too.
+        assert (await post_json(maria, draft_url(slug, sentinel, "claim"))).status_code == 200
+        await staff.until(lambda _: notices(staff, {"claim": sentinel}), what="the sentinel")
+        assert len(notices(staff, {"claim": qid})) == 2, "a start and an end, no renewal"
         assert all("seq" not in f for f in notices(staff, {"claim": qid}))
         assert secret not in "".join(staff.raw)
     finally:
@@ -386,13 +386,18 @@ async def test_an_idle_claim_lapses_after_the_idle_time(
     editor: httpx.AsyncClient,
 ) -> None:
     slug = event["slug"]
+    idle = server.services.settings.claim_idle_seconds
     qid = await published_question(server, event, "Idle box")
     assert (await post_json(maria, draft_url(slug, qid, "claim"))).status_code == 200
     assert await claim_shown(jenna, slug, qid)
-    clock.advance(seconds=server.services.settings.claim_idle_seconds + 1)
+    clock.advance(seconds=idle + 1)
     assert not await claim_shown(jenna, slug, qid)
     queue = await editor.get(f"/desk/events/{slug}/queue")
     assert "Being answered by" not in element(queue.text, f"published-{qid}").text
+    # The box is still open in Maria's browser: typing in it takes the claim again.
+    renewed = await save(maria, slug, qid, "Back at the keyboard")
+    assert renewed["claimed_until"] == iso(clock.now() + timedelta(seconds=idle))
+    assert await claim_shown(jenna, slug, qid)
 
 
 async def test_typing_renews_a_claim_and_release_ends_it(
@@ -412,7 +417,11 @@ async def test_typing_renews_a_claim_and_release_ends_it(
     clock.advance(seconds=idle * 3 // 4)  # past the first claim's end, inside the renewed one
     assert await claim_shown(jenna, slug, qid)
     released = await post_json(maria, draft_url(slug, qid, "release"))
-    assert released.json()["draft"] == {**renewed, "saved_at": iso(clock.now()), "claimed_until": None}
+    assert released.json()["draft"] == {
+        **renewed,
+        "saved_at": iso(clock.now()),
+        "claimed_until": None,
+    }
     assert not await claim_shown(jenna, slug, qid)
 
 
@@ -427,13 +436,41 @@ async def test_a_claim_on_a_question_that_cannot_be_answered_is_refused(
     await server.acall(lambda: server.actions.moderate(withdrawn, "withdraw", EDITOR))
     await server.acall(lambda: server.actions.moderate(merged, "merge", EDITOR, into=target))
 
-    for qid, words in ((withdrawn, "withdrew"), (merged, f"#{target}"), (pending, "not published")):
+    for qid, words in ((withdrawn, "withdrew"), (merged, f"#{target}")):
         refused = await post_json(maria, draft_url(slug, qid, "claim"))
         assert_error_shape(refused, 409, "conflict")
         assert words in refused.json()["error"]["message"]
         assert await draft_of(maria, slug, qid) is None, "a refused claim leaves nothing"
-    assert_error_shape(await post_json(maria, draft_url(slug, 999_999, "claim")), 404, "not_found")
-    assert_error_shape(await maria.get(draft_url(slug, 999_999)), 404, "not_found")
+    # A question never published does not exist for a panelist, like an unknown id.
+    for qid in (pending, 999_999):
+        assert_error_shape(await post_json(maria, draft_url(slug, qid, "claim")), 404, "not_found")
+        assert_error_shape(await maria.get(draft_url(slug, qid)), 404, "not_found")
+
+
+async def test_a_panelist_never_sees_a_pending_or_rejected_question(
+    server: LiveServer, event: dict[str, Any], maria: httpx.AsyncClient
+) -> None:
+    """Unpublished text is for editors only: no console route shows it, whatever id is asked
+    for, and no draft can be kept on it (a draft keeps its question in view)."""
+    slug = event["slug"]
+    pending = await post_as(server, event["id"], "a", "PENDING-SECRET 07700 900123")
+    rejected = await post_as(server, event["id"], "b", "REJECTED-SECRET abuse")
+    await server.acall(lambda: server.actions.moderate(rejected.id, "reject", EDITOR))
+    for question in (pending, rejected):
+        secret = question.body.split()[0]
+        for url, params in (
+            (f"/console/{slug}", {"answer": question.id}),
+            (f"/console/{slug}", {"flag": question.id}),
+            (f"/console/{slug}/questions", {"keep": question.id}),
+        ):
+            page = await maria.get(url, params=params)
+            assert page.status_code == 200 and secret not in page.text, (url, params)
+        compose = await maria.get(f"/console/{slug}/compose", params={"answer": question.id})
+        assert compose.status_code == 404 and secret not in compose.text
+        for action in ("draft", "release"):
+            refused = await post_json(maria, draft_url(slug, question.id, action), {"body": "x"})
+            assert_error_shape(refused, 404, "not_found")
+        assert secret not in (await maria.get(f"/console/{slug}")).text
 
 
 async def test_only_this_events_signed_in_panelists_can_claim_or_save(
@@ -536,7 +573,7 @@ async def test_a_desk_note_over_the_limit_comes_back_with_its_text(
 ) -> None:
     slug = event["slug"]
     limit = server.services.settings.note_max_chars
-    start = "Sandra, <i>can</i> you take \"this\" & that? "
+    start = 'Sandra, <i>can</i> you take "this" & that? '
     text = start + "y" * (limit + 1 - len(start))
     token = await csrf_of(editor, f"/desk/events/{slug}")
     refused = await editor.post(

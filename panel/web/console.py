@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel.domain import Draft, Event, RuleError, iso
+from panel.drafts import seen_by_panel
 from panel.lookups import Actor
 from panel.security import token_hash
 from panel.web.auth import signed_in_panelist
@@ -95,7 +96,7 @@ async def _composer(
         else:
             return None
         question = await repo.question(question_id)
-    if question is None or question.event_id != event.id:
+    if question is None or question.event_id != event.id or not seen_by_panel(question):
         return None
     return {
         "mode": mode,

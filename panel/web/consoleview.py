@@ -14,7 +14,7 @@ from typing import Any
 
 from panel import payloads
 from panel.domain import Audience, Draft, Event, Note, Panelist, Question, QuestionStatus, iso
-from panel.drafts import unanswerable_reason
+from panel.drafts import seen_by_panel, unanswerable_reason
 from panel.lookups import Actor
 from panel.store import Repo
 
@@ -72,7 +72,7 @@ async def load_console_list(
     chosen = {q.id: q for q in published if matches(q) or q.id in writing}
     for qid in writing - chosen.keys():  # withdrawn, merged or filtered out: still in view
         question = await repo.question(qid)
-        if question is not None and question.event_id == event.id:
+        if question is not None and question.event_id == event.id and seen_by_panel(question):
             chosen[qid] = question
     items = []
     for q in sorted(chosen.values(), key=_pinned_then_newest):

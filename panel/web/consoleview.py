@@ -85,6 +85,7 @@ async def load_console_list(
                 "draft": mine.get(q.id),
                 "answerable": unanswerable_reason(q, event.status) is None,
                 "kept": q.id in writing and not (q in published and matches(q)),
+                "off_filter": q in published and not matches(q),
                 "situation": _situation(q, event, answers, actor.id) if q.id in writing else None,
             }
         )

@@ -54,6 +54,7 @@ function startConsole(root) {
   const held = new Set(); // arrived since: hidden until "show"
   let box = null; // the open answer box
   let opening = null; // question id of a box being opened (kept in the list meanwhile)
+  let lastAnswered = null; // just published: stays in view (with its notice) until the next box
   let clockOffset = serverOffset(list());
 
   const refreshNotes = fragmentRefresher(
@@ -72,7 +73,7 @@ function startConsole(root) {
     }
     refreshing = true;
     try {
-      const keep = box?.questionId ?? opening;
+      const keep = box?.questionId ?? opening ?? lastAnswered;
       const url = `${base}/questions?show=${encodeURIComponent(show)}${keep ? `&keep=${keep}` : ""}`;
       const response = await fetch(url, { headers: { Accept: "text/html" } });
       if (response.ok) patch(await response.text());
@@ -405,6 +406,7 @@ function startConsole(root) {
     }
     device.remove(localKey(b));
     device.remove("open");
+    lastAnswered = b.questionId;
     const slot = b.form.parentElement;
     box = null;
     b.form.remove();

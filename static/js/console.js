@@ -410,7 +410,11 @@ function startConsole(root) {
     const slot = b.form.parentElement;
     box = null;
     b.form.remove();
-    slot.innerHTML = `<p class="notice" role="status">${b.mode === "edit" ? "Your answer is updated." : "Your answer is published."}</p>`;
+    const notice = document.createElement("p");
+    notice.className = "notice";
+    notice.setAttribute("role", "status");
+    notice.textContent = b.mode === "edit" ? "Your answer is updated." : "Your answer is published.";
+    slot.replaceChildren(notice);
     refresh();
   }
 

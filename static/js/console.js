@@ -148,7 +148,7 @@ function startConsole(root) {
     const view = li.querySelector(".cq-view");
     const next = fresh.querySelector(".cq-view");
     li.className = fresh.className;
-    if (!view || !next || view.innerHTML === next.innerHTML) return;
+    if (!view || !next || view.isEqualNode(next)) return;
     const before = view.querySelector(".question-body")?.textContent;
     const focusedId = view.contains(document.activeElement) ? document.activeElement.id : null;
     const focusedClass = focusedId ? null : view.contains(document.activeElement) && document.activeElement.className;

@@ -8,18 +8,26 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+from panel.accounts import Accounts
 from panel.actions import Actions
+from panel.answers import Answers
 from panel.backstage import Backstage
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import Frame
 from panel.drafts import Drafts
+from panel.events import Events
 from panel.live import protocol
 from panel.live.broker import Broker, broker_for_url, public_channel, staff_channel
 from panel.live.hub import Hub
+from panel.moderation import Moderation
+from panel.questions import Questions
+from panel.roster import Roster
+from panel.schedule import Schedule
 from panel.scheduler import Scheduler
 from panel.security import RateLimiter
 from panel.store import Store, store_for_url
+from panel.transcripts import Transcripts
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +39,15 @@ class Services:
     store: Store
     hub: Hub
     broker: Broker
-    actions: Actions
+    actions: Actions  # every action, by noun (below) and by its flat name
+    questions: Questions
+    moderation: Moderation
+    answers: Answers
+    events: Events
+    schedule: Schedule
+    roster: Roster
+    accounts: Accounts
+    transcripts: Transcripts
     drafts: Drafts
     backstage: Backstage
     scheduler: Scheduler
@@ -47,7 +63,7 @@ class Services:
         store = store_for_url(settings.db_url)
         hub = Hub(settings.send_queue_frames)
         actions = Actions(store, clock, settings)
-        scheduler = Scheduler(store, actions, clock)
+        scheduler = Scheduler(store, actions.schedule, clock)
         actions.on_schedule_change = scheduler.poke
         return cls(
             settings=settings,
@@ -56,8 +72,16 @@ class Services:
             hub=hub,
             broker=broker_for_url(settings.redis_url, hub),
             actions=actions,
-            drafts=Drafts(store, clock, settings),
-            backstage=Backstage(store, clock, settings),
+            questions=actions.questions,
+            moderation=actions.moderation,
+            answers=actions.answers,
+            events=actions.events,
+            schedule=actions.schedule,
+            roster=actions.roster,
+            accounts=actions.accounts,
+            transcripts=actions.transcripts,
+            drafts=actions.drafts,
+            backstage=actions.backstage,
             scheduler=scheduler,
             reader_limiter=RateLimiter(settings.questions_per_minute_reader),
             ip_limiter=RateLimiter(settings.questions_per_minute_ip),

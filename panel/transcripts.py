@@ -22,6 +22,7 @@ from panel import payloads
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import (
+    Actor,
     Answer,
     Event,
     EventStatus,
@@ -35,10 +36,11 @@ from panel.domain import (
     parse_iso,
 )
 from panel.live import protocol as p
-from panel.lookups import Actor, clean_text, event_or_fail
 from panel.render import markdown_to_html
 from panel.store import Repo, Store
 from panel.store.search import indexable
+from panel.text import clean_text
+from panel.writes import Tx, Writer, event_or_fail
 
 DOCUMENT_VERSION = 1
 NOTES_MAX_CHARS = 20000
@@ -316,6 +318,7 @@ class Transcripts:
         self.store = store
         self.clock = clock
         self.settings = settings
+        self.write = Writer(store, clock)
 
     async def curation(self, event_id: int) -> Curation:
         async with self.store.read() as repo:
@@ -333,35 +336,28 @@ class Transcripts:
 
         False when `change` found nothing to change.
         """
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> bool:
-            event = await event_or_fail(repo, event_id)
+        async def job(tx: Tx) -> bool:
+            event = await tx.event(event_id)
             _require_curatable(event)
-            cur = await load_curation(repo, event)
-            result = await change(repo, cur, now)
+            cur = await load_curation(tx.repo, event)
+            result = await change(tx.repo, cur, tx.now)
             if result is None:
                 return False
-            await repo.save_curation(
+            await tx.repo.save_curation(
                 event.id,
                 result.intro_md,
                 result.outro_md,
                 result.items,
-                now,
+                tx.now,
                 pending_changes=cur.is_public,
             )
-            await repo.audit(
-                actor=str(actor),
-                action=action,
-                event_id=event.id,
-                target=result.target,
-                before=result.before,
-                after=result.after,
-                now=now,
+            await tx.audit(
+                action, result.target, event_id=event.id, before=result.before, after=result.after
             )
             return True
 
-        return await self.store.write(job)
+        return await self.write(actor, job)
 
     async def move(self, event_id: int, question_id: int, direction: str, actor: Actor) -> None:
         """Move an item one place up or down within its slot's section."""
@@ -520,10 +516,10 @@ class Transcripts:
             outro_md = clean_text(
                 outro_md, field="Closing note", max_chars=NOTES_MAX_CHARS, required=False
             )
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> None:
-            event = await event_or_fail(repo, event_id)
+        async def job(tx: Tx) -> None:
+            repo, now = tx.repo, tx.now
+            event = await tx.event(event_id)
             check_transition(event.status, EventStatus.PUBLISHED)
             cur = await load_curation(repo, event)
             intro = cur.intro_md if intro_md is None else intro_md
@@ -537,68 +533,58 @@ class Transcripts:
             first = cur.published_at or now
             updated = now if cur.published_at else None
             document = await self._snapshot(repo, cur, first, updated)
-            await repo.append_frame(
-                event.id, p.EVENT_STATUS, {"status": EventStatus.PUBLISHED, "on_now": []}, now
+            await tx.frame(
+                event.id, p.EVENT_STATUS, {"status": EventStatus.PUBLISHED, "on_now": []}
             )
-            await repo.audit(
-                actor=str(actor),
-                action="transcript.publish",
+            await tx.audit(
+                "transcript.publish",
+                f"event:{event.slug}",
                 event_id=event.id,
-                target=f"event:{event.slug}",
                 before={"status": event.status},
                 after={"status": EventStatus.PUBLISHED, "items": len(document_items(document))},
-                now=now,
             )
 
-        await self.store.write(job)
+        await self.write(actor, job)
 
     async def republish(self, event_id: int, actor: Actor) -> None:
         """Publish the current curation over the public snapshot, with an "updated" time."""
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> None:
-            event = await event_or_fail(repo, event_id)
+        async def job(tx: Tx) -> None:
+            event = await tx.event(event_id)
             if event.status != EventStatus.PUBLISHED:
                 raise RuleError("invalid", "Only a published transcript can be republished.")
-            cur = await load_curation(repo, event)
-            document = await self._snapshot(repo, cur, cur.published_at or now, now)
-            await repo.audit(
-                actor=str(actor),
-                action="transcript.republish",
+            cur = await load_curation(tx.repo, event)
+            document = await self._snapshot(tx.repo, cur, cur.published_at or tx.now, tx.now)
+            await tx.audit(
+                "transcript.republish",
+                f"event:{event.slug}",
                 event_id=event.id,
-                target=f"event:{event.slug}",
                 before={},
-                after={"items": len(document_items(document)), "updated_at": iso(now)},
-                now=now,
+                after={"items": len(document_items(document)), "updated_at": iso(tx.now)},
             )
 
-        await self.store.write(job)
+        await self.write(actor, job)
 
     async def unpublish(self, event_id: int, actor: Actor) -> None:
         """published -> closed: the transcript leaves every public surface at once."""
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> None:
-            event = await event_or_fail(repo, event_id)
+        async def job(tx: Tx) -> None:
+            event = await tx.event(event_id)
             if event.status != EventStatus.PUBLISHED:
                 raise RuleError("invalid", "This transcript is not published.")
             check_transition(event.status, EventStatus.CLOSED)
-            await repo.set_event_status(event.id, EventStatus.CLOSED, now)
-            await repo.clear_publication(event.id)
-            await repo.append_frame(
-                event.id, p.EVENT_STATUS, {"status": EventStatus.CLOSED, "on_now": []}, now
-            )
-            await repo.audit(
-                actor=str(actor),
-                action="transcript.unpublish",
+            await tx.repo.set_event_status(event.id, EventStatus.CLOSED, tx.now)
+            await tx.repo.clear_publication(event.id)
+            await tx.frame(event.id, p.EVENT_STATUS, {"status": EventStatus.CLOSED, "on_now": []})
+            await tx.audit(
+                "transcript.unpublish",
+                f"event:{event.slug}",
                 event_id=event.id,
-                target=f"event:{event.slug}",
                 before={"status": event.status},
                 after={"status": EventStatus.CLOSED},
-                now=now,
             )
 
-        await self.store.write(job)
+        await self.write(actor, job)
 
     async def _snapshot(
         self, repo: Repo, cur: Curation, published_at: datetime, updated_at: datetime | None

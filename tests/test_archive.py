@@ -19,11 +19,11 @@ import httpx
 import pytest
 
 from panel import exports
-from panel.actions import Actions, Actor
+from panel.actions import Actions
 from panel.clock import FakeClock
 from panel.config import Settings
 from panel.demo import ARCHIVE_SLUG, load_demo
-from panel.domain import RuleError, utc
+from panel.domain import Actor, RuleError, utc
 from panel.store import Store, search
 from panel.transcripts import ADVANCE_HEADING, Transcripts, reconcile
 from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event

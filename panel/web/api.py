@@ -125,7 +125,7 @@ async def post_question(request: Request) -> Response:
                 status_code=201,
                 headers={"Idempotent-Replayed": "true"},
             )
-    svc.actions.check_question(data.get("body"), data.get("name", ""))  # typos cost no quota
+    svc.questions.check(data.get("body"), data.get("name", ""))  # typos cost no quota
     wait = limit_reached(request)
     if wait:
         return json_error(
@@ -134,7 +134,7 @@ async def post_question(request: Request) -> Response:
             429,
             headers={"Retry-After": str(wait)},
         )
-    question, created = await svc.actions.post_question(
+    question, created = await svc.questions.post(
         event.id, reader, data.get("body"), data.get("name", ""), data.get("to"), key
     )
     headers = {} if created else {"Idempotent-Replayed": "true"}
@@ -157,7 +157,7 @@ async def upvote(request: Request) -> Response:
             429,
             headers={"Retry-After": str(wait)},
         )
-    total = await svc.actions.upvote(request.path_params["question_id"], reader_id(request))
+    total = await svc.questions.upvote(request.path_params["question_id"], reader_id(request))
     return JSONResponse({"id": request.path_params["question_id"], "upvotes": total})
 
 
@@ -165,7 +165,7 @@ async def moderate(request: Request) -> Response:
     svc = services(request)
     actor = await require_editor(request)
     data = await read_json(request)
-    question = await svc.actions.moderate(
+    question = await svc.moderation.moderate(
         request.path_params["question_id"],
         str(data.get("action", "")),
         actor,
@@ -193,7 +193,7 @@ async def post_answer(request: Request) -> Response:
         raise RuleError("not_found", "No such question.")
     actor = await answerer(request, question.event_id)
     data = await read_json(request)
-    answer_id = await svc.actions.answer(question_id, data.get("body"), actor)
+    answer_id = await svc.answers.answer(question_id, data.get("body"), actor)
     return JSONResponse({"id": answer_id, "question_id": question_id}, status_code=201)
 
 
@@ -207,7 +207,7 @@ async def edit_answer(request: Request) -> Response:
         raise RuleError("not_found", "No such answer.")
     actor = await answerer(request, question.event_id)
     data = await read_json(request)
-    await svc.actions.edit_answer(answer_id, data.get("body"), actor)
+    await svc.answers.edit(answer_id, data.get("body"), actor)
     return JSONResponse({"id": answer_id})
 
 

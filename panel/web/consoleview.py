@@ -13,9 +13,18 @@ from datetime import datetime
 from typing import Any
 
 from panel import payloads
-from panel.domain import Audience, Draft, Event, Note, Panelist, Question, QuestionStatus, iso
+from panel.domain import (
+    Actor,
+    Audience,
+    Draft,
+    Event,
+    Note,
+    Panelist,
+    Question,
+    QuestionStatus,
+    iso,
+)
 from panel.drafts import seen_by_panel, unanswerable_reason
-from panel.lookups import Actor
 from panel.store import Repo
 
 FILTERS = {"all": "All questions", "mine": "Directed to me", "unanswered": "Unanswered"}

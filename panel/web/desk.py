@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel import payloads
-from panel.actions import Actor
-from panel.domain import TRANSITIONS, Event, EventStatus, Question, QuestionStatus, RuleError
+from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, QuestionStatus, RuleError
 from panel.web.auth import require_editor
 from panel.web.base import (
     STATUS_FOR_CODE,
@@ -59,7 +58,7 @@ async def login(request: Request) -> Response:
             429,
         )
     try:
-        editor = await svc.actions.authenticate(username, str(form.get("password", "")))
+        editor = await svc.accounts.authenticate(username, str(form.get("password", "")))
     except RuleError as exc:
         return render(
             request,
@@ -257,10 +256,9 @@ async def _moderate_one(request: Request, actor: Actor, question_id: int, form: 
     svc = services(request)
     action = str(form.get("action", ""))
     if action == "ban":
-        await svc.actions.ban_author(question_id, actor)
-        await svc.actions.moderate(question_id, "reject", actor, reason="Author banned")
+        await svc.moderation.ban_and_reject(question_id, actor)
         return
-    await svc.actions.moderate(
+    await svc.moderation.moderate(
         question_id,
         action,
         actor,
@@ -319,7 +317,7 @@ async def withdraw_answer(request: Request) -> Response:
     event = await event_or_404(request, request.path_params["slug"])
     return await perform(
         request,
-        services(request).actions.withdraw_answer(request.path_params["answer_id"], actor),
+        services(request).answers.withdraw(request.path_params["answer_id"], actor),
         f"/desk/events/{event.slug}",
         "Answer withdrawn.",
     )
@@ -347,7 +345,7 @@ async def set_status(request: Request) -> Response:
     # set_status pokes the scheduler itself (Actions.on_schedule_change).
     return await perform(
         request,
-        svc.actions.set_status(event.id, str(form.get("status", "")), actor),
+        svc.events.set_status(event.id, str(form.get("status", "")), actor),
         f"/desk/events/{event.slug}",
         "Event status changed.",
     )

@@ -764,6 +764,10 @@ def test_live_js_inserts_reader_text_as_text_only() -> None:
     allowed = {
         ("body", "a.body_html"),  # live.js: nh3-sanitised on the server
         ("region", "html"),  # staff.js: a server-rendered, escaped fragment
+        ("element", "await response.text()"),  # staff.js: the same (backstage notes)
+        ("template", "html"),  # console.js: the list fragment, parsed into an inert template
+        ("view", "next.innerHTML"),  # console.js: one question's part of that fragment
+        ("slot", "await response.text()"),  # console.js: the server-rendered answer box
         ("target", "html"),  # console.js: the server's sanitised preview
         ("target", "(await response.json()).html"),  # preview.js: the same
     }

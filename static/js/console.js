@@ -148,7 +148,7 @@ function startConsole(root) {
     const view = li.querySelector(".cq-view");
     const next = fresh.querySelector(".cq-view");
     li.className = fresh.className;
-    if (!view || !next || view.innerHTML === next.innerHTML) return;
+    if (!view || !next || view.isEqualNode(next)) return;
     const before = view.querySelector(".question-body")?.textContent;
     const focusedId = view.contains(document.activeElement) ? document.activeElement.id : null;
     const focusedClass = focusedId ? null : view.contains(document.activeElement) && document.activeElement.className;
@@ -410,7 +410,11 @@ function startConsole(root) {
     const slot = b.form.parentElement;
     box = null;
     b.form.remove();
-    slot.innerHTML = `<p class="notice" role="status">${b.mode === "edit" ? "Your answer is updated." : "Your answer is published."}</p>`;
+    const notice = document.createElement("p");
+    notice.className = "notice";
+    notice.setAttribute("role", "status");
+    notice.textContent = b.mode === "edit" ? "Your answer is updated." : "Your answer is published.";
+    slot.replaceChildren(notice);
     refresh();
   }
 

@@ -22,10 +22,11 @@ from panel import exports
 from panel.actions import Actions
 from panel.clock import FakeClock
 from panel.config import Settings
+from panel.curation import ADVANCE_HEADING, reconcile
 from panel.demo import ARCHIVE_SLUG, load_demo
 from panel.domain import Actor, RuleError, utc
 from panel.store import Store, search
-from panel.transcripts import ADVANCE_HEADING, Transcripts, reconcile
+from panel.transcripts import Transcripts
 from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event
 
 HOUR = timedelta(hours=1)

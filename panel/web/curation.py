@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from panel import exports, payloads
+from panel.curation import Curation
 from panel.domain import Actor, Event, EventStatus, RuleError
-from panel.transcripts import Curation, Transcripts
+from panel.transcripts import Transcripts
 from panel.web.archive import site_url
 from panel.web.auth import require_editor
 from panel.web.base import event_or_404, read_form, render, services, whole_number

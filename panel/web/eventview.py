@@ -16,6 +16,7 @@ from panel.domain import (
     current_slot,
     on_now,
 )
+from panel.formatting import clock_label, date_label
 from panel.render import markdown_to_html
 from panel.store import Repo
 
@@ -26,17 +27,6 @@ STATUS_LABELS = {
     EventStatus.CLOSED: "Ended",
     EventStatus.PUBLISHED: "Archived",
 }
-
-
-def clock_label(at: datetime) -> str:
-    """Newspaper style: 1pm, 1.30pm."""
-    hour = at.hour % 12 or 12
-    suffix = "am" if at.hour < 12 else "pm"
-    return f"{hour}{suffix}" if at.minute == 0 else f"{hour}.{at.minute:02d}{suffix}"
-
-
-def date_label(at: datetime) -> str:
-    return f"{at.strftime('%A')} {at.day} {at.strftime('%B %Y')}"
 
 
 def reader_status(q: Question) -> str:

@@ -22,8 +22,8 @@ from markupsafe import Markup
 
 from panel.curation import document_items, plain_text
 from panel.domain import Event, initials, parse_iso, utc
-from panel.render import markdown_to_html
 from panel.formatting import clock_label, date_label
+from panel.render import markdown_to_html
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SUMMARY_CHARS = 300

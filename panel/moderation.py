@@ -47,19 +47,21 @@ async def _reject(tx: Tx, q: Question, r: Request) -> None:
     )
 
 
-async def _pin(tx: Tx, q: Question, _: Request) -> None:
-    await _set_pinned(tx, q, True)
+def _yes_no(column: str, value: bool, refusal: str) -> Handler:
+    """pin/unpin and answered/unanswered: a yes/no mark on a published question. (Answered
+    marks a question answered in the room or elsewhere, without a written answer here.)"""
+
+    async def handler(tx: Tx, q: Question, _: Request) -> None:
+        if q.status != QuestionStatus.APPROVED:
+            raise RuleError("invalid", refusal)
+        await tx.repo.update_question(q.id, tx.now, **{column: int(value)})
+        await publish_question(tx, q.id, p.QUESTION_UPDATED)
+
+    return handler
 
 
-async def _unpin(tx: Tx, q: Question, _: Request) -> None:
-    await _set_pinned(tx, q, False)
-
-
-async def _set_pinned(tx: Tx, q: Question, pinned: bool) -> None:
-    if q.status != QuestionStatus.APPROVED:
-        raise RuleError("invalid", "Only a published question can be pinned or unpinned.")
-    await tx.repo.update_question(q.id, tx.now, pinned=int(pinned))
-    await publish_question(tx, q.id, p.QUESTION_UPDATED)
+PIN_REFUSAL = "Only a published question can be pinned or unpinned."
+ANSWERED_REFUSAL = "Only a published question can be marked answered."
 
 
 async def _merge(tx: Tx, q: Question, r: Request) -> None:
@@ -101,22 +103,6 @@ async def _direct(tx: Tx, q: Question, r: Request) -> None:
         await publish_question(tx, q.id, p.QUESTION_UPDATED)
 
 
-async def _answered(tx: Tx, q: Question, _: Request) -> None:
-    await _set_answered(tx, q, True)
-
-
-async def _unanswered(tx: Tx, q: Question, _: Request) -> None:
-    await _set_answered(tx, q, False)
-
-
-async def _set_answered(tx: Tx, q: Question, value: bool) -> None:
-    """Answered in the room or elsewhere, without a written answer here."""
-    if q.status != QuestionStatus.APPROVED:
-        raise RuleError("invalid", "Only a published question can be marked answered.")
-    await tx.repo.update_question(q.id, tx.now, answered=int(value))
-    await publish_question(tx, q.id, p.QUESTION_UPDATED)
-
-
 async def _withdraw(tx: Tx, q: Question, _: Request) -> None:
     if q.status != QuestionStatus.APPROVED:
         raise RuleError("invalid", "Only a published question can be withdrawn.")
@@ -127,14 +113,14 @@ async def _withdraw(tx: Tx, q: Question, _: Request) -> None:
 HANDLERS: dict[str, Handler] = {
     "approve": _approve,
     "reject": _reject,
-    "pin": _pin,
-    "unpin": _unpin,
+    "pin": _yes_no("pinned", True, PIN_REFUSAL),
+    "unpin": _yes_no("pinned", False, PIN_REFUSAL),
     "merge": _merge,
     "withdraw": _withdraw,
     "edit": _edit,
     "direct": _direct,
-    "answered": _answered,
-    "unanswered": _unanswered,
+    "answered": _yes_no("answered", True, ANSWERED_REFUSAL),
+    "unanswered": _yes_no("answered", False, ANSWERED_REFUSAL),
 }
 
 

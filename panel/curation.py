@@ -246,12 +246,12 @@ async def load_curation(repo: Repo, event: Event) -> Curation:
     lineup = await repo.lineup(event.id)
     row = await repo.transcript(event.id)
     stored = json.loads(row["items_json"]) if row else []
-    questions = await repo.questions(event.id, [QuestionStatus.APPROVED])
+    # "Answered" can be set by hand, and answers can be withdrawn: an item needs an answer,
+    # which answered_questions checks in SQL.
+    questions = await repo.answered_questions(event.id)
     answers: dict[int, list[Answer]] = {}
     for a in await repo.answers_for_event(event.id):
         answers.setdefault(a.question_id, []).append(a)
-    # "Answered" can be set by hand, and answers can be withdrawn: an item needs an answer.
-    questions = [q for q in questions if q.id in answers]
     items = tuple(
         CurationItem(q, tuple(answers[q.id]), hidden, slot)
         for q, hidden, slot in reconcile(stored, questions, slots)

@@ -285,6 +285,12 @@ def blocked_term_in(text: str, terms: Iterable[str]) -> str | None:
     return None
 
 
+# Where a search hit's matched words start and stop: two private-use characters that never
+# occur in indexed text (the store strips them), turned into <mark> only by render.marked_html.
+MARK_START = "\ue000"
+MARK_STOP = "\ue001"
+
+
 @dataclass(frozen=True)
 class Draft:
     """A panelist's unpublished answer to one question, and their soft claim on it."""

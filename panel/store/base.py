@@ -19,6 +19,9 @@ class StoreError(RuntimeError):
 
 class Store(Protocol):
     url: str
+    # The SQL dialect the backend speaks ("sqlite"): it picks the migrations folder and the
+    # archive search statements, and is handed to every Repo.
+    dialect: str
 
     async def open(self) -> None:
         """Connect and apply pending migrations."""

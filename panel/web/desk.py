@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel import payloads
-from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, QuestionStatus, RuleError
+from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, RuleError
 from panel.web.auth import require_editor
 from panel.web.base import (
     STATUS_FOR_CODE,
@@ -137,7 +137,8 @@ def _sorted(questions: list[Question], sort: str) -> list[Question]:
         return sorted(questions, key=lambda q: (-q.upvotes, q.created_at, q.id))
     if sort == "panelist":
         return sorted(
-            questions, key=lambda q: (q.directed_to is None, q.directed_to or 0, q.created_at)
+            questions,
+            key=lambda q: (q.directed_to is None, q.directed_to or 0, q.created_at, q.id),
         )
     return sorted(questions, key=lambda q: (q.created_at, q.id))
 
@@ -149,12 +150,13 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
     sort = request.query_params.get("sort", "time")
     sort = sort if sort in SORTS else "time"
     to = request.query_params.get("to", "")
+    to_id = whole_number(to)
     async with svc.store.read() as repo:
         event = await repo.event_by_id(event.id) or event
         lineup = (await repo.lineup(event.id)).everyone()
         people = {p.id: p for p in lineup}
-        pending = await repo.questions(event.id, [QuestionStatus.PENDING])
-        approved = await repo.questions(event.id, [QuestionStatus.APPROVED])
+        pending = await repo.pending_questions(event.id, to_id)
+        published = await repo.published_questions(event.id, to_id)
         answers = await repo.answers_for_event(event.id)
         claims = active_claims(await repo.drafts_for_event(event.id), people, svc.clock.now())
         notes = await load_notes(repo, event, Actor("editor"))
@@ -162,10 +164,6 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
     for note in notes:
         if note["flag"] and note["question_id"]:
             flags.setdefault(note["question_id"], []).append(note)
-    to_id = whole_number(to)
-    if to_id is not None:
-        pending = [q for q in pending if q.directed_to == to_id]
-        approved = [q for q in approved if q.directed_to == to_id]
 
     def view(q: Question) -> dict[str, Any]:
         return {
@@ -184,8 +182,7 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
         "pending": [view(q) for q in _sorted(pending, sort)],
         "approved": [
             {**view(q), "answers": by_question.get(q.id, [])}
-            for q in _sorted(approved, "newest" if sort == "time" else sort)
-            if q.merged_into is None
+            for q in _sorted(published, "newest" if sort == "time" else sort)
         ],
         "panelists": lineup,
         "sorts": SORTS,

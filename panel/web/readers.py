@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 
 async def index(request: Request) -> Response:
     svc = services(request)
+    shown = (EventStatus.LIVE, EventStatus.SCHEDULED, EventStatus.CLOSED, EventStatus.PUBLISHED)
     async with svc.store.read() as repo:
-        events = await repo.list_events()
+        events = await repo.list_events(shown)  # drafts never leave the database here
 
     def card(e):  # noqa: ANN001, ANN202 - a small view dict for the template
         start = e.local(e.starts_at)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from panel.clock import Clock
 from panel.config import Settings
-from panel.domain import Audience, RuleError
-from panel.lookups import Actor, clean_text, event_or_fail, optional_id, panel_member, people
-from panel.store import Repo, Store
+from panel.domain import Actor, Audience, RuleError
+from panel.store import Store
+from panel.text import clean_text, optional_id
+from panel.writes import Tx, Writer, panel_member
 
 
 class Backstage:
     def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
-        self.store = store
-        self.clock = clock
+        self.write = Writer(store, clock)
         self.settings = settings
 
     async def send(
@@ -28,28 +28,27 @@ class Backstage:
         text = clean_text(body, field="Note", max_chars=self.settings.note_max_chars, required=True)
         to_id = optional_id(to, "to")
         question_id = optional_id(about, "question")
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> int:
-            event = await event_or_fail(repo, event_id)
-            panel = await people(repo, event.id)
+        async def job(tx: Tx) -> int:
+            event = await tx.event(event_id)
+            panel = await tx.people(event.id)
             if actor.kind == "editor":
                 if to_id is not None and to_id not in panel:
                     raise RuleError("invalid", "That panelist is not on this event's panel.")
                 audience = Audience.PANEL if to_id is None else Audience.PANELIST
-            elif await panel_member(repo, actor, event.id) is not None:
+            elif await panel_member(tx.repo, actor, event.id) is not None:
                 audience = Audience.EDITORS  # a panelist's note always goes to the editors
             else:
                 raise RuleError(
                     "forbidden", "Only this event's editors and panelists can send notes."
                 )
             if question_id is not None:
-                question = await repo.question(question_id)
+                question = await tx.repo.question(question_id)
                 if question is None or question.event_id != event.id:
                     raise RuleError(
                         "invalid", f"There is no question #{question_id} in this event."
                     )
-            note_id = await repo.insert_note(
+            note_id = await tx.repo.insert_note(
                 event_id=event.id,
                 audience=audience,
                 to_panelist=to_id if audience == Audience.PANELIST else None,
@@ -58,22 +57,19 @@ class Backstage:
                 author_id=actor.id if isinstance(actor.id, int) else None,
                 author_name=actor.name or actor.kind,
                 body=text,
-                now=now,
+                now=tx.now,
             )
-            await repo.audit(
-                actor=str(actor),
-                action="backstage.note",
+            await tx.audit(
+                "backstage.note",
+                f"note:{note_id}",
                 event_id=event.id,
-                target=f"note:{note_id}",
-                before=None,
                 after={
                     "to": audience if to_id is None else f"panelist:{to_id}",
                     "question": question_id,
                     "body": text,
                 },
-                now=now,
             )
-            repo.notify_staff(event.id, {"note": note_id}, now)
+            tx.notify_staff(event.id, {"note": note_id})
             return note_id
 
-        return await self.store.write(job)
+        return await self.write(actor, job)

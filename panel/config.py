@@ -39,6 +39,9 @@ class Settings:
     claim_idle_seconds: int = 120
     # Live stream tuning.
     send_queue_frames: int = 256
+    # Recent frames the hub keeps encoded per followed event: catch-up and resume within
+    # this window never read the database.
+    ring_frames: int = 1024
     presence_interval: float = 10.0
     ws_max_message_bytes: int = 64 * 1024
 

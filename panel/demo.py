@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from panel.actions import Actions, Actor
-from panel.backstage import Backstage
+from panel.actions import Actions
 from panel.clock import Clock, FakeClock
 from panel.config import Settings
-from panel.domain import utc
-from panel.drafts import Drafts
+from panel.domain import Actor, utc
 from panel.store import Store
 
 LIVE_SLUG = "probation-officer-careers"
@@ -286,8 +284,7 @@ async def _seed_backstage(
 ) -> None:
     """The staff side of the live hour: a colleague writing an answer, and backstage notes."""
     jenna = Actor("panelist", people["Jenna Holt"], "Jenna Holt")
-    drafts = Drafts(actions.store, actions.clock, actions.settings)
-    backstage = Backstage(actions.store, actions.clock, actions.settings)
+    drafts, backstage = actions.drafts, actions.backstage
     await drafts.claim(pinned, jenna)
     await drafts.save(pinned, jenna, "It depends a lot on the area: London posts come with ")
     maria = Actor("panelist", people["Maria Ashdown"], "Maria Ashdown")

@@ -40,6 +40,27 @@ TRANSITIONS: dict[EventStatus, frozenset[EventStatus]] = {
 }
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, for permissions and the audit log."""
+
+    kind: str  # "editor", "panelist", "reader", "system"
+    id: int | str | None = None
+    name: str = ""
+    # The one event an invite signed this panelist in to; None for trusted callers (demo).
+    event_id: int | None = None
+
+    def acts_for(self, event_id: int) -> bool:
+        """An invite opens one event's console, even for a panelist on several panels."""
+        return self.event_id is None or self.event_id == event_id
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}:{self.name}" if self.id is not None else self.kind
+
+
+SYSTEM = Actor("system")
+
+
 class RuleError(ValueError):
     """A request that the domain rules refuse; the message is safe to show to users."""
 
@@ -262,6 +283,12 @@ def blocked_term_in(text: str, terms: Iterable[str]) -> str | None:
         if term and re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text, re.IGNORECASE):
             return term
     return None
+
+
+# Where a search hit's matched words start and stop: two private-use characters that never
+# occur in indexed text (the store strips them), turned into <mark> only by render.marked_html.
+MARK_START = "\ue000"
+MARK_STOP = "\ue001"
 
 
 @dataclass(frozen=True)

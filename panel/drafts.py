@@ -10,13 +10,14 @@ that starts or ends through a staff notice carrying only the question id.
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from panel.clock import Clock
 from panel.config import Settings
-from panel.domain import Draft, EventStatus, Question, QuestionStatus, RuleError
-from panel.lookups import CONTROL_CHARS, Actor, event_or_fail, panel_member, question_or_fail
+from panel.domain import Actor, Draft, EventStatus, Question, QuestionStatus, RuleError
 from panel.store import Repo, Store
+from panel.text import CONTROL_CHARS
+from panel.writes import Tx, Writer, panel_member, question_or_fail
 
 
 def seen_by_panel(question: Question) -> bool:
@@ -64,8 +65,7 @@ def draft_text(value: object, max_chars: int) -> str:
 
 class Drafts:
     def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
-        self.store = store
-        self.clock = clock
+        self.write = Writer(store, clock)
         self.settings = settings
 
     @property
@@ -73,111 +73,98 @@ class Drafts:
         return timedelta(seconds=self.settings.claim_idle_seconds)
 
     async def get(self, question_id: int, actor: Actor) -> Draft | None:
-        async with self.store.read() as repo:
+        async with self.write.store.read() as repo:
             question = await panel_question(repo, question_id)
             panelist_id = await _own_panelist(repo, actor, question.event_id)
             return await repo.draft(question_id, panelist_id)
 
     async def claim(self, question_id: int, actor: Actor) -> Draft:
         """Open the answer box: mark the question as being answered by this panelist."""
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> Draft:
-            question = await panel_question(repo, question_id)
-            panelist_id = await _own_panelist(repo, actor, question.event_id)
-            event = await event_or_fail(repo, question.event_id)
-            reason = unanswerable_reason(question, event.status)
+        async def job(tx: Tx) -> Draft:
+            question, panelist_id, earlier = await _mine(tx, question_id)
+            reason = unanswerable_reason(question, (await tx.event(question.event_id)).status)
             if reason:
                 raise RuleError("conflict", reason)
-            earlier = await repo.draft(question_id, panelist_id)
-            return await self._store(
-                repo, question, panelist_id, earlier.body if earlier else "", earlier, True, now
-            )
+            body = earlier.body if earlier else ""
+            return await self._keep(tx, question, panelist_id, body, earlier, claim=True)
 
-        return await self.store.write(job)
+        return await self.write(actor, job)
 
     async def save(self, question_id: int, actor: Actor, body: object) -> Draft:
         """Keep what the panelist has typed so far; typing renews an open box's claim."""
         text = draft_text(body, self.settings.answer_max_chars)
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> Draft:
-            question = await panel_question(repo, question_id)
-            panelist_id = await _own_panelist(repo, actor, question.event_id)
-            event = await event_or_fail(repo, question.event_id)
-            earlier = await repo.draft(question_id, panelist_id)
+        async def job(tx: Tx) -> Draft:
+            question, panelist_id, earlier = await _mine(tx, question_id)
+            event = await tx.event(question.event_id)
             # The box is open when a claim was set (even a lapsed one): typing renews it. A
             # question that went away keeps the text but no longer takes a claim.
             open_box = earlier is not None and earlier.claimed_until is not None
             claim = open_box and unanswerable_reason(question, event.status) is None
-            return await self._store(repo, question, panelist_id, text, earlier, claim, now)
+            return await self._keep(tx, question, panelist_id, text, earlier, claim=claim)
 
-        return await self.store.write(job)
+        return await self.write(actor, job)
 
     async def release(self, question_id: int, actor: Actor, body: object = None) -> Draft | None:
         """Close the answer box: the claim ends, the text (if any) stays as a draft."""
         text = None if body is None else draft_text(body, self.settings.answer_max_chars)
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> Draft | None:
-            question = await panel_question(repo, question_id)
-            panelist_id = await _own_panelist(repo, actor, question.event_id)
-            earlier = await repo.draft(question_id, panelist_id)
+        async def job(tx: Tx) -> Draft | None:
+            question, panelist_id, earlier = await _mine(tx, question_id)
             kept = text if text is not None else (earlier.body if earlier else "")
             if not kept:
-                await self._forget(repo, question, panelist_id, earlier, now)
+                await _forget(tx, question, panelist_id, earlier)
                 return None
-            return await self._store(repo, question, panelist_id, kept, earlier, False, now)
+            return await self._keep(tx, question, panelist_id, kept, earlier, claim=False)
 
-        return await self.store.write(job)
+        return await self.write(actor, job)
 
     async def discard(self, question_id: int, actor: Actor) -> None:
         """Throw the draft away, and the claim with it."""
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> None:
-            question = await panel_question(repo, question_id)
-            panelist_id = await _own_panelist(repo, actor, question.event_id)
-            earlier = await repo.draft(question_id, panelist_id)
-            await self._forget(repo, question, panelist_id, earlier, now)
+        async def job(tx: Tx) -> None:
+            question, panelist_id, earlier = await _mine(tx, question_id)
+            await _forget(tx, question, panelist_id, earlier)
 
-        await self.store.write(job)
+        await self.write(actor, job)
 
-    async def _store(
+    async def _keep(
         self,
-        repo: Repo,
+        tx: Tx,
         question: Question,
         panelist_id: int,
         body: str,
         earlier: Draft | None,
+        *,
         claim: bool,
-        now: datetime,
     ) -> Draft:
-        until = now + self.idle if claim else None
-        await repo.save_draft(
+        until = tx.now + self.idle if claim else None
+        await tx.repo.save_draft(
             question_id=question.id,
             panelist_id=panelist_id,
             event_id=question.event_id,
             body=body,
-            now=now,
+            now=tx.now,
             claimed_until=until,
         )
-        was_claimed = earlier is not None and earlier.claims(now)
+        was_claimed = earlier is not None and earlier.claims(tx.now)
         if claim != was_claimed:  # only a claim that starts or ends is news to colleagues
-            repo.notify_staff(question.event_id, {"claim": question.id}, now)
-        return Draft(question.id, panelist_id, question.event_id, body, now, until)
+            tx.notify_staff(question.event_id, {"claim": question.id})
+        return Draft(question.id, panelist_id, question.event_id, body, tx.now, until)
 
-    async def _forget(
-        self,
-        repo: Repo,
-        question: Question,
-        panelist_id: int,
-        earlier: Draft | None,
-        now: datetime,
-    ) -> None:
-        await repo.delete_draft(question.id, panelist_id)
-        if earlier is not None and earlier.claims(now):
-            repo.notify_staff(question.event_id, {"claim": question.id}, now)
+
+async def _mine(tx: Tx, question_id: int) -> tuple[Question, int, Draft | None]:
+    """The question (as a panelist may know it), the acting panelist, and their draft."""
+    question = await panel_question(tx.repo, question_id)
+    panelist_id = await _own_panelist(tx.repo, tx.actor, question.event_id)
+    return question, panelist_id, await tx.repo.draft(question_id, panelist_id)
+
+
+async def _forget(tx: Tx, question: Question, panelist_id: int, earlier: Draft | None) -> None:
+    await tx.repo.delete_draft(question.id, panelist_id)
+    if earlier is not None and earlier.claims(tx.now):
+        tx.notify_staff(question.event_id, {"claim": question.id})
 
 
 async def _own_panelist(repo: Repo, actor: Actor, event_id: int) -> int:

@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from panel.curation import document_items, plain_text
 from panel.domain import Event, initials, parse_iso, utc
+from panel.formatting import clock_label, date_label
 from panel.render import markdown_to_html
-from panel.transcripts import document_items, plain_text
-from panel.web.eventview import clock_label, date_label
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SUMMARY_CHARS = 300

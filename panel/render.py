@@ -1,9 +1,15 @@
-"""Markdown to safe HTML: the one function every page, frame and export uses."""
+"""Text to safe HTML: Markdown (every page, frame and export) and search-hit highlights."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import nh3
 from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from panel.domain import MARK_START, MARK_STOP
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _md.enable(["strikethrough", "table"])
@@ -45,3 +51,21 @@ def markdown_to_html(text: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="nofollow noopener noreferrer ugc",
     )
+
+
+def marked_html(marked: str) -> Markup:
+    """Escape a search snippet, then turn only the store's markers into balanced <mark>s."""
+    out: list[str] = []
+    open_mark = False
+    for piece in re.split(f"([{MARK_START}{MARK_STOP}])", marked):
+        if piece == MARK_START and not open_mark:
+            out.append("<mark>")
+            open_mark = True
+        elif piece == MARK_STOP and open_mark:
+            out.append("</mark>")
+            open_mark = False
+        elif piece not in (MARK_START, MARK_STOP):
+            out.append(html.escape(piece, quote=False))
+    if open_mark:
+        out.append("</mark>")
+    return Markup("".join(out))

@@ -7,9 +7,9 @@ import contextlib
 import logging
 from datetime import datetime, timedelta
 
-from panel.actions import Actions
 from panel.clock import Clock
 from panel.domain import EventStatus, next_wakeup
+from panel.schedule import Schedule
 from panel.store import Store
 
 log = logging.getLogger(__name__)
@@ -17,9 +17,9 @@ IDLE_RECHECK = timedelta(minutes=10)  # look again even if nothing is due (new e
 
 
 class Scheduler:
-    def __init__(self, store: Store, actions: Actions, clock: Clock) -> None:
+    def __init__(self, store: Store, schedule: Schedule, clock: Clock) -> None:
         self.store = store
-        self.actions = actions
+        self.schedule = schedule
         self.clock = clock
         self._poked = asyncio.Event()
         self.ticks = 0  # completed passes, so tests can wait for one
@@ -35,7 +35,7 @@ class Scheduler:
         wake: datetime | None = None
         for event in events:
             try:
-                await self.actions.run_due_transitions(event.id)
+                await self.schedule.run_due_transitions(event.id)
             except Exception:
                 log.exception("scheduler: transitions for event %s failed", event.slug)
             async with self.store.read() as repo:

@@ -5,21 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from panel.accounts import Accounts
 from panel.actions import Actions
+from panel.answers import Answers
 from panel.backstage import Backstage
 from panel.clock import Clock
 from panel.config import Settings
-from panel.domain import Frame
 from panel.drafts import Drafts
+from panel.events import Events
 from panel.live import protocol
-from panel.live.broker import Broker, broker_for_url, public_channel, staff_channel
+from panel.live.broker import Broker, broker_for_url
 from panel.live.hub import Hub
+from panel.live.publisher import Publisher
+from panel.moderation import Moderation
+from panel.questions import Questions
+from panel.roster import Roster
+from panel.schedule import Schedule
 from panel.scheduler import Scheduler
 from panel.security import RateLimiter
 from panel.store import Store, store_for_url
+from panel.transcripts import Transcripts
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +39,16 @@ class Services:
     store: Store
     hub: Hub
     broker: Broker
-    actions: Actions
+    publisher: Publisher
+    actions: Actions  # every action, by noun (below) and by its flat name
+    questions: Questions
+    moderation: Moderation
+    answers: Answers
+    events: Events
+    schedule: Schedule
+    roster: Roster
+    accounts: Accounts
+    transcripts: Transcripts
     drafts: Drafts
     backstage: Backstage
     scheduler: Scheduler
@@ -39,25 +56,34 @@ class Services:
     ip_limiter: RateLimiter
     login_limiter: RateLimiter
     upvote_limiter: RateLimiter
-    frames_published: int = 0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock) -> Services:
         store = store_for_url(settings.db_url)
-        hub = Hub(settings.send_queue_frames)
+        broker = broker_for_url(settings.redis_url)
+        hub = Hub(store, broker, clock, settings.send_queue_frames, settings.ring_frames)
         actions = Actions(store, clock, settings)
-        scheduler = Scheduler(store, actions, clock)
+        scheduler = Scheduler(store, actions.schedule, clock)
         actions.on_schedule_change = scheduler.poke
         return cls(
             settings=settings,
             clock=clock,
             store=store,
             hub=hub,
-            broker=broker_for_url(settings.redis_url, hub),
+            broker=broker,
+            publisher=Publisher(broker),
             actions=actions,
-            drafts=Drafts(store, clock, settings),
-            backstage=Backstage(store, clock, settings),
+            questions=actions.questions,
+            moderation=actions.moderation,
+            answers=actions.answers,
+            events=actions.events,
+            schedule=actions.schedule,
+            roster=actions.roster,
+            accounts=actions.accounts,
+            transcripts=actions.transcripts,
+            drafts=actions.drafts,
+            backstage=actions.backstage,
             scheduler=scheduler,
             reader_limiter=RateLimiter(settings.questions_per_minute_reader),
             ip_limiter=RateLimiter(settings.questions_per_minute_ip),
@@ -65,17 +91,10 @@ class Services:
             upvote_limiter=RateLimiter(settings.upvotes_per_minute_ip),
         )
 
-    def _publish(self, frames: Sequence[Frame]) -> None:
-        """After commit: encode each frame once and hand it to the broker."""
-        for frame in frames:
-            text = protocol.encode(frame)
-            if frame.seq is not None:
-                self.broker.publish(public_channel(frame.event_id), frame.seq, text)
-                self.frames_published += 1
-                notice = protocol.unlogged(protocol.QUEUE_CHANGED, {"seq": frame.seq}, frame.at)
-                self.broker.publish(staff_channel(frame.event_id), None, notice)
-            else:
-                self.broker.publish(staff_channel(frame.event_id), None, text)
+    @property
+    def frames_published(self) -> int:
+        """Public frames handed to the broker, for /metrics."""
+        return self.publisher.published
 
     async def _announce_audience(self) -> None:
         """Audience counts go out on a timer, and only when they changed, never per join."""
@@ -89,16 +108,19 @@ class Services:
                     text = protocol.unlogged(
                         protocol.PRESENCE, {"audience": count}, self.clock.now()
                     )
-                    self.hub.deliver(channel, None, text)
+                    self.hub.send_local(channel, text)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:
-        """Open the store, start the broker, the scheduler and the audience counter."""
+        """Open the store, start the broker, the publisher, the scheduler and the audience
+        counter; on the way out, stop them and every channel the hub follows."""
         await self.store.open()
-        self.store.on_commit(self._publish)
+        # The writer only hands committed frames over; the publisher task fans them out.
+        self.store.on_commit(self.publisher.hand_over)
         await self.broker.start()
         try:
             for name, coro in (
+                ("publisher", self.publisher.run()),
                 ("scheduler", self.scheduler.run()),
                 ("audience", self._announce_audience()),
             ):
@@ -113,6 +135,7 @@ class Services:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self.tasks.clear()
+            await self.hub.close()
             await self.broker.stop()
             await self.store.close()
 

@@ -8,278 +8,35 @@ transcript is republished, which stamps an "updated" time.
 
 from __future__ import annotations
 
-import html
-import json
-import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import nh3
-
 from panel import payloads
 from panel.clock import Clock
 from panel.config import Settings
+from panel.curation import (
+    NOTES_MAX_CHARS,
+    Curation,
+    CurationItem,
+    build_document,
+    document_items,
+    index_rows,
+    load_curation,
+)
 from panel.domain import (
-    Answer,
+    Actor,
     Event,
     EventStatus,
-    Lineup,
-    Question,
-    QuestionStatus,
     RuleError,
-    Slot,
     check_transition,
     iso,
-    parse_iso,
 )
 from panel.live import protocol as p
-from panel.lookups import Actor, clean_text, event_or_fail
-from panel.render import markdown_to_html
 from panel.store import Repo, Store
-from panel.store.search import indexable
-
-DOCUMENT_VERSION = 1
-NOTES_MAX_CHARS = 20000
-ADVANCE_HEADING = "Sent in before the event"
-_SPACE = re.compile(r"\s+")
-
-
-@dataclass(frozen=True)
-class CurationItem:
-    question: Question
-    answers: tuple[Answer, ...]
-    hidden: bool
-    slot: Slot | None
-
-
-@dataclass(frozen=True)
-class Section:
-    """Consecutive items asked in the same slot, under that slot's heading."""
-
-    slot: Slot | None
-    heading: str | None
-    items: tuple[CurationItem, ...]
-
-
-@dataclass(frozen=True)
-class Curation:
-    event: Event
-    intro_md: str
-    outro_md: str
-    items: tuple[CurationItem, ...]  # in curated order, grouped by slot
-    slots: tuple[Slot, ...]
-    lineup: Lineup
-    published_at: datetime | None = None
-    republished_at: datetime | None = None
-    pending_changes: bool = False
-
-    @property
-    def is_public(self) -> bool:
-        return self.event.status == EventStatus.PUBLISHED
-
-    def sections(self, *, include_hidden: bool = True) -> list[Section]:
-        items = [i for i in self.items if include_hidden or not i.hidden]
-        return group_sections(items, headings=len(self.slots) > 0)
-
-    def stored_items(self) -> list[dict[str, Any]]:
-        return [{"question_id": i.question.id, "hidden": i.hidden} for i in self.items]
-
-
-# -- pure rules ---------------------------------------------------------------------------
-def slot_of(question: Question, slots: Sequence[Slot]) -> Slot | None:
-    """The slot a question was asked in: the last to start at or before it (None: advance)."""
-    found = None
-    for slot in sorted(slots, key=lambda s: (s.starts_at, s.position)):
-        if slot.starts_at <= question.created_at:
-            found = slot
-    return found
-
-
-def eligible(questions: Sequence[Question]) -> list[Question]:
-    """What a transcript can hold: published, answered, not merged into another question."""
-    return [
-        q
-        for q in questions
-        if q.status == QuestionStatus.APPROVED and q.answered and q.merged_into is None
-    ]
-
-
-def reconcile(
-    stored: Sequence[dict[str, Any]], questions: Sequence[Question], slots: Sequence[Slot]
-) -> list[tuple[Question, bool, Slot | None]]:
-    """The curated order: saved items first (dropping any no longer eligible), then newly
-    answered questions in the order asked, then grouped by slot (stable, so the editors'
-    order holds within each slot)."""
-    by_id = {q.id: q for q in eligible(questions)}
-    order: list[tuple[Question, bool]] = []
-    seen: set[int] = set()
-    for entry in stored:
-        qid = entry.get("question_id")
-        if isinstance(qid, int) and qid in by_id and qid not in seen:
-            order.append((by_id[qid], bool(entry.get("hidden"))))
-            seen.add(qid)
-    rest = sorted(
-        (q for q in by_id.values() if q.id not in seen), key=lambda q: (q.created_at, q.id)
-    )
-    order += [(q, False) for q in rest]
-    rank = {
-        s.id: index
-        for index, s in enumerate(sorted(slots, key=lambda s: (s.starts_at, s.position)))
-    }
-    placed = [(q, hidden, slot_of(q, slots)) for q, hidden in order]
-    placed.sort(key=lambda t: -1 if t[2] is None else rank[t[2].id])
-    return placed
-
-
-def group_sections(items: Sequence[CurationItem], *, headings: bool) -> list[Section]:
-    sections: list[Section] = []
-    for item in items:
-        if sections and sections[-1].slot == item.slot:
-            last = sections[-1]
-            sections[-1] = Section(last.slot, last.heading, (*last.items, item))
-            continue
-        heading = None
-        if headings:
-            heading = item.slot.label if item.slot else ADVANCE_HEADING
-        sections.append(Section(item.slot, heading, (item,)))
-    return sections
-
-
-def plain_text(markdown: str) -> str:
-    """Markdown as plain text (for search and summaries): rendered, stripped, unescaped."""
-    stripped = nh3.clean(markdown_to_html(markdown), tags=set())
-    return _SPACE.sub(" ", html.unescape(stripped)).strip()
-
-
-def build_document(
-    cur: Curation, published_at: datetime, updated_at: datetime | None
-) -> dict[str, Any]:
-    """The public snapshot: visible items only. Every public surface reads this alone."""
-    event = cur.event
-    people = {p.id: p for p in cur.lineup.everyone()}
-    slot_label = {s.id: s.label for s in cur.slots}
-    slot_of_person = {
-        p.id: slot_label.get(sid) for sid, members in cur.lineup.by_slot.items() for p in members
-    }
-    sections = []
-    for section in cur.sections(include_hidden=False):
-        items = []
-        for item in section.items:
-            q = payloads.question(item.question, people)
-            items.append(
-                {
-                    "id": item.question.id,
-                    "question": item.question.body,
-                    "name": item.question.display_name,
-                    "asked_at": q["created_at"],
-                    "to": q["to"],
-                    "answers": [
-                        {
-                            k: v
-                            for k, v in payloads.answer(a, people).items()
-                            if k in ("id", "by", "body_md", "created_at")
-                        }
-                        for a in item.answers
-                    ],
-                }
-            )
-        sections.append(
-            {
-                "heading": section.heading,
-                "slot": payloads.slot(section.slot) if section.slot else None,
-                "items": items,
-            }
-        )
-    return {
-        "version": DOCUMENT_VERSION,
-        "event": {
-            "id": event.id,
-            "slug": event.slug,
-            "title": event.title,
-            "summary": event.summary,
-            "starts_at": iso(event.starts_at),
-            "ends_at": iso(event.ends_at),
-            "timezone": event.timezone,
-        },
-        "published_at": iso(published_at),
-        "updated_at": iso(updated_at) if updated_at else None,
-        "intro_md": cur.intro_md,
-        "outro_md": cur.outro_md,
-        "panel": [
-            {
-                "id": p.id,
-                "name": p.name,
-                "role": p.role,
-                "bio": p.bio,
-                "photo": p.photo,
-                "slot": slot_of_person.get(p.id),
-            }
-            for p in cur.lineup.everyone()
-        ],
-        "sections": sections,
-    }
-
-
-def document_items(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every item of a document in reading order, each with its section's heading."""
-    return [
-        {**item, "section": section["heading"]}
-        for section in document["sections"]
-        for item in section["items"]
-    ]
-
-
-def index_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """What search indexes for one published transcript: plain text, one row per item."""
-    rows = []
-    for position, item in enumerate(document_items(document)):
-        names = list(dict.fromkeys(a["by"]["name"] for a in item["answers"]))
-        rows.append(
-            {
-                "question_id": item["id"],
-                "position": position,
-                "question": indexable(item["question"]),
-                "answers": indexable(" ".join(plain_text(a["body_md"]) for a in item["answers"])),
-                "names": [indexable(n) for n in names],
-            }
-        )
-    return rows
-
-
-# -- reading ------------------------------------------------------------------------------
-async def load_curation(repo: Repo, event: Event) -> Curation:
-    """The editors' curation of one event as it stands, reconciled with its Q&A."""
-    slots = tuple(await repo.slots(event.id))
-    lineup = await repo.lineup(event.id)
-    row = await repo.transcript(event.id)
-    stored = json.loads(row["items_json"]) if row else []
-    questions = await repo.questions(event.id, [QuestionStatus.APPROVED])
-    answers: dict[int, list[Answer]] = {}
-    for a in await repo.answers_for_event(event.id):
-        answers.setdefault(a.question_id, []).append(a)
-    # "Answered" can be set by hand, and answers can be withdrawn: an item needs an answer.
-    questions = [q for q in questions if q.id in answers]
-    items = tuple(
-        CurationItem(q, tuple(answers[q.id]), hidden, slot)
-        for q, hidden, slot in reconcile(stored, questions, slots)
-    )
-
-    def when(key: str) -> datetime | None:
-        return parse_iso(row[key]) if row and row.get(key) else None
-
-    return Curation(
-        event=event,
-        intro_md=row["intro_md"] if row else "",
-        outro_md=row["outro_md"] if row else "",
-        items=items,
-        slots=slots,
-        lineup=lineup,
-        published_at=when("published_at"),
-        republished_at=when("republished_at"),
-        pending_changes=bool(row and row.get("pending_changes")),
-    )
+from panel.text import clean_text
+from panel.writes import Tx, Writer, event_or_fail
 
 
 def _require_curatable(event: Event) -> None:
@@ -316,6 +73,7 @@ class Transcripts:
         self.store = store
         self.clock = clock
         self.settings = settings
+        self.write = Writer(store, clock)
 
     async def curation(self, event_id: int) -> Curation:
         async with self.store.read() as repo:
@@ -333,35 +91,28 @@ class Transcripts:
 
         False when `change` found nothing to change.
         """
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> bool:
-            event = await event_or_fail(repo, event_id)
+        async def job(tx: Tx) -> bool:
+            event = await tx.event(event_id)
             _require_curatable(event)
-            cur = await load_curation(repo, event)
-            result = await change(repo, cur, now)
+            cur = await load_curation(tx.repo, event)
+            result = await change(tx.repo, cur, tx.now)
             if result is None:
                 return False
-            await repo.save_curation(
+            await tx.repo.save_curation(
                 event.id,
                 result.intro_md,
                 result.outro_md,
                 result.items,
-                now,
+                tx.now,
                 pending_changes=cur.is_public,
             )
-            await repo.audit(
-                actor=str(actor),
-                action=action,
-                event_id=event.id,
-                target=result.target,
-                before=result.before,
-                after=result.after,
-                now=now,
+            await tx.audit(
+                action, result.target, event_id=event.id, before=result.before, after=result.after
             )
             return True
 
-        return await self.store.write(job)
+        return await self.write(actor, job)
 
     async def move(self, event_id: int, question_id: int, direction: str, actor: Actor) -> None:
         """Move an item one place up or down within its slot's section."""
@@ -520,10 +271,10 @@ class Transcripts:
             outro_md = clean_text(
                 outro_md, field="Closing note", max_chars=NOTES_MAX_CHARS, required=False
             )
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> None:
-            event = await event_or_fail(repo, event_id)
+        async def job(tx: Tx) -> None:
+            repo, now = tx.repo, tx.now
+            event = await tx.event(event_id)
             check_transition(event.status, EventStatus.PUBLISHED)
             cur = await load_curation(repo, event)
             intro = cur.intro_md if intro_md is None else intro_md
@@ -537,68 +288,58 @@ class Transcripts:
             first = cur.published_at or now
             updated = now if cur.published_at else None
             document = await self._snapshot(repo, cur, first, updated)
-            await repo.append_frame(
-                event.id, p.EVENT_STATUS, {"status": EventStatus.PUBLISHED, "on_now": []}, now
+            await tx.frame(
+                event.id, p.EVENT_STATUS, {"status": EventStatus.PUBLISHED, "on_now": []}
             )
-            await repo.audit(
-                actor=str(actor),
-                action="transcript.publish",
+            await tx.audit(
+                "transcript.publish",
+                f"event:{event.slug}",
                 event_id=event.id,
-                target=f"event:{event.slug}",
                 before={"status": event.status},
                 after={"status": EventStatus.PUBLISHED, "items": len(document_items(document))},
-                now=now,
             )
 
-        await self.store.write(job)
+        await self.write(actor, job)
 
     async def republish(self, event_id: int, actor: Actor) -> None:
         """Publish the current curation over the public snapshot, with an "updated" time."""
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> None:
-            event = await event_or_fail(repo, event_id)
+        async def job(tx: Tx) -> None:
+            event = await tx.event(event_id)
             if event.status != EventStatus.PUBLISHED:
                 raise RuleError("invalid", "Only a published transcript can be republished.")
-            cur = await load_curation(repo, event)
-            document = await self._snapshot(repo, cur, cur.published_at or now, now)
-            await repo.audit(
-                actor=str(actor),
-                action="transcript.republish",
+            cur = await load_curation(tx.repo, event)
+            document = await self._snapshot(tx.repo, cur, cur.published_at or tx.now, tx.now)
+            await tx.audit(
+                "transcript.republish",
+                f"event:{event.slug}",
                 event_id=event.id,
-                target=f"event:{event.slug}",
                 before={},
-                after={"items": len(document_items(document)), "updated_at": iso(now)},
-                now=now,
+                after={"items": len(document_items(document)), "updated_at": iso(tx.now)},
             )
 
-        await self.store.write(job)
+        await self.write(actor, job)
 
     async def unpublish(self, event_id: int, actor: Actor) -> None:
         """published -> closed: the transcript leaves every public surface at once."""
-        now = self.clock.now()
 
-        async def job(repo: Repo) -> None:
-            event = await event_or_fail(repo, event_id)
+        async def job(tx: Tx) -> None:
+            event = await tx.event(event_id)
             if event.status != EventStatus.PUBLISHED:
                 raise RuleError("invalid", "This transcript is not published.")
             check_transition(event.status, EventStatus.CLOSED)
-            await repo.set_event_status(event.id, EventStatus.CLOSED, now)
-            await repo.clear_publication(event.id)
-            await repo.append_frame(
-                event.id, p.EVENT_STATUS, {"status": EventStatus.CLOSED, "on_now": []}, now
-            )
-            await repo.audit(
-                actor=str(actor),
-                action="transcript.unpublish",
+            await tx.repo.set_event_status(event.id, EventStatus.CLOSED, tx.now)
+            await tx.repo.clear_publication(event.id)
+            await tx.frame(event.id, p.EVENT_STATUS, {"status": EventStatus.CLOSED, "on_now": []})
+            await tx.audit(
+                "transcript.unpublish",
+                f"event:{event.slug}",
                 event_id=event.id,
-                target=f"event:{event.slug}",
                 before={"status": event.status},
                 after={"status": EventStatus.CLOSED},
-                now=now,
             )
 
-        await self.store.write(job)
+        await self.write(actor, job)
 
     async def _snapshot(
         self, repo: Repo, cur: Curation, published_at: datetime, updated_at: datetime | None

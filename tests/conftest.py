@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 import pytest
 import uvicorn
 
-from panel.actions import Actions, Actor
+from panel.actions import Actions
 from panel.app import create_app
 from panel.clock import FakeClock
 from panel.config import Settings
+from panel.domain import Actor
 from panel.services import Services
 from panel.store import Store, store_for_url
 

@@ -13,8 +13,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from panel.actions import Actor
-from panel.domain import Question
+from panel.domain import Actor, Question
 from tests.conftest import LiveServer, seed_event, wait_for
 
 Frame = dict[str, Any]

@@ -18,14 +18,15 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from panel import exports
-from panel.actions import Actions, Actor
+from panel import exports, render
+from panel.actions import Actions
 from panel.clock import FakeClock
 from panel.config import Settings
+from panel.curation import ADVANCE_HEADING, reconcile
 from panel.demo import ARCHIVE_SLUG, load_demo
-from panel.domain import RuleError, utc
+from panel.domain import Actor, RuleError, utc
 from panel.store import Store, search
-from panel.transcripts import ADVANCE_HEADING, Transcripts, reconcile
+from panel.transcripts import Transcripts
 from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event
 
 HOUR = timedelta(hours=1)
@@ -573,7 +574,7 @@ def test_snippet_markup_is_built_from_markers_only() -> None:
     """User text cannot forge a highlight: markers are stripped before indexing."""
     forged = search.indexable(f"a{search.MARK_START}b{search.MARK_STOP}<i>")
     assert search.MARK_START not in forged and search.MARK_STOP not in forged
-    html = search.marked_html(f"x {search.MARK_START}<b>&{search.MARK_STOP} y {search.MARK_START}z")
+    html = render.marked_html(f"x {search.MARK_START}<b>&{search.MARK_STOP} y {search.MARK_START}z")
     assert str(html) == "x <mark>&lt;b&gt;&amp;</mark> y <mark>z</mark>"
     assert search.match_query('teach" OR 1) NEAR(x*') == '"teach" "OR" "1" "NEAR" "x"'
     assert search.match_query("¿?!") == ""

@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from panel.actions import Actor
-from panel.domain import QuestionStatus
+from panel.domain import Actor, QuestionStatus
 from tests.conftest import EDITOR, LiveServer, seed_event
 
 PASSWORD = "a long enough password"

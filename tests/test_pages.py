@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from panel.actions import Actor
 from panel.clock import FakeClock
 from panel.config import Settings
 from panel.demo import ARCHIVE_SLUG, LIVE_SLUG, UPCOMING_SLUG, DemoInfo, load_demo
+from panel.domain import Actor
 from tests.conftest import EVENT_START, LiveServer, seed_event, wait_for
 
 HOUR = timedelta(hours=1)

@@ -34,10 +34,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from panel import exports
-from panel.actions import Actor
 from panel.app import routes
 from panel.clock import FakeClock
 from panel.config import ROOT, Settings
+from panel.domain import Actor
 from panel.transcripts import Transcripts
 from panel.uploads import save_photo
 from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event

@@ -332,6 +332,158 @@ async def test_concurrent_upvotes_from_one_reader_count_once(store: Store) -> No
     assert question is not None and question.upvotes == 1
 
 
+async def ask(
+    repo: Repo,
+    event_id: int,
+    body: str,
+    status: str = "approved",
+    at: datetime = NOW,
+    to: int | None = None,
+) -> int:
+    """One question straight into the store (no rules applied)."""
+    return await repo.insert_question(
+        event_id=event_id,
+        body=body,
+        display_name="",
+        reader_id=f"reader-{body}",
+        client_key=None,
+        status=status,
+        directed_to=to,
+        now=at,
+    )
+
+
+async def test_published_questions_leave_out_merged_and_unpublished(store: Store) -> None:
+    """Readers get approved, unmerged questions, pinned first and then the newest (ties by
+    id); merged ones come apart, oldest first; other statuses and events stay out."""
+    event_id = await new_event(store)
+    other_event = await new_event(store, "other")
+
+    async def build(repo: Repo) -> dict[str, int]:
+        ids = {
+            "old": await ask(repo, event_id, "old", at=NOW),
+            "pinned": await ask(repo, event_id, "pinned", at=NOW - HOUR),
+            "new": await ask(repo, event_id, "new", at=NOW + HOUR),
+            "twin": await ask(repo, event_id, "twin", at=NOW + HOUR),  # same instant as new
+            "merged": await ask(repo, event_id, "merged", at=NOW + 2 * HOUR),
+            "pending": await ask(repo, event_id, "pending", "pending"),
+            "rejected": await ask(repo, event_id, "rejected", "rejected"),
+            "withdrawn": await ask(repo, event_id, "withdrawn", "withdrawn"),
+            "elsewhere": await ask(repo, other_event, "elsewhere"),
+        }
+        await repo.update_question(ids["pinned"], NOW, pinned=1)
+        await repo.update_question(ids["merged"], NOW, merged_into=ids["old"])
+        return ids
+
+    ids = await store.write(build)
+    async with store.read() as repo:
+        published = [q.id for q in await repo.published_questions(event_id)]
+        merged = await repo.merged_questions(event_id)
+        pending = [q.id for q in await repo.pending_questions(event_id)]
+        gone = [q.id for q in await repo.questions(event_id, ["withdrawn", "rejected"])]
+        approved = [q.id for q in await repo.questions(event_id, [QuestionStatus.APPROVED])]
+        assert await repo.questions(event_id, []) == []
+    assert published == [ids["pinned"], ids["twin"], ids["new"], ids["old"]]
+    assert [(q.id, q.merged_into) for q in merged] == [(ids["merged"], ids["old"])]
+    assert pending == [ids["pending"]]
+    assert gone == [ids["rejected"], ids["withdrawn"]]  # oldest first, then by id
+    assert approved == [ids["pinned"], ids["old"], ids["new"], ids["twin"], ids["merged"]]
+
+
+async def test_questions_filter_by_the_panelist_they_are_put_to(store: Store) -> None:
+    """`directed_to` keeps one panelist's questions; None keeps all; an unknown id none."""
+    event_id = await new_event(store)
+
+    async def build(repo: Repo) -> tuple[int, dict[str, int]]:
+        maria = await repo.insert_panelist("Maria", "Trainer", "", NOW)
+        jenna = await repo.insert_panelist("Jenna", "Officer", "", NOW)
+        ids = {
+            "to_maria": await ask(repo, event_id, "a", at=NOW, to=maria),
+            "to_jenna": await ask(repo, event_id, "b", at=NOW + HOUR, to=jenna),
+            "to_all": await ask(repo, event_id, "c", at=NOW + 2 * HOUR),
+            "maria_waits": await ask(repo, event_id, "d", "pending", NOW, to=maria),
+            "all_wait": await ask(repo, event_id, "e", "pending", NOW + HOUR),
+            "merged": await ask(repo, event_id, "f", at=NOW + 3 * HOUR, to=maria),
+        }
+        await repo.update_question(ids["merged"], NOW, merged_into=ids["to_all"])
+        return maria, ids
+
+    maria, ids = await store.write(build)
+    async with store.read() as repo:
+        assert [q.id for q in await repo.published_questions(event_id, maria)] == [ids["to_maria"]]
+        assert [q.id for q in await repo.pending_questions(event_id, maria)] == [ids["maria_waits"]]
+        assert [q.id for q in await repo.published_questions(event_id)] == [
+            ids["to_all"],
+            ids["to_jenna"],
+            ids["to_maria"],
+        ]
+        assert [q.id for q in await repo.pending_questions(event_id, None)] == [
+            ids["maria_waits"],
+            ids["all_wait"],
+        ]
+        assert await repo.published_questions(event_id, 0) == []
+        assert await repo.pending_questions(event_id, 10**9) == []
+
+
+async def test_answered_questions_are_those_a_transcript_can_hold(store: Store) -> None:
+    """Approved, not merged, marked answered and with a published answer, oldest first."""
+    event_id = await new_event(store)
+
+    async def build(repo: Repo) -> dict[str, int]:
+        ids = {
+            "kept": await ask(repo, event_id, "kept", at=NOW + HOUR),
+            "first": await ask(repo, event_id, "first", at=NOW),
+            "by_hand": await ask(repo, event_id, "by hand"),  # marked answered, no answer
+            "withdrawn_answer": await ask(repo, event_id, "withdrawn answer"),
+            "not_marked": await ask(repo, event_id, "not marked"),
+            "merged": await ask(repo, event_id, "merged"),
+            "taken_down": await ask(repo, event_id, "taken down"),
+        }
+        for key, qid in ids.items():
+            if key != "by_hand":
+                answer = await repo.insert_answer(qid, f"Answer to {key}.", None, None, NOW)
+                if key == "withdrawn_answer":
+                    await repo.update_answer(answer, NOW, status="withdrawn")
+            if key != "not_marked":
+                await repo.update_question(qid, NOW, answered=1)
+        await repo.update_question(ids["merged"], NOW, merged_into=ids["kept"])
+        await repo.update_question(ids["taken_down"], NOW, status="withdrawn")
+        return ids
+
+    ids = await store.write(build)
+    async with store.read() as repo:
+        answered = [q.id for q in await repo.answered_questions(event_id)]
+    assert answered == [ids["first"], ids["kept"]]
+
+
+async def test_list_events_with_no_statuses_lists_none(store: Store) -> None:
+    """An empty status list matches nothing (None means every status)."""
+    await new_event(store)
+    async with store.read() as repo:
+        assert await repo.list_events([]) == []
+        assert len(await repo.list_events(None)) == 1
+
+
+async def test_store_declares_its_dialect_and_hands_it_to_every_repo(store: Store) -> None:
+    """The backend says which SQL it speaks; reads, writes and search follow it."""
+    assert store.dialect == "sqlite"
+    async with store.read() as repo:
+        assert repo.dialect == "sqlite"
+        assert repo.archive_query('probation" OR x') == '"probation" "OR" "x"'
+        assert await repo.count_archive_hits(repo.archive_query("probation")) == 0
+        assert Repo(repo.conn).dialect == "sqlite"  # the default, for Repo(conn)
+        elsewhere = Repo(repo.conn, "postgresql")
+        with pytest.raises(NotImplementedError, match="postgresql"):
+            elsewhere.archive_query("probation")
+        with pytest.raises(NotImplementedError, match="postgresql"):
+            await elsewhere.search_archive('"probation"')
+
+    async def dialect_of(repo: Repo) -> str:
+        return repo.dialect
+
+    assert await store.write(dialect_of) == "sqlite"
+
+
 async def test_invites_found_by_hash_until_revoked(store: Store) -> None:
     """An invite is looked up by the token's hash only; revoking hides it, once."""
     event_id = await new_event(store)

@@ -1,33 +1,93 @@
-"""Carries encoded frames to the hub of every process. In-process by default."""
+"""Carries encoded frames between processes: publish to a channel, subscribe to one.
+
+The interface is deliberately small (encode/broadcaster's shape), so that a Redis backend
+can be added in a file of its own and chosen by `broker_for_url`:
+
+- `await broker.publish(channel, message)` sends one message to every subscription of
+  `channel`, in this process and (for a shared backend) in every other one.
+- `async with broker.subscribe(channel) as messages:` yields an async iterator of the
+  messages published on `channel` from the moment the block is entered, in publish order.
+  Leaving the block ends the subscription.
+
+A message is a frame already encoded once by the publisher, plus its seq (None for frames
+that are not logged: staff notices). The broker promises neither delivery nor exactly-once:
+the hub (panel/live/hub.py) drops duplicates by seq and fills gaps from the event log.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
-from panel.live.hub import Hub
+PUBLIC_PREFIX = "event:"
 
 
 def public_channel(event_id: int) -> str:
-    return f"event:{event_id}"
+    return f"{PUBLIC_PREFIX}{event_id}"
 
 
 def staff_channel(event_id: int) -> str:
     return f"staff:{event_id}"
 
 
+def event_of(channel: str) -> int | None:
+    """The event id of a public channel; None for any other channel."""
+    if not channel.startswith(PUBLIC_PREFIX):
+        return None
+    rest = channel.removeprefix(PUBLIC_PREFIX)
+    return int(rest) if rest.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One published frame: its seq (None when it is not logged) and its encoded text."""
+
+    seq: int | None
+    text: str
+
+
 class Broker(Protocol):
-    async def start(self) -> None: ...
+    async def start(self) -> None:
+        """Connect (a no-op in one process)."""
 
-    async def stop(self) -> None: ...
+    async def stop(self) -> None:
+        """Disconnect; subscriptions still open end with their blocks."""
 
-    def publish(self, channel: str, seq: int | None, text: str) -> None: ...
+    async def publish(self, channel: str, message: Message) -> None:
+        """Send `message` to every subscription of `channel`."""
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
+        """The messages published on `channel` while the block is open, in order."""
+
+
+class _Messages:
+    """The async iterator a LocalBroker subscription yields."""
+
+    def __init__(self, queue: asyncio.Queue[Message]) -> None:
+        self._queue = queue
+
+    def __aiter__(self) -> _Messages:
+        return self
+
+    async def __anext__(self) -> Message:
+        return await self._queue.get()
 
 
 class LocalBroker:
-    """One process: publishing is delivering to our own hub."""
+    """One process: publishing puts the message on each subscription's queue, at once.
 
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
+    The queues are not bounded, because their only reader is the hub, which takes messages
+    without awaiting (except to fill a gap from the log); a bounded queue would have to
+    either block every channel's publishing or lose messages. The bounded queues that
+    protect memory are the sockets' (panel/live/hub.py).
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[str, set[asyncio.Queue[Message]]] = {}
 
     async def start(self) -> None:
         return None
@@ -35,13 +95,32 @@ class LocalBroker:
     async def stop(self) -> None:
         return None
 
-    def publish(self, channel: str, seq: int | None, text: str) -> None:
-        self.hub.deliver(channel, seq, text)
+    async def publish(self, channel: str, message: Message) -> None:
+        for queue in self._queues.get(channel, ()):
+            queue.put_nowait(message)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
+        queue: asyncio.Queue[Message] = asyncio.Queue()
+        self._queues.setdefault(channel, set()).add(queue)
+        try:
+            yield _Messages(queue)
+        finally:
+            members = self._queues.get(channel)
+            if members is not None:
+                members.discard(queue)
+                if not members:
+                    del self._queues[channel]
+
+    def subscriptions(self, channel: str) -> int:
+        """How many subscriptions `channel` has now (for tests and diagnostics)."""
+        return len(self._queues.get(channel, ()))
 
 
-def broker_for_url(url: str | None, hub: Hub) -> Broker:
+def broker_for_url(url: str | None) -> Broker:
+    """The broker for `url`: LocalBroker without one; raises ValueError with one clear line."""
     if not url:
-        return LocalBroker(hub)
+        return LocalBroker()
     raise ValueError(
         f"cannot use broker {url!r}: the Redis broker is not built yet; run one process"
     )

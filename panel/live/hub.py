@@ -1,66 +1,306 @@
-"""In-process fan-out: channels of subscribers, each with a bounded queue of encoded frames."""
+"""The hub: each channel's ordered stream in this process, and the sockets that follow it.
+
+For every channel with at least one local subscriber, the hub runs one task that consumes the
+broker's subscription. On a public channel (`event:{id}`) that task is the one place that
+knows the channel's last seq: it drops a message whose seq was already delivered, fills a gap
+from the event log before delivering, and keeps a ring of the most recent encoded frames. A
+socket that joins with `since` is caught up from the ring, and reads the log only for the part
+older than the ring. Staff channels carry no seq: their messages pass straight through.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+import functools
+import itertools
+import logging
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field
+
+from panel.clock import Clock
+from panel.domain import Frame
+from panel.live import protocol
+from panel.live.broker import Broker, Message, event_of
+from panel.store.base import Store
+
+log = logging.getLogger(__name__)
+LOG_PAGE = 1000  # frames read from the event log at a time
+
+
+async def _no_catch_up() -> AsyncGenerator[str, None]:
+    """Staff channels: nothing to catch up on."""
+    return
+    yield  # makes this an async generator
 
 
 @dataclass(eq=False)
 class Subscriber:
-    """One socket's view of a channel. Items are (seq or None, encoded text)."""
+    """One socket on one channel: first `catch_up` (public channels), then a bounded queue of
+    live messages. `ended` is set when the socket must close and resume by seq (1013)."""
 
-    queue: asyncio.Queue[tuple[int | None, str]]
-    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+    queue: asyncio.Queue[str]
+    catch_up: AsyncGenerator[str, None] = field(default_factory=_no_catch_up)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    overflowed: bool = False  # ended because its queue was full
+    after: int = 0  # public channels: the catch-up reached this seq; later ones come live
 
-    def offer(self, seq: int | None, text: str) -> None:
-        if self.overflowed.is_set():
-            return
+    def offer(self, text: str) -> bool:
+        """Queue one message without awaiting; when the queue is full, end instead of growing."""
+        if self.ended.is_set():
+            return False
         try:
-            self.queue.put_nowait((seq, text))
+            self.queue.put_nowait(text)
         except asyncio.QueueFull:
             # Never grow memory for a slow reader: it is closed and resumes by seq.
-            self.overflowed.set()
+            self.overflowed = True
+            self.ended.set()
+            return False
+        return True
 
-    def drain(self) -> list[tuple[int | None, str]]:
+    def drain(self) -> list[str]:
         items = []
         while not self.queue.empty():
             items.append(self.queue.get_nowait())
         return items
 
 
-class Hub:
-    def __init__(self, queue_size: int = 256) -> None:
-        self.queue_size = queue_size
-        self._channels: dict[str, set[Subscriber]] = {}
-        self.delivered = 0  # frames handed to subscriber queues, for /metrics
-        self.dropped = 0  # subscribers closed for falling behind
+class _Stream:
+    """One channel in this process: its subscribers and, if public, its last seq and ring."""
 
-    @contextlib.contextmanager
-    def subscribe(self, channel: str) -> Iterator[Subscriber]:
+    def __init__(self, channel: str, ring_frames: int) -> None:
+        self.channel = channel
+        self.event_id = event_of(channel)
+        self.last = 0
+        self.ring: deque[tuple[int, str]] = deque(maxlen=ring_frames)  # consecutive seqs
+        self.joining: set[Subscriber] = set()  # catching up: not yet given live frames
+        self.live: set[Subscriber] = set()
+        self.ready = asyncio.Event()  # `last` and the ring are loaded, or the stream stopped
+        self.stopped = False
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def members(self) -> int:
+        return len(self.joining) + len(self.live)
+
+    def covers(self, cursor: int) -> bool:
+        """Whether the ring holds every frame after `cursor` (or there is none yet)."""
+        return cursor >= self.last or (bool(self.ring) and self.ring[0][0] <= cursor + 1)
+
+    def after(self, cursor: int) -> list[str]:
+        """The ring's encoded frames with seq > cursor."""
+        if cursor >= self.last or not self.ring:
+            return []
+        skip = max(0, cursor + 1 - self.ring[0][0])
+        return [text for _, text in itertools.islice(self.ring, skip, None)]
+
+    def append(self, seq: int, text: str) -> None:
+        if seq != self.last + 1:
+            self.ring.clear()  # only a run of consecutive seqs can serve a catch-up
+        self.ring.append((seq, text))
+        self.last = seq
+
+
+def _encoded(frames: Sequence[Frame]) -> list[tuple[int, str]]:
+    """Logged frames, each encoded once, with their seqs."""
+    return [(f.seq, protocol.encode(f)) for f in frames if f.seq is not None]
+
+
+class Hub:
+    """Channels of subscribers in this process, fed from the broker (see the module doc)."""
+
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        clock: Clock,
+        queue_size: int = 256,
+        ring_frames: int = 1024,
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self.clock = clock
+        self.queue_size = queue_size
+        self.ring_frames = ring_frames
+        self._streams: dict[str, _Stream] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.delivered = 0  # messages handed to subscriber queues, for /metrics
+        self.dropped = 0  # subscribers closed for falling behind
+        self.duplicates = 0  # public messages dropped because their seq was delivered already
+        self.filled = 0  # frames read from the log to fill a gap
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str, since: int | None = None) -> AsyncIterator[Subscriber]:
+        """Follow `channel`. On a public channel, send every message of `sub.catch_up` first:
+        the frames after `since` (None: from now), or a stream.reset if `since` is ahead of
+        the log. Live frames reach `sub.queue` only once that catch-up has been taken."""
+        stream = self._streams.get(channel) or self._start(channel)
         sub = Subscriber(asyncio.Queue(self.queue_size))
-        self._channels.setdefault(channel, set()).add(sub)
+        if stream.event_id is None:
+            stream.live.add(sub)
+        else:
+            stream.joining.add(sub)
+            sub.catch_up = self._catch_up(stream, sub, since)
         try:
             yield sub
         finally:
-            members = self._channels.get(channel)
-            if members is not None:
-                members.discard(sub)
-                if not members:
-                    del self._channels[channel]
-            if sub.overflowed.is_set():
+            stream.joining.discard(sub)
+            stream.live.discard(sub)
+            if not stream.members:
+                self._stop(stream)
+            if sub.overflowed:
                 self.dropped += 1
-
-    def deliver(self, channel: str, seq: int | None, text: str) -> None:
-        """Hand one encoded frame to every subscriber of `channel`, without awaiting."""
-        for sub in self._channels.get(channel, ()):
-            sub.offer(seq, text)
-            self.delivered += 1
+            await sub.catch_up.aclose()
 
     def count(self, channel: str) -> int:
-        return len(self._channels.get(channel, ()))
+        """Sockets on `channel` in this process, catching up or live."""
+        stream = self._streams.get(channel)
+        return stream.members if stream else 0
 
     def channels(self, prefix: str) -> list[str]:
-        return [name for name in self._channels if name.startswith(prefix)]
+        return [name for name in self._streams if name.startswith(prefix)]
+
+    def send_local(self, channel: str, text: str) -> None:
+        """An unlogged frame (presence) to this process's live subscribers of `channel`."""
+        stream = self._streams.get(channel)
+        if stream is not None:
+            self._deliver(stream, None, text)
+
+    def recent(self, channel: str, since: int, upto: int) -> list[str] | None:
+        """The encoded frames with since < seq <= upto if the ring holds them all, else None."""
+        stream = self._streams.get(channel)
+        if stream is None or stream.stopped or not stream.ready.is_set():
+            return None
+        if upto > stream.last or not stream.covers(since):
+            return None
+        return stream.after(since)[: max(0, upto - since)]
+
+    async def close(self) -> None:
+        """Stop following every channel (on shutdown)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)  # failures were logged
+
+    # -- one task per channel -------------------------------------------------------------
+    def _start(self, channel: str) -> _Stream:
+        stream = _Stream(channel, self.ring_frames)
+        self._streams[channel] = stream
+        stream.task = asyncio.create_task(self._follow(stream), name=f"hub {channel}")
+        self._tasks.add(stream.task)
+        stream.task.add_done_callback(functools.partial(self._ended, stream))
+        return stream
+
+    def _stop(self, stream: _Stream) -> None:
+        """The last subscriber left: stop following the channel; its ring goes too."""
+        if self._streams.get(stream.channel) is stream:
+            del self._streams[stream.channel]
+        stream.stopped = True
+        if stream.task is not None:
+            stream.task.cancel()
+
+    def _ended(self, stream: _Stream, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._streams.get(stream.channel) is stream:
+            del self._streams[stream.channel]
+        stream.stopped = True
+        stream.ready.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("hub stream %s died", stream.channel, exc_info=task.exception())
+        for sub in (*stream.joining, *stream.live):
+            sub.ended.set()  # its socket closes with 1013 and resumes by seq
+
+    async def _follow(self, stream: _Stream) -> None:
+        """The channel's one consumer: broker messages in, ordered frames out to subscribers."""
+        async with self.broker.subscribe(stream.channel) as messages:
+            # Subscribed before reading the log: whatever is published after the read arrives.
+            if stream.event_id is not None:
+                await self._load(stream, stream.event_id)
+            stream.ready.set()
+            async for message in messages:
+                await self._receive(stream, message)
+
+    async def _receive(self, stream: _Stream, message: Message) -> None:
+        if stream.event_id is None or message.seq is None:
+            self._deliver(stream, None, message.text)
+        elif message.seq <= stream.last:
+            self.duplicates += 1  # delivered already (read from the log, or sent twice)
+        else:
+            if message.seq > stream.last + 1:
+                await self._fill_gap(stream, stream.event_id, message.seq)
+            self._deliver(stream, message.seq, message.text)
+
+    async def _load(self, stream: _Stream, event_id: int) -> None:
+        """Where the log ends now, and its most recent frames for the ring (one snapshot)."""
+        async with self.store.read() as repo:
+            last = await repo.last_seq(event_id)
+            recent = []
+            if self.ring_frames > 0 and last > 0:
+                start = max(0, last - self.ring_frames)
+                recent = await repo.frames_since(event_id, start, self.ring_frames)
+        frames = _encoded(recent)
+        stream.last = frames[0][0] - 1 if frames else last
+        for seq, text in frames:
+            stream.append(seq, text)
+        if stream.last != last:  # a log with holes: trust the counter, serve from the log
+            stream.ring.clear()
+            stream.last = last
+
+    async def _fill_gap(self, stream: _Stream, event_id: int, seq: int) -> None:
+        """Deliver the frames between the last one delivered and `seq`, read from the log."""
+        while stream.last < seq - 1:
+            async with self.store.read() as repo:
+                page = await repo.frames_since(
+                    event_id, stream.last, min(LOG_PAGE, seq - 1 - stream.last)
+                )
+            if not page:
+                return  # not in the log (a store restored from backup): go on from `seq`
+            for found, text in _encoded(page):
+                self.filled += 1
+                self._deliver(stream, found, text)
+
+    def _deliver(self, stream: _Stream, seq: int | None, text: str) -> None:
+        """Hand one encoded frame to every live subscriber, without awaiting."""
+        if seq is not None:
+            stream.append(seq, text)
+        for sub in stream.live:
+            if (seq is None or seq > sub.after) and sub.offer(text):
+                self.delivered += 1
+
+    # -- catch-up, run by the joining socket's task ---------------------------------------
+    async def _catch_up(
+        self, stream: _Stream, sub: Subscriber, since: int | None
+    ) -> AsyncGenerator[str, None]:
+        """The messages after `since`: from the log while it is older than the ring, then from
+        the ring; `sub` goes live in the same step that reads the ring, so nothing is missed
+        or repeated between catch-up and live frames."""
+        await stream.ready.wait()
+        if stream.stopped or stream.event_id is None:
+            sub.ended.set()
+            return
+        event_id = stream.event_id
+        cursor = stream.last if since is None else since
+        if cursor > stream.last:
+            # Ahead of this hub: frames still on their way here, or `since` is ahead of the log.
+            async with self.store.read() as repo:
+                logged = await repo.last_seq(event_id)
+            if cursor > logged:
+                yield protocol.stream_reset(logged, self.clock.now())
+                cursor = logged
+        while not stream.covers(cursor):
+            async with self.store.read() as repo:
+                page = await repo.frames_since(event_id, cursor, LOG_PAGE)
+            frames = _encoded(page)
+            if not frames:
+                break
+            cursor = frames[-1][0]
+            for message in protocol.catch_up_messages([text for _, text in frames]):
+                yield message
+        # No await from here until `sub` is live.
+        texts = stream.after(cursor)
+        sub.after = max(cursor, stream.last)
+        stream.joining.discard(sub)
+        stream.live.add(sub)
+        for message in protocol.catch_up_messages(texts):
+            yield message

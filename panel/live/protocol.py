@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +58,12 @@ def encode(frame: Frame) -> str:
 def encode_batch(texts: Sequence[str]) -> str:
     """Several already-encoded frames as one message (a JSON array in seq order)."""
     return texts[0] if len(texts) == 1 else "[" + ",".join(texts) + "]"
+
+
+def catch_up_messages(texts: Sequence[str]) -> Iterator[str]:
+    """Already-encoded frames as catch-up messages of at most CATCH_UP_BATCH frames each."""
+    for start in range(0, len(texts), CATCH_UP_BATCH):
+        yield encode_batch(texts[start : start + CATCH_UP_BATCH])
 
 
 def unlogged(type_: str, data: dict[str, Any], at: datetime) -> str:

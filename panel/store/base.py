@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
 
@@ -19,6 +19,9 @@ class StoreError(RuntimeError):
 
 class Store(Protocol):
     url: str
+    # The SQL dialect the backend speaks ("sqlite"): it picks the migrations folder and the
+    # archive search statements, and is handed to every Repo.
+    dialect: str
 
     async def open(self) -> None:
         """Connect and apply pending migrations."""
@@ -36,15 +39,3 @@ class Store(Protocol):
 
     async def migrate(self) -> list[int]:
         """Apply pending migrations; return the versions applied."""
-
-
-async def aiter_frames(store: Store, event_id: int, since: int) -> AsyncIterator[Frame]:
-    """Every logged frame after `since`, read in pages."""
-    while True:
-        async with store.read() as repo:
-            page = await repo.frames_since(event_id, since)
-        for frame in page:
-            yield frame
-        if len(page) < 1000:
-            return
-        since = page[-1].seq or since

@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
-from panel.domain import Frame
+from panel.domain import Frame, iso
 
 Row = Mapping[str, Any]
+
+# Columns that the generic UPDATE may set, per table (never names from user input).
+EDITABLE = {
+    "events": {
+        "slug",
+        "title",
+        "summary",
+        "intro_md",
+        "related_json",
+        "starts_at",
+        "ends_at",
+        "timezone",
+        "moderation",
+        "slow_mode_seconds",
+        "blocked_terms",
+    },
+    "panelists": {"name", "role", "bio", "photo"},
+    "questions": {
+        "status",
+        "body",
+        "pinned",
+        "merged_into",
+        "answered",
+        "directed_to",
+        "reject_reason",
+        "upvotes",
+        "held_reason",
+    },
+    "answers": {"body_md", "status"},
+}
 
 
 class Conn(Protocol):
@@ -18,11 +49,22 @@ class Conn(Protocol):
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int: ...
 
 
-class Rows:
-    """Queries on one connection. In a write, `frames` collects what the change appended."""
+def in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """`(:name0, :name1, …)` and its parameters: a list bound value by value, never spliced.
 
-    def __init__(self, conn: Conn) -> None:
+    An empty list gives `(NULL)`, which matches nothing."""
+    params = {f"{name}{i}": value for i, value in enumerate(values)}
+    return "(" + (", ".join(f":{key}" for key in params) or "NULL") + ")", params
+
+
+class Rows:
+    """Queries on one connection. In a write, `frames` collects what the change appended.
+
+    `dialect` is the backend's declared SQL dialect ("sqlite"); only archive search uses it."""
+
+    def __init__(self, conn: Conn, dialect: str = "sqlite") -> None:
         self.conn = conn
+        self.dialect = dialect
         self.frames: list[Frame] = []
 
     async def _one(self, sql: str, **params: Any) -> Row | None:
@@ -31,3 +73,19 @@ class Rows:
 
     async def _all(self, sql: str, **params: Any) -> list[Row]:
         return await self.conn.fetchall(sql, params)
+
+    async def _update(
+        self, table: str, row_id: int, fields: dict[str, Any], now: datetime | None
+    ) -> None:
+        """UPDATE one row's columns (named by our code, checked against EDITABLE)."""
+        assert fields and set(fields) <= EDITABLE[table], fields
+        values = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+        if now is not None:
+            values["updated_at"] = iso(now)
+        sets = ", ".join(f"{name} = :{name}" for name in sorted(values))
+        await self.conn.execute(
+            f"UPDATE {table} SET {sets} WHERE id = :id", {**values, "id": row_id}
+        )
+
+    async def ping(self) -> bool:
+        return await self._one("SELECT 1 AS ok") is not None

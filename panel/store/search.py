@@ -1,26 +1,25 @@
 """Full-text search of the archive: the one place with dialect-specific search SQL.
 
 Everything else about the archive (archive_items, archive_item_people) is portable SQL in
-repo.py. SQLite answers with FTS5 (bm25 ranking, highlight() and snippet()); a PostgreSQL
+archive.py. SQLite answers with FTS5 (bm25 ranking, highlight() and snippet()); a PostgreSQL
 backend supplies its own `SearchSQL` (a tsvector column on archive_items, ts_rank and
-ts_headline with the same start and stop markers) and `search_sql` picks it by dialect.
+ts_headline with the same start and stop markers, and its own query builder) and
+`search_sql` picks it by the dialect the store declares.
 
 Highlighting is made safe in two steps: the database wraps matches in private-use
 characters that can never come from user text (they are stripped before indexing), then
-`marked_html` escapes the whole snippet and only afterwards turns the markers into <mark>.
+`render.marked_html`, outside the store, escapes the whole snippet and only afterwards turns
+the markers into <mark>.
 """
 
 from __future__ import annotations
 
-import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from markupsafe import Markup
+from panel.domain import MARK_START, MARK_STOP
 
-MARK_START = "\ue000"
-MARK_STOP = "\ue001"
 ELLIPSIS = "…"
 SNIPPET_TOKENS = 28
 MAX_TERMS = 12
@@ -44,13 +43,21 @@ _FILTERS = """
 
 @dataclass(frozen=True)
 class SearchSQL:
-    """The statements one dialect needs; both take :query and :person, hits :limit/:offset."""
+    """What one dialect needs: `query` turns reader input into that dialect's search query;
+    both statements take it as :query, with :person; hits also :limit and :offset."""
 
     hits: str
     count: str
+    query: Callable[[str], str]
 
 
 # -- SQLite (FTS5) ----------------------------------------------------------------------
+def match_query(text: str) -> str:
+    """Reader input as a safe FTS5 query: each word quoted (no operators), all required."""
+    terms = [t[:MAX_TERM_CHARS] for t in _WORD.findall(text)][:MAX_TERMS]
+    return " ".join(f'"{t}"' for t in terms)
+
+
 SQLITE = SearchSQL(
     hits=f"""
 SELECT i.id AS item_id, i.event_id, i.question_id, i.position,
@@ -75,45 +82,25 @@ JOIN events e ON e.id = i.event_id
 JOIN transcripts t ON t.event_id = i.event_id
 WHERE {_FILTERS}
 """,
+    query=match_query,
 )
 
 
-def search_sql(conn: Any) -> SearchSQL:
-    """The search statements for the connection's dialect (only SQLite so far)."""
-    dialect = getattr(conn, "dialect", "sqlite")
-    if dialect != "sqlite":
-        raise NotImplementedError(f"archive search is not written for {dialect} yet")
-    return SQLITE
+DIALECTS = {"sqlite": SQLITE}
+
+
+def search_sql(dialect: str) -> SearchSQL:
+    """The search statements of the store's declared dialect (only SQLite so far)."""
+    try:
+        return DIALECTS[dialect]
+    except KeyError:
+        raise NotImplementedError(f"archive search is not written for {dialect} yet") from None
 
 
 def marker_params() -> dict[str, str]:
     return {"mark_start": MARK_START, "mark_stop": MARK_STOP, "ellipsis": ELLIPSIS}
 
 
-def match_query(text: str) -> str:
-    """Reader input as a safe FTS5 query: each word quoted (no operators), all required."""
-    terms = [t[:MAX_TERM_CHARS] for t in _WORD.findall(text)][:MAX_TERMS]
-    return " ".join(f'"{t}"' for t in terms)
-
-
 def indexable(text: str) -> str:
     """Text as it goes into the index: without the characters reserved for markers."""
     return _MARKERS.sub("", text)
-
-
-def marked_html(marked: str) -> Markup:
-    """Escape a database snippet, then turn only our markers into balanced <mark> elements."""
-    out: list[str] = []
-    open_mark = False
-    for piece in re.split(f"([{MARK_START}{MARK_STOP}])", marked):
-        if piece == MARK_START and not open_mark:
-            out.append("<mark>")
-            open_mark = True
-        elif piece == MARK_STOP and open_mark:
-            out.append("</mark>")
-            open_mark = False
-        elif piece not in (MARK_START, MARK_STOP):
-            out.append(html.escape(piece, quote=False))
-    if open_mark:
-        out.append("</mark>")
-    return Markup("".join(out))

@@ -71,6 +71,8 @@ Job = tuple[Callable[[Repo], Awaitable[Any]], asyncio.Future[Any]]
 
 
 class SQLiteStore:
+    dialect = "sqlite"
+
     def __init__(self, url: str, readers: int = 3) -> None:
         self.url = url
         self.path = Path(url.removeprefix("sqlite:///"))
@@ -143,7 +145,7 @@ class SQLiteStore:
             done = {
                 r["version"] for r in await conn.fetchall("SELECT version FROM schema_migrations")
             }
-            for version, sql in load_migrations("sqlite"):
+            for version, sql in load_migrations(self.dialect):
                 if version in done:
                     continue
                 for statement in split_statements(sql):
@@ -166,7 +168,7 @@ class SQLiteStore:
             # One snapshot for the whole read: a page and its last_seq agree.
             await conn.execute("BEGIN")
             try:
-                yield Repo(SQLiteConn(conn))
+                yield Repo(SQLiteConn(conn), self.dialect)
             finally:
                 await conn.execute("COMMIT")
         finally:
@@ -206,7 +208,7 @@ class SQLiteStore:
         for job, future in batch:
             if future.cancelled():
                 continue
-            repo = Repo(SQLiteConn(db))
+            repo = Repo(SQLiteConn(db), self.dialect)
             await db.execute("SAVEPOINT job")
             try:
                 result = await job(repo)

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from panel import payloads
 from panel.domain import EventStatus, QuestionStatus, RuleError, iso, on_now
 from panel.live import protocol as p
+from panel.live.broker import public_channel
 from panel.web.auth import answerer, editor_actor, require_editor
 from panel.web.base import (
     json_error,
@@ -23,6 +24,7 @@ from panel.web.openapi import OPENAPI
 from panel.web.readers import limit_reached
 
 PUBLIC_STATUSES = [s for s in EventStatus if s != EventStatus.DRAFT]
+STREAM_PAGE = 1000  # frames per response of the polling twin
 
 
 async def _event(request: Request):  # noqa: ANN202
@@ -125,7 +127,7 @@ async def post_question(request: Request) -> Response:
                 status_code=201,
                 headers={"Idempotent-Replayed": "true"},
             )
-    svc.actions.check_question(data.get("body"), data.get("name", ""))  # typos cost no quota
+    svc.questions.check(data.get("body"), data.get("name", ""))  # typos cost no quota
     wait = limit_reached(request)
     if wait:
         return json_error(
@@ -134,7 +136,7 @@ async def post_question(request: Request) -> Response:
             429,
             headers={"Retry-After": str(wait)},
         )
-    question, created = await svc.actions.post_question(
+    question, created = await svc.questions.post(
         event.id, reader, data.get("body"), data.get("name", ""), data.get("to"), key
     )
     headers = {} if created else {"Idempotent-Replayed": "true"}
@@ -157,7 +159,7 @@ async def upvote(request: Request) -> Response:
             429,
             headers={"Retry-After": str(wait)},
         )
-    total = await svc.actions.upvote(request.path_params["question_id"], reader_id(request))
+    total = await svc.questions.upvote(request.path_params["question_id"], reader_id(request))
     return JSONResponse({"id": request.path_params["question_id"], "upvotes": total})
 
 
@@ -165,7 +167,7 @@ async def moderate(request: Request) -> Response:
     svc = services(request)
     actor = await require_editor(request)
     data = await read_json(request)
-    question = await svc.actions.moderate(
+    question = await svc.moderation.moderate(
         request.path_params["question_id"],
         str(data.get("action", "")),
         actor,
@@ -193,7 +195,7 @@ async def post_answer(request: Request) -> Response:
         raise RuleError("not_found", "No such question.")
     actor = await answerer(request, question.event_id)
     data = await read_json(request)
-    answer_id = await svc.actions.answer(question_id, data.get("body"), actor)
+    answer_id = await svc.answers.answer(question_id, data.get("body"), actor)
     return JSONResponse({"id": answer_id, "question_id": question_id}, status_code=201)
 
 
@@ -207,7 +209,7 @@ async def edit_answer(request: Request) -> Response:
         raise RuleError("not_found", "No such answer.")
     actor = await answerer(request, question.event_id)
     data = await read_json(request)
-    await svc.actions.edit_answer(answer_id, data.get("body"), actor)
+    await svc.answers.edit(answer_id, data.get("body"), actor)
     return JSONResponse({"id": answer_id})
 
 
@@ -220,13 +222,18 @@ async def stream(request: Request) -> Response:
         raise RuleError("invalid", "since must be a whole number >= 0.")
     async with svc.store.read() as repo:
         last = await repo.last_seq(event.id)
-        frames = [] if since > last else await repo.frames_since(event.id, since)
-    if since > last:
-        body = f'{{"frames":[{p.stream_reset(last, svc.clock.now())}],"last_seq":{last}}}'
-    else:
-        texts = ",".join(p.encode(f) for f in frames)
-        more = "true" if frames and (frames[-1].seq or 0) < last else "false"
-        body = f'{{"frames":[{texts}],"last_seq":{last},"more":{more}}}'
+        if since > last:
+            body = f'{{"frames":[{p.stream_reset(last, svc.clock.now())}],"last_seq":{last}}}'
+            return Response(body, media_type="application/json")
+        upto = min(last, since + STREAM_PAGE)
+        # The hub's ring, when it holds the whole page; else the log, as the socket would.
+        texts = svc.hub.recent(public_channel(event.id), since, upto)
+        if texts is None:
+            frames = await repo.frames_since(event.id, since, STREAM_PAGE)
+            texts = [p.encode(f) for f in frames]
+            upto = (frames[-1].seq or last) if frames else last
+    more = "true" if upto < last else "false"
+    body = f'{{"frames":[{",".join(texts)}],"last_seq":{last},"more":{more}}}'
     return Response(body, media_type="application/json")
 
 

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from panel import exports
 from panel.domain import EventStatus, parse_iso
-from panel.store import search
+from panel.render import marked_html
 from panel.web.base import event_or_404, render, services, whole_number
 from panel.web.eventview import date_label, load_event_view
 
@@ -102,7 +102,7 @@ async def archive_index(request: Request) -> Response:
     async with svc.store.read() as repo:
         people = await repo.archive_people()
         if query:
-            match = search.match_query(query)
+            match = repo.archive_query(query)
             if match:
                 total = await repo.count_archive_hits(match, person=person)
                 rows = await repo.search_archive(
@@ -138,8 +138,8 @@ def _hit(row: Any) -> dict[str, Any]:
         "transcript_url": f"/archive/{row['slug']}",
         "title": row["title"],
         "date": _local_date(row["starts_at"], row["timezone"]),
-        "question_html": search.marked_html(row["question_marked"]),
-        "snippet_html": search.marked_html(row["answers_marked"]),
+        "question_html": marked_html(row["question_marked"]),
+        "snippet_html": marked_html(row["answers_marked"]),
     }
 
 

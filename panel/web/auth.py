@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from panel.actions import Actor
-from panel.domain import RuleError
+from panel.domain import Actor, RuleError
 from panel.security import token_hash
 from panel.web.base import services
 

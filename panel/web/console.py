@@ -16,9 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from panel.domain import Draft, Event, RuleError, iso
+from panel.domain import Actor, Draft, Event, RuleError, iso
 from panel.drafts import seen_by_panel
-from panel.lookups import Actor
 from panel.security import token_hash
 from panel.web.auth import signed_in_panelist
 from panel.web.base import (
@@ -45,7 +44,7 @@ async def redeem(request: Request) -> Response:
     """An invite link signs the panelist in to that event's console."""
     svc = services(request)
     try:
-        event_id, panelist_id = await svc.actions.redeem_invite(request.path_params["token"])
+        event_id, panelist_id = await svc.roster.redeem_invite(request.path_params["token"])
     except RuleError as exc:
         return html_error_page(request, 403, "Invite not valid", exc.message)
     async with svc.store.read() as repo:
@@ -239,7 +238,7 @@ async def post_answer(request: Request) -> Response:
             await svc.drafts.save(question_id, actor, body)
             request.session["notice"] = "Draft saved."
             return RedirectResponse(f"{back}&answer={question_id}#composer", status_code=303)
-        answer_id = await svc.actions.answer(question_id, body, actor)
+        answer_id = await svc.answers.answer(question_id, body, actor)
     except RuleError as exc:
         composer = await _composer(request, event, actor, question_id=question_id, answer_id=None)
         if composer is not None:
@@ -257,7 +256,7 @@ async def edit_answer(request: Request) -> Response:
     answer_id = request.path_params["answer_id"]
     body, show = form.get("body"), _show(form.get("show"))
     try:
-        await services(request).actions.edit_answer(answer_id, body, actor)
+        await services(request).answers.edit(answer_id, body, actor)
     except RuleError as exc:
         composer = await _composer(request, event, actor, question_id=None, answer_id=answer_id)
         if composer is not None:

@@ -13,9 +13,17 @@ from datetime import datetime
 from typing import Any
 
 from panel import payloads
-from panel.domain import Audience, Draft, Event, Note, Panelist, Question, QuestionStatus, iso
+from panel.domain import (
+    Actor,
+    Audience,
+    Draft,
+    Event,
+    Note,
+    Panelist,
+    Question,
+    iso,
+)
 from panel.drafts import seen_by_panel, unanswerable_reason
-from panel.lookups import Actor
 from panel.store import Repo
 
 FILTERS = {"all": "All questions", "mine": "Directed to me", "unanswered": "Unanswered"}
@@ -51,9 +59,7 @@ async def load_console_list(
     """The questions under the filter `show`, plus those the panelist is writing about."""
     event = await repo.event_by_id(event.id) or event
     people: dict[int, Panelist] = {p.id: p for p in (await repo.lineup(event.id)).everyone()}
-    published = [
-        q for q in await repo.questions(event.id, [QuestionStatus.APPROVED]) if not q.merged_into
-    ]
+    published = await repo.published_questions(event.id)
     by_question: dict[int, list[dict[str, Any]]] = {}
     for a in await repo.answers_for_event(event.id):
         by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from panel import exports, payloads
-from panel.domain import Event, EventStatus, RuleError
-from panel.lookups import Actor
-from panel.transcripts import Curation, Transcripts
+from panel.curation import Curation
+from panel.domain import Actor, Event, EventStatus, RuleError
+from panel.transcripts import Transcripts
 from panel.web.archive import site_url
 from panel.web.auth import require_editor
 from panel.web.base import event_or_404, read_form, render, services, whole_number
@@ -24,8 +24,7 @@ from panel.web.eventview import STATUS_LABELS, date_label
 
 
 def _transcripts(request: Request) -> Transcripts:
-    svc = services(request)
-    return Transcripts(svc.store, svc.clock, svc.settings)
+    return services(request).transcripts
 
 
 async def _editor_or_login(request: Request) -> Actor | Response:

@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel import payloads
-from panel.actions import Actor
-from panel.domain import TRANSITIONS, Event, EventStatus, Question, QuestionStatus, RuleError
+from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, RuleError
 from panel.web.auth import require_editor
 from panel.web.base import (
     STATUS_FOR_CODE,
@@ -59,7 +58,7 @@ async def login(request: Request) -> Response:
             429,
         )
     try:
-        editor = await svc.actions.authenticate(username, str(form.get("password", "")))
+        editor = await svc.accounts.authenticate(username, str(form.get("password", "")))
     except RuleError as exc:
         return render(
             request,
@@ -138,7 +137,8 @@ def _sorted(questions: list[Question], sort: str) -> list[Question]:
         return sorted(questions, key=lambda q: (-q.upvotes, q.created_at, q.id))
     if sort == "panelist":
         return sorted(
-            questions, key=lambda q: (q.directed_to is None, q.directed_to or 0, q.created_at)
+            questions,
+            key=lambda q: (q.directed_to is None, q.directed_to or 0, q.created_at, q.id),
         )
     return sorted(questions, key=lambda q: (q.created_at, q.id))
 
@@ -150,12 +150,13 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
     sort = request.query_params.get("sort", "time")
     sort = sort if sort in SORTS else "time"
     to = request.query_params.get("to", "")
+    to_id = whole_number(to)
     async with svc.store.read() as repo:
         event = await repo.event_by_id(event.id) or event
         lineup = (await repo.lineup(event.id)).everyone()
         people = {p.id: p for p in lineup}
-        pending = await repo.questions(event.id, [QuestionStatus.PENDING])
-        approved = await repo.questions(event.id, [QuestionStatus.APPROVED])
+        pending = await repo.pending_questions(event.id, to_id)
+        published = await repo.published_questions(event.id, to_id)
         answers = await repo.answers_for_event(event.id)
         claims = active_claims(await repo.drafts_for_event(event.id), people, svc.clock.now())
         notes = await load_notes(repo, event, Actor("editor"))
@@ -163,10 +164,6 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
     for note in notes:
         if note["flag"] and note["question_id"]:
             flags.setdefault(note["question_id"], []).append(note)
-    to_id = whole_number(to)
-    if to_id is not None:
-        pending = [q for q in pending if q.directed_to == to_id]
-        approved = [q for q in approved if q.directed_to == to_id]
 
     def view(q: Question) -> dict[str, Any]:
         return {
@@ -185,8 +182,7 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
         "pending": [view(q) for q in _sorted(pending, sort)],
         "approved": [
             {**view(q), "answers": by_question.get(q.id, [])}
-            for q in _sorted(approved, "newest" if sort == "time" else sort)
-            if q.merged_into is None
+            for q in _sorted(published, "newest" if sort == "time" else sort)
         ],
         "panelists": lineup,
         "sorts": SORTS,
@@ -257,10 +253,9 @@ async def _moderate_one(request: Request, actor: Actor, question_id: int, form: 
     svc = services(request)
     action = str(form.get("action", ""))
     if action == "ban":
-        await svc.actions.ban_author(question_id, actor)
-        await svc.actions.moderate(question_id, "reject", actor, reason="Author banned")
+        await svc.moderation.ban_and_reject(question_id, actor)
         return
-    await svc.actions.moderate(
+    await svc.moderation.moderate(
         question_id,
         action,
         actor,
@@ -319,7 +314,7 @@ async def withdraw_answer(request: Request) -> Response:
     event = await event_or_404(request, request.path_params["slug"])
     return await perform(
         request,
-        services(request).actions.withdraw_answer(request.path_params["answer_id"], actor),
+        services(request).answers.withdraw(request.path_params["answer_id"], actor),
         f"/desk/events/{event.slug}",
         "Answer withdrawn.",
     )
@@ -347,7 +342,7 @@ async def set_status(request: Request) -> Response:
     # set_status pokes the scheduler itself (Actions.on_schedule_change).
     return await perform(
         request,
-        svc.actions.set_status(event.id, str(form.get("status", "")), actor),
+        svc.events.set_status(event.id, str(form.get("status", "")), actor),
         f"/desk/events/{event.slug}",
         "Event status changed.",
     )

@@ -5,8 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from panel.domain import RuleError
-from panel.lookups import Actor
+from panel.domain import Actor, RuleError
 from panel.web.auth import require_editor
 from panel.web.base import perform, read_form, render, services
 
@@ -38,7 +37,7 @@ async def create_editor(request: Request) -> Response:
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     return await perform(
         request,
-        services(request).actions.create_editor(username, password, role=role, actor=actor),
+        services(request).accounts.create_editor(username, password, role=role, actor=actor),
         "/desk/editors",
         "Editor account created.",
     )
@@ -52,7 +51,9 @@ async def set_role(request: Request) -> Response:
     async def act() -> None:
         if editor_id == actor.id:
             raise RuleError("invalid", "You cannot change your own role.")
-        await services(request).actions.set_editor_role(editor_id, str(form.get("role", "")), actor)
+        await services(request).accounts.set_editor_role(
+            editor_id, str(form.get("role", "")), actor
+        )
 
     return await perform(request, act(), "/desk/editors", "Role changed.")
 
@@ -77,7 +78,7 @@ async def create_token(request: Request) -> Response:
     form = await read_form(request)
 
     async def act() -> None:
-        token = await services(request).actions.create_api_token(
+        token = await services(request).accounts.create_api_token(
             int(actor.id or 0), form.get("name"), actor
         )
         request.session["new_token"] = token  # shown once, on the next page only
@@ -92,7 +93,7 @@ async def revoke_token(request: Request) -> Response:
     await read_form(request)
     return await perform(
         request,
-        services(request).actions.revoke_api_token(request.path_params["token_id"], actor),
+        services(request).accounts.revoke_api_token(request.path_params["token_id"], actor),
         "/desk/tokens",
         "Token revoked.",
     )

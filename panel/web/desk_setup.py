@@ -112,9 +112,7 @@ async def create_event(request: Request) -> Response:
     form = await read_form(request)
     try:
         fields = _event_fields(form)
-        await services(request).actions.create_event(
-            slug=_text(form, "slug"), actor=actor, **fields
-        )
+        await services(request).events.create(slug=_text(form, "slug"), actor=actor, **fields)
     except RuleError as exc:
         return render(
             request,
@@ -197,7 +195,7 @@ async def edit_event(request: Request) -> Response:
     event, form, actor = await _event_action(request)
 
     async def act() -> None:
-        await services(request).actions.update_event(event.id, actor, **_event_fields(form))
+        await services(request).events.update(event.id, actor, **_event_fields(form))
 
     return await perform(request, act(), _setup_url(event), "Event saved.")
 
@@ -217,7 +215,7 @@ async def set_rules(request: Request) -> Response:
     event, form, actor = await _event_action(request)
 
     async def act() -> None:
-        await services(request).actions.set_event_rules(
+        await services(request).events.set_rules(
             event.id,
             actor,
             moderation=_text(form, "moderation") or "pre",
@@ -236,7 +234,7 @@ async def duplicate_event(request: Request) -> Response:
         start = to_utc(
             _text(form, "date"), event.local(event.starts_at).strftime("%H:%M"), event.timezone
         )
-        await services(request).actions.duplicate_event(event.id, slug, start, actor)
+        await services(request).events.duplicate(event.id, slug, start, actor)
 
     return await perform(
         request,
@@ -251,7 +249,7 @@ async def delete_event(request: Request) -> Response:
     event, _, actor = await _event_action(request)
     return await perform(
         request,
-        services(request).actions.delete_event(event.id, actor),
+        services(request).events.delete(event.id, actor),
         "/desk",
         f"Deleted the draft “{event.title}”.",
         failed=_setup_url(event),
@@ -263,7 +261,7 @@ async def add_slot(request: Request) -> Response:
 
     async def act() -> None:
         day = _text(form, "date") or event.local(event.starts_at).date().isoformat()
-        await services(request).actions.add_slot(
+        await services(request).schedule.add_slot(
             event.id,
             _text(form, "label"),
             to_utc(day, _text(form, "start"), event.timezone),
@@ -277,18 +275,18 @@ async def add_slot(request: Request) -> Response:
 async def edit_slot(request: Request) -> Response:
     event, form, actor = await _event_action(request)
     slot_id = request.path_params["slot_id"]
-    actions = services(request).actions
+    schedule = services(request).schedule
     if _text(form, "delete"):
         return await perform(
             request,
-            actions.delete_slot(slot_id, actor, event.id),
+            schedule.delete_slot(slot_id, actor, event.id),
             _setup_url(event),
             "Slot deleted.",
         )
 
     async def act() -> None:
         day = _text(form, "date")
-        await actions.update_slot(
+        await schedule.update_slot(
             slot_id,
             _text(form, "label"),
             to_utc(day, _text(form, "start"), event.timezone),
@@ -311,18 +309,17 @@ async def _photo(request: Request, form: FormData) -> str | None:
 async def add_panelist(request: Request) -> Response:
     """A new profile, placed on the core panel or in a slot."""
     event, form, actor = await _event_action(request, upload=True)
-    actions = services(request).actions
 
     async def act() -> None:
-        slot_id = _number(form, "slot_id", "The slot")
-        panelist_id = await actions.save_panelist(
+        await services(request).roster.create_and_assign(
+            event.id,
+            _number(form, "slot_id", "The slot"),
             actor,
             name=_text(form, "name"),
             role=_text(form, "role"),
             bio=_text(form, "bio"),
             photo=await _photo(request, form),
         )
-        await actions.assign_panelist(event.id, panelist_id, slot_id, actor)
 
     return await perform(request, act(), _setup_url(event), "Panelist added.")
 
@@ -331,7 +328,7 @@ async def edit_panelist(request: Request) -> Response:
     event, form, actor = await _event_action(request, upload=True)
 
     async def act() -> None:
-        await services(request).actions.save_panelist(
+        await services(request).roster.save_panelist(
             actor,
             name=_text(form, "name"),
             role=_text(form, "role"),
@@ -349,7 +346,7 @@ async def assign(request: Request) -> Response:
     async def act() -> None:
         panelist_id = _number(form, "panelist_id", "The panelist") or 0
         slot_id = _number(form, "slot_id", "The slot")
-        await services(request).actions.assign_panelist(event.id, panelist_id, slot_id, actor)
+        await services(request).roster.assign(event.id, panelist_id, slot_id, actor)
 
     return await perform(request, act(), _setup_url(event), "Panelist placed.")
 
@@ -358,9 +355,7 @@ async def unassign(request: Request) -> Response:
     event, _, actor = await _event_action(request)
     return await perform(
         request,
-        services(request).actions.unassign_panelist(
-            request.path_params["assignment_id"], actor, event.id
-        ),
+        services(request).roster.unassign(request.path_params["assignment_id"], actor, event.id),
         _setup_url(event),
         "Removed from the panel.",
     )
@@ -372,7 +367,7 @@ async def create_invite(request: Request) -> Response:
 
     async def act() -> None:
         panelist_id = _number(form, "panelist_id", "The panelist") or 0
-        token = await svc.actions.create_invite(event.id, panelist_id, actor)
+        token = await svc.roster.create_invite(event.id, panelist_id, actor)
         base = svc.settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
         # Shown once: only the token's hash is stored.
         request.session["new_invite"] = f"{base}/invite/{token}"
@@ -389,7 +384,7 @@ async def revoke_invite(request: Request) -> Response:
     event, _, actor = await _event_action(request)
     return await perform(
         request,
-        services(request).actions.revoke_invite(request.path_params["invite_id"], actor, event.id),
+        services(request).roster.revoke_invite(request.path_params["invite_id"], actor, event.id),
         _setup_url(event),
         "Invite revoked.",
     )
@@ -399,7 +394,7 @@ async def lift_ban(request: Request) -> Response:
     event, form, actor = await _event_action(request)
     return await perform(
         request,
-        services(request).actions.lift_ban(event.id, _text(form, "reader"), actor),
+        services(request).moderation.lift_ban(event.id, _text(form, "reader"), actor),
         _setup_url(event),
         "Ban lifted.",
     )

@@ -16,6 +16,7 @@ from panel.domain import (
     current_slot,
     on_now,
 )
+from panel.formatting import clock_label, date_label
 from panel.render import markdown_to_html
 from panel.store import Repo
 
@@ -26,17 +27,6 @@ STATUS_LABELS = {
     EventStatus.CLOSED: "Ended",
     EventStatus.PUBLISHED: "Archived",
 }
-
-
-def clock_label(at: datetime) -> str:
-    """Newspaper style: 1pm, 1.30pm."""
-    hour = at.hour % 12 or 12
-    suffix = "am" if at.hour < 12 else "pm"
-    return f"{hour}{suffix}" if at.minute == 0 else f"{hour}.{at.minute:02d}{suffix}"
-
-
-def date_label(at: datetime) -> str:
-    return f"{at.strftime('%A')} {at.day} {at.strftime('%B %Y')}"
 
 
 def reader_status(q: Question) -> str:
@@ -87,18 +77,15 @@ async def load_event_view(
         }
         for s in slots
     ]
-    questions = await repo.questions(event.id, [QuestionStatus.APPROVED])
+    # Pinned first, then the newest (the store's order): a live page reads from the top.
+    top = await repo.published_questions(event.id)
     answers = await repo.answers_for_event(event.id)
     by_question: dict[int, list[dict[str, Any]]] = {}
     for a in answers:
         by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
-    merged: dict[int, list[dict[str, Any]]] = {}
-    for q in questions:
-        if q.merged_into is not None:
-            merged.setdefault(q.merged_into, []).append(payloads.question(q, people))
-    top = [q for q in questions if q.merged_into is None]
-    # Pinned first, then the newest: a live page reads from the top.
-    top.sort(key=lambda q: (not q.pinned, -q.created_at.timestamp(), -q.id))
+    merged: dict[int | None, list[dict[str, Any]]] = {}
+    for q in await repo.merged_questions(event.id):
+        merged.setdefault(q.merged_into, []).append(payloads.question(q, people))
     shown = [
         {
             "q": payloads.question(q, people),

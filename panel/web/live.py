@@ -13,7 +13,6 @@ from panel.domain import EventStatus
 from panel.live import protocol as p
 from panel.live.broker import public_channel, staff_channel
 from panel.live.hub import Subscriber
-from panel.store.base import aiter_frames
 from panel.web.auth import signed_in_panelist
 from panel.web.base import origin_allowed, services, whole_number
 
@@ -39,42 +38,28 @@ async def reader_stream(ws: WebSocket) -> None:
     if since is None:
         await ws.close(p.CLOSE_POLICY, "since must be a whole number >= 0")
         return
-    # Subscribe before reading the log, so nothing committed in between is missed.
-    with svc.hub.subscribe(public_channel(event.id)) as sub:
-        async with svc.store.read() as repo:
-            last = await repo.last_seq(event.id)
-        cursor = since
-        if since > last:
-            await ws.send_text(p.stream_reset(last, svc.clock.now()))
-            cursor = last
-        else:
-            batch: list[str] = []
-            async for frame in aiter_frames(svc.store, event.id, since):
-                batch.append(p.encode(frame))
-                cursor = frame.seq or cursor
-                if len(batch) >= p.CATCH_UP_BATCH:
-                    await ws.send_text(p.encode_batch(batch))
-                    batch = []
-            if batch:
-                await ws.send_text(p.encode_batch(batch))
+    channel = public_channel(event.id)
+    # The hub serves the catch-up (from its ring, or the log when `since` is older) and
+    # makes the socket live in the same step, so the seam has no gap and no repeat.
+    async with svc.hub.subscribe(channel, since) as sub:
+        async for message in sub.catch_up:
+            await ws.send_text(message)
         # A newcomer learns the audience size now; after that it comes on the timer.
-        count = svc.hub.count(public_channel(event.id))
+        count = svc.hub.count(channel)
         await ws.send_text(p.unlogged(p.PRESENCE, {"audience": count}, svc.clock.now()))
-        await _pump(ws, sub, event.id, cursor)
+        await _pump(ws, sub)
 
 
-async def _pump(ws: WebSocket, sub: Subscriber, event_id: int, cursor: int | None) -> None:
-    """Run sender and receiver until either ends or the reader falls behind (close 1013)."""
-    svc = services(ws)
-    sender = asyncio.create_task(_send_live(ws, sub, event_id, cursor))
+async def _pump(ws: WebSocket, sub: Subscriber) -> None:
+    """Run sender and receiver until either ends or the hub ends the subscriber (close 1013)."""
+    sender = asyncio.create_task(_send_live(ws, sub))
     receiver = asyncio.create_task(_receive(ws))
-    overflow = asyncio.create_task(sub.overflowed.wait())
+    ended = asyncio.create_task(sub.ended.wait())
     try:
-        done, _ = await asyncio.wait(
-            {sender, receiver, overflow}, return_when=asyncio.FIRST_COMPLETED
-        )
-        if overflow in done:
-            await _close(ws, p.CLOSE_TRY_AGAIN, "too slow: resume with since")
+        done, _ = await asyncio.wait({sender, receiver, ended}, return_when=asyncio.FIRST_COMPLETED)
+        if ended in done:
+            reason = "too slow: resume with since" if sub.overflowed else "resume with since"
+            await _close(ws, p.CLOSE_TRY_AGAIN, reason)
         elif receiver in done and not receiver.cancelled() and receiver.exception() is None:
             refusal = receiver.result()
             if refusal is not None:
@@ -85,32 +70,15 @@ async def _pump(ws: WebSocket, sub: Subscriber, event_id: int, cursor: int | Non
                 if not isinstance(exc, WebSocketDisconnect | RuntimeError | OSError):
                     log.error("live stream task failed", exc_info=exc)
     finally:
-        for task in (sender, receiver, overflow):
+        for task in (sender, receiver, ended):
             task.cancel()
-        await asyncio.gather(sender, receiver, overflow, return_exceptions=True)
-        del svc
+        await asyncio.gather(sender, receiver, ended, return_exceptions=True)
 
 
-async def _send_live(ws: WebSocket, sub: Subscriber, event_id: int, cursor: int | None) -> None:
-    """Forward queued frames; skip ones already sent, fill any gap from the log."""
-    svc = services(ws)
+async def _send_live(ws: WebSocket, sub: Subscriber) -> None:
+    """Send what the hub queued: everything waiting goes out as one message."""
     while True:
-        items = [await sub.queue.get(), *sub.drain()]
-        out: list[str] = []
-        for seq, text in items:
-            if seq is None or cursor is None:
-                out.append(text)
-                continue
-            if seq <= cursor:
-                continue  # already sent during catch-up
-            if seq > cursor + 1:  # a gap (e.g. across processes): read it from the log
-                async for frame in aiter_frames(svc.store, event_id, cursor):
-                    if frame.seq is not None and frame.seq < seq:
-                        out.append(p.encode(frame))
-            out.append(text)
-            cursor = seq
-        if out:
-            await ws.send_text(p.encode_batch(out))
+        await ws.send_text(p.encode_batch([await sub.queue.get(), *sub.drain()]))
 
 
 async def _receive(ws: WebSocket) -> tuple[int, str] | None:
@@ -162,5 +130,5 @@ async def staff_stream(ws: WebSocket) -> None:
     if not allowed or event is None:
         await ws.close(p.CLOSE_POLICY, "sign in first")
         return
-    with svc.hub.subscribe(staff_channel(event.id)) as sub:
-        await _pump(ws, sub, event.id, None)
+    async with svc.hub.subscribe(staff_channel(event.id)) as sub:
+        await _pump(ws, sub)

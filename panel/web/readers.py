@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 
 async def index(request: Request) -> Response:
     svc = services(request)
+    shown = (EventStatus.LIVE, EventStatus.SCHEDULED, EventStatus.CLOSED, EventStatus.PUBLISHED)
     async with svc.store.read() as repo:
-        events = await repo.list_events()
+        events = await repo.list_events(shown)  # drafts never leave the database here
 
     def card(e):  # noqa: ANN001, ANN202 - a small view dict for the template
         start = e.local(e.starts_at)
@@ -97,7 +98,7 @@ async def post_question_form(request: Request) -> Response:
         return await _event_response(request, event, {**kept, "error": message}, status)
 
     try:
-        svc.actions.check_question(kept["body"], kept["name"])  # typos cost no quota
+        svc.questions.check(kept["body"], kept["name"])  # typos cost no quota
     except RuleError as exc:
         return await refused(exc.message, 422)
     wait = limit_reached(request)
@@ -106,7 +107,7 @@ async def post_question_form(request: Request) -> Response:
         response.headers["Retry-After"] = str(wait)
         return response
     try:
-        question, _ = await svc.actions.post_question(
+        question, _ = await svc.questions.post(
             event.id,
             reader_id(request),
             kept["body"],
@@ -132,7 +133,7 @@ async def upvote_form(request: Request) -> Response:
     ip = request.client.host if request.client else "unknown"
     if svc.upvote_limiter.retry_after(f"ip:{ip}"):
         raise RuleError("rate_limited", "Too many upvotes from here; try again in a minute.")
-    await svc.actions.upvote(question_id, reader_id(request))
+    await svc.questions.upvote(question_id, reader_id(request))
     async with svc.store.read() as repo:
         question = await repo.question(question_id)
         event = await repo.event_by_id(question.event_id) if question else None

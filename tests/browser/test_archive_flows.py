@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from panel.actions import Actor
+from panel.domain import Actor
 from panel.transcripts import Transcripts
 from tests.browser.conftest import Hygiene, LiveEvent
 from tests.browser.helpers import assert_accessible, sign_in

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import expect
 
-from panel.actions import Actor
+from panel.domain import Actor
 from tests.browser.conftest import Hygiene, LiveEvent
 from tests.browser.pages import ReaderPage
 from tests.conftest import EDITOR, LiveServer

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import expect
 
-from panel.actions import Actor
+from panel.domain import Actor
 from tests.browser.pages import ReaderPage
 from tests.conftest import EDITOR, LiveServer
 

@@ -1,0 +1,17 @@
+"""Times as a newspaper prints them ("1pm", "1.30pm", "Tuesday 15 September 2026"), shared by
+the pages and the exports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def clock_label(at: datetime) -> str:
+    """Newspaper style: 1pm, 1.30pm."""
+    hour = at.hour % 12 or 12
+    suffix = "am" if at.hour < 12 else "pm"
+    return f"{hour}{suffix}" if at.minute == 0 else f"{hour}.{at.minute:02d}{suffix}"
+
+
+def date_label(at: datetime) -> str:
+    return f"{at.strftime('%A')} {at.day} {at.strftime('%B %Y')}"

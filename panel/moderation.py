@@ -1,0 +1,248 @@
+"""Editors' moderation: the ten actions on a question, bans, and ban-and-reject.
+
+Each moderation action is a small function of (tx, question, request); `moderate` runs the
+named one in a transaction with its audit entry and staff notice. The first decision wins:
+a second approve or reject gets `already_moderated`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from panel.clock import Clock
+from panel.config import Settings
+from panel.domain import Actor, Question, QuestionStatus, RuleError
+from panel.live import protocol as p
+from panel.questions import publish_question
+from panel.store import Store
+from panel.text import clean_text, optional_id
+from panel.writes import Tx, Writer
+
+
+@dataclass(frozen=True)
+class Request:
+    """What an action may need besides the question, checked before the transaction."""
+
+    into: int | None = None  # merge target
+    reason: str = ""  # reject reason (private)
+    body: str | None = None  # edit: the corrected text
+    to: int | None = None  # direct: the panelist, or None for anyone
+
+
+Handler = Callable[[Tx, Question, Request], Awaitable[None]]
+
+
+async def _approve(tx: Tx, q: Question, _: Request) -> None:
+    _require_pending(q)
+    await tx.repo.update_question(q.id, tx.now, status=QuestionStatus.APPROVED)
+    await publish_question(tx, q.id, p.QUESTION_PUBLISHED)
+
+
+async def _reject(tx: Tx, q: Question, r: Request) -> None:
+    _require_pending(q)
+    await tx.repo.update_question(
+        q.id, tx.now, status=QuestionStatus.REJECTED, reject_reason=r.reason
+    )
+
+
+def _yes_no(column: str, value: bool, refusal: str) -> Handler:
+    """pin/unpin and answered/unanswered: a yes/no mark on a published question. (Answered
+    marks a question answered in the room or elsewhere, without a written answer here.)"""
+
+    async def handler(tx: Tx, q: Question, _: Request) -> None:
+        if q.status != QuestionStatus.APPROVED:
+            raise RuleError("invalid", refusal)
+        await tx.repo.update_question(q.id, tx.now, **{column: int(value)})
+        await publish_question(tx, q.id, p.QUESTION_UPDATED)
+
+    return handler
+
+
+PIN_REFUSAL = "Only a published question can be pinned or unpinned."
+ANSWERED_REFUSAL = "Only a published question can be marked answered."
+
+
+async def _merge(tx: Tx, q: Question, r: Request) -> None:
+    if r.into is None or r.into == q.id:
+        raise RuleError("invalid", "Merging needs another question to merge into.")
+    target = await tx.question(r.into)
+    if target.event_id != q.event_id:
+        raise RuleError("invalid", "Both questions must belong to the same event.")
+    if target.status != QuestionStatus.APPROVED or target.merged_into is not None:
+        raise RuleError("invalid", "Merge into a published question that is not itself merged.")
+    if q.merged_into is not None or q.status in (QuestionStatus.REJECTED, QuestionStatus.WITHDRAWN):
+        raise RuleError("already_moderated", "This question was already dealt with.")
+    was_public = q.status == QuestionStatus.APPROVED
+    # Merging is an editorial decision to show the duplicate under the kept question.
+    await tx.repo.update_question(
+        q.id, tx.now, status=QuestionStatus.APPROVED, merged_into=target.id, pinned=0
+    )
+    await tx.repo.update_question(target.id, tx.now, upvotes=target.upvotes + q.upvotes)
+    await publish_question(tx, q.id, p.QUESTION_UPDATED if was_public else p.QUESTION_PUBLISHED)
+    await publish_question(tx, target.id, p.QUESTION_UPDATED)
+
+
+async def _edit(tx: Tx, q: Question, r: Request) -> None:
+    """Fix a typo; the original stays in the audit log."""
+    if r.body is None:
+        raise RuleError("invalid", "Editing needs the new text.")
+    if q.status in (QuestionStatus.REJECTED, QuestionStatus.WITHDRAWN):
+        raise RuleError("invalid", "This question is not shown; there is nothing to fix.")
+    await tx.repo.update_question(q.id, tx.now, body=r.body)
+    if q.status == QuestionStatus.APPROVED:
+        await publish_question(tx, q.id, p.QUESTION_UPDATED)
+
+
+async def _direct(tx: Tx, q: Question, r: Request) -> None:
+    if r.to is not None and r.to not in await tx.people(q.event_id):
+        raise RuleError("invalid", "That panelist is not on this event's panel.")
+    await tx.repo.update_question(q.id, tx.now, directed_to=r.to)
+    if q.status == QuestionStatus.APPROVED:
+        await publish_question(tx, q.id, p.QUESTION_UPDATED)
+
+
+async def _withdraw(tx: Tx, q: Question, _: Request) -> None:
+    if q.status != QuestionStatus.APPROVED:
+        raise RuleError("invalid", "Only a published question can be withdrawn.")
+    await tx.repo.update_question(q.id, tx.now, status=QuestionStatus.WITHDRAWN, pinned=0)
+    await tx.frame(q.event_id, p.QUESTION_WITHDRAWN, {"id": q.id})
+
+
+HANDLERS: dict[str, Handler] = {
+    "approve": _approve,
+    "reject": _reject,
+    "pin": _yes_no("pinned", True, PIN_REFUSAL),
+    "unpin": _yes_no("pinned", False, PIN_REFUSAL),
+    "merge": _merge,
+    "withdraw": _withdraw,
+    "edit": _edit,
+    "direct": _direct,
+    "answered": _yes_no("answered", True, ANSWERED_REFUSAL),
+    "unanswered": _yes_no("answered", False, ANSWERED_REFUSAL),
+}
+
+
+class Moderation:
+    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+        self.write = Writer(store, clock)
+        self.settings = settings
+
+    async def moderate(
+        self,
+        question_id: int,
+        action: str,
+        actor: Actor,
+        *,
+        into: object = None,
+        reason: object = "",
+        body: object = None,
+        to: object = None,
+    ) -> Question:
+        """approve, reject, pin, unpin, merge (into), withdraw, edit (body), direct (to),
+        answered, unanswered."""
+        request = self._request(into=into, reason=reason, body=body, to=to)
+        if action not in HANDLERS:
+            raise RuleError(
+                "invalid",
+                f"Unknown moderation action {action!r}; expected one of "
+                + ", ".join(sorted(HANDLERS))
+                + ".",
+            )
+
+        async def job(tx: Tx) -> Question:
+            return await _run(tx, question_id, action, request)
+
+        return await self.write(actor, job)
+
+    async def ban_and_reject(self, question_id: int, actor: Actor) -> Question:
+        """Stop a flooder in one step: ban the author from this event and reject the question."""
+
+        async def job(tx: Tx) -> Question:
+            await _ban(tx, question_id)
+            return await _run(tx, question_id, "reject", Request(reason="Author banned"))
+
+        return await self.write(actor, job)
+
+    async def ban_author(self, question_id: int, actor: Actor) -> None:
+        """Stop a flooder: the author of this question can post no more to this event."""
+
+        async def job(tx: Tx) -> None:
+            await _ban(tx, question_id)
+
+        await self.write(actor, job)
+
+    async def lift_ban(self, event_id: int, reader_id: str, actor: Actor) -> None:
+        """Let a banned reader post again (a ban is per event)."""
+
+        async def job(tx: Tx) -> None:
+            if not await tx.repo.unban_reader(event_id, reader_id):
+                raise RuleError("not_found", "That reader is not banned here.")
+            await tx.audit(
+                "reader.unban",
+                f"reader:{reader_id[:8]}",
+                event_id=event_id,
+                before={"banned": True},
+                after={"banned": False},
+            )
+
+        await self.write(actor, job)
+
+    def _request(self, *, into: object, reason: object, body: object, to: object) -> Request:
+        return Request(
+            into=optional_id(into, "into"),
+            reason=clean_text(reason, field="Reason", max_chars=500, required=False),
+            body=None
+            if body is None
+            else clean_text(
+                body, field="Question", max_chars=self.settings.question_max_chars, required=True
+            ),
+            to=optional_id(to, "to"),
+        )
+
+
+async def _run(tx: Tx, question_id: int, action: str, request: Request) -> Question:
+    """One moderation action on one question, audited, with a staff notice."""
+    before = await tx.question(question_id)
+    event = await tx.event(before.event_id)
+    await HANDLERS[action](tx, before, request)
+    after = await tx.question(question_id)
+    await tx.audit(
+        f"question.{action}",
+        f"question:{question_id}",
+        event_id=event.id,
+        before=_audit_view(before),
+        after=_audit_view(after),
+    )
+    tx.notify_staff(event.id, {"question_id": question_id, "action": action})
+    return after
+
+
+async def _ban(tx: Tx, question_id: int) -> None:
+    question = await tx.question(question_id)
+    await tx.repo.ban_reader(question.event_id, question.reader_id, tx.now)
+    await tx.audit(
+        "reader.ban",
+        f"question:{question_id}",
+        event_id=question.event_id,
+        before={},
+        after={"banned": True},
+    )
+
+
+def _require_pending(q: Question) -> None:
+    if q.status != QuestionStatus.PENDING:
+        raise RuleError(
+            "already_moderated", f"This question was already dealt with (it is {q.status})."
+        )
+
+
+def _audit_view(q: Question) -> dict[str, Any]:
+    return {
+        "status": q.status,
+        "body": q.body,
+        "pinned": q.pinned,
+        "merged_into": q.merged_into,
+        "upvotes": q.upvotes,
+    }

@@ -1,0 +1,210 @@
+"""The panel: panelist profiles, who sits on which event (core or a slot), and invite links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from panel.clock import Clock
+from panel.config import Settings
+from panel.domain import SYSTEM, Actor, RuleError
+from panel.security import new_token, token_hash
+from panel.store import Store
+from panel.text import clean_text
+from panel.writes import Tx, Writer
+
+
+class Roster:
+    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+        self.write = Writer(store, clock)
+        self.settings = settings
+
+    async def add_panelist(
+        self,
+        event_id: int,
+        name: str,
+        role: str,
+        bio: str,
+        slot_id: int | None = None,
+        photo: str | None = None,
+    ) -> int:
+        """A new profile on an event's core panel (slot_id None) or in a slot (trusted
+        callers: the demo and tests; the desk uses create_and_assign)."""
+
+        async def job(tx: Tx) -> int:
+            panelist_id = await tx.repo.insert_panelist(name, role, bio, tx.now, photo)
+            await tx.repo.assign(event_id, panelist_id, slot_id, position=panelist_id)
+            return panelist_id
+
+        return await self.write(SYSTEM, job)
+
+    async def save_panelist(
+        self,
+        actor: Actor,
+        *,
+        name: object,
+        role: object,
+        bio: object,
+        photo: str | None = None,
+        panelist_id: int | None = None,
+    ) -> int:
+        """Create a panelist profile, or edit one (a None photo keeps the old photo)."""
+        fields = _profile(name, role, bio, photo)
+
+        async def job(tx: Tx) -> int:
+            if panelist_id is None:
+                return await _create(tx, fields, photo)
+            before = await tx.repo.panelist(panelist_id)
+            if before is None:
+                raise RuleError("not_found", "No such panelist.")
+            await tx.repo.update_panelist(panelist_id, **fields)
+            await tx.audit(
+                "panelist.edit",
+                f"panelist:{panelist_id}",
+                event_id=None,
+                before={
+                    "name": before.name,
+                    "role": before.role,
+                    "bio": before.bio,
+                    "photo": before.photo,
+                },
+                after=fields,
+            )
+            return panelist_id
+
+        return await self.write(actor, job)
+
+    async def create_and_assign(
+        self,
+        event_id: int,
+        slot_id: int | None,
+        actor: Actor,
+        *,
+        name: object,
+        role: object,
+        bio: object,
+        photo: str | None = None,
+    ) -> int:
+        """A new profile placed on an event's panel, in one step (the desk's "Add")."""
+        fields = _profile(name, role, bio, photo)
+
+        async def job(tx: Tx) -> int:
+            panelist_id = await _create(tx, fields, photo)
+            await _assign(tx, event_id, panelist_id, slot_id)
+            return panelist_id
+
+        return await self.write(actor, job)
+
+    async def assign(
+        self, event_id: int, panelist_id: int, slot_id: int | None, actor: Actor
+    ) -> None:
+        """Put a panelist on the core panel (slot None) or in one slot."""
+
+        async def job(tx: Tx) -> None:
+            await _assign(tx, event_id, panelist_id, slot_id)
+
+        await self.write(actor, job)
+
+    async def unassign(self, assignment_id: int, actor: Actor, event_id: int | None = None) -> None:
+        async def job(tx: Tx) -> None:
+            row = await tx.repo.unassign(assignment_id, event_id)
+            if row is None:
+                raise RuleError("not_found", "No such assignment.")
+            await tx.audit(
+                "panel.unassign",
+                f"panelist:{row['panelist_id']}",
+                event_id=row["event_id"],
+                before={"slot_id": row["slot_id"]},
+                after={},
+            )
+
+        await self.write(actor, job)
+
+    async def create_invite(self, event_id: int, panelist_id: int, actor: Actor = SYSTEM) -> str:
+        """A fresh invite token (shown once; only its hash is kept)."""
+        token = new_token()  # made before the transaction, so a retried job keeps it
+
+        async def job(tx: Tx) -> None:
+            if panelist_id not in await tx.people(event_id):
+                raise RuleError("invalid", "That panelist is not on this event's panel.")
+            invite_id = await tx.repo.insert_invite(
+                event_id, panelist_id, token_hash(token), tx.now
+            )
+            await tx.audit(
+                "invite.create",
+                f"invite:{invite_id}",
+                event_id=event_id,
+                before={},
+                after={"panelist_id": panelist_id},
+            )
+
+        await self.write(actor, job)
+        return token
+
+    async def redeem_invite(self, token: str) -> tuple[int, int]:
+        """(event_id, panelist_id) for a live invite token; records its use."""
+
+        async def job(tx: Tx) -> tuple[int, int]:
+            invite = await tx.repo.invite_by_hash(token_hash(token))
+            if invite is None:
+                raise RuleError("forbidden", "This invite link is not valid or was revoked.")
+            await tx.repo.touch_invite(invite["id"], tx.now)
+            return invite["event_id"], invite["panelist_id"]
+
+        return await self.write(SYSTEM, job)
+
+    async def revoke_invite(
+        self, invite_id: int, actor: Actor, event_id: int | None = None
+    ) -> None:
+        """Revoke an invite (of `event_id`, when given: a link from one event's page cannot
+        touch another's)."""
+
+        async def job(tx: Tx) -> None:
+            invite = await tx.repo.invite(invite_id)
+            if invite is None or event_id not in (None, invite["event_id"]):
+                raise RuleError("not_found", "No such invite.")
+            await tx.repo.revoke_invite(invite_id, tx.now)
+            await tx.audit(
+                "invite.revoke", f"invite:{invite_id}", event_id=invite["event_id"], after={}
+            )
+
+        await self.write(actor, job)
+
+
+def _profile(name: object, role: object, bio: object, photo: str | None) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "name": clean_text(name, field="Name", max_chars=120, required=True),
+        "role": clean_text(role, field="Role", max_chars=200, required=False),
+        "bio": clean_text(bio, field="Biography", max_chars=2000, required=False),
+    }
+    if photo is not None:
+        fields["photo"] = photo
+    return fields
+
+
+async def _create(tx: Tx, fields: dict[str, Any], photo: str | None) -> int:
+    new_id = await tx.repo.insert_panelist(
+        fields["name"], fields["role"], fields["bio"], tx.now, photo
+    )
+    await tx.audit("panelist.create", f"panelist:{new_id}", event_id=None, after=fields)
+    return new_id
+
+
+async def _assign(tx: Tx, event_id: int, panelist_id: int, slot_id: int | None) -> None:
+    await tx.event(event_id)
+    if await tx.repo.panelist(panelist_id) is None:
+        raise RuleError("not_found", "No such panelist.")
+    if slot_id is not None:
+        slot = await tx.repo.slot(slot_id)
+        if slot is None or slot.event_id != event_id:
+            raise RuleError("invalid", "That slot is not part of this event.")
+    for row in await tx.repo.assignments(event_id):
+        if row["panelist_id"] == panelist_id and row["slot_id"] == slot_id:
+            raise RuleError("conflict", "That panelist is already there.")
+    await tx.repo.assign(event_id, panelist_id, slot_id, position=panelist_id)
+    await tx.audit(
+        "panel.assign",
+        f"panelist:{panelist_id}",
+        event_id=event_id,
+        before={},
+        after={"slot_id": slot_id},
+    )

@@ -1,0 +1,60 @@
+"""Answers: what panelists (or editors) publish under a question."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from panel.domain import Answer, iso, parse_iso
+from panel.store.rows import Row, Rows
+
+
+def _answer(r: Row) -> Answer:
+    return Answer(
+        id=r["id"],
+        question_id=r["question_id"],
+        body_md=r["body_md"],
+        created_at=parse_iso(r["created_at"]),
+        updated_at=parse_iso(r["updated_at"]),
+        panelist_id=r["panelist_id"],
+        editor_id=r["editor_id"],
+        status=r["status"],
+    )
+
+
+class AnswerRows(Rows):
+    async def insert_answer(
+        self,
+        question_id: int,
+        body_md: str,
+        panelist_id: int | None,
+        editor_id: int | None,
+        now: datetime,
+    ) -> int:
+        row = await self._one(
+            "INSERT INTO answers (question_id, panelist_id, editor_id, body_md, created_at,"
+            " updated_at) VALUES (:q, :p, :ed, :body, :now, :now) RETURNING id",
+            q=question_id,
+            p=panelist_id,
+            ed=editor_id,
+            body=body_md,
+            now=iso(now),
+        )
+        assert row is not None
+        return int(row["id"])
+
+    async def answer(self, answer_id: int) -> Answer | None:
+        row = await self._one("SELECT * FROM answers WHERE id = :id", id=answer_id)
+        return _answer(row) if row else None
+
+    async def update_answer(self, answer_id: int, now: datetime, **fields: Any) -> None:
+        await self._update("answers", answer_id, fields, now)
+
+    async def answers_for_event(self, event_id: int) -> list[Answer]:
+        """The event's published answers (to questions in any status), in the order given."""
+        rows = await self._all(
+            "SELECT a.* FROM answers a JOIN questions q ON q.id = a.question_id"
+            " WHERE q.event_id = :e AND a.status = 'published' ORDER BY a.created_at, a.id",
+            e=event_id,
+        )
+        return [_answer(r) for r in rows]

@@ -1,0 +1,97 @@
+"""The event log (every public change, numbered by the event's gapless seq), staff notices,
+and the audit log of who changed what."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from panel.domain import Frame, iso, parse_iso
+from panel.store.rows import Row, Rows
+
+
+def _frame(event_id: int, r: Row) -> Frame:
+    return Frame(event_id, r["seq"], r["type"], parse_iso(r["at"]), json.loads(r["payload"]))
+
+
+class LogRows(Rows):
+    # -- event log ------------------------------------------------------------
+    async def append_frame(
+        self, event_id: int, type_: str, data: dict[str, Any], at: datetime
+    ) -> Frame:
+        """Give the change its seq; the counter row serialises writers, so seq has no gaps."""
+        row = await self._one(
+            "UPDATE events SET last_seq = last_seq + 1 WHERE id = :e RETURNING last_seq",
+            e=event_id,
+        )
+        assert row is not None, f"no event {event_id}"
+        seq = int(row["last_seq"])
+        await self.conn.execute(
+            "INSERT INTO event_log (event_id, seq, type, payload, at) VALUES"
+            " (:e, :seq, :type, :payload, :at)",
+            {
+                "e": event_id,
+                "seq": seq,
+                "type": type_,
+                "payload": json.dumps(data, separators=(",", ":")),
+                "at": iso(at),
+            },
+        )
+        frame = Frame(event_id, seq, type_, at, data)
+        self.frames.append(frame)
+        return frame
+
+    def notify_staff(self, event_id: int, data: dict[str, Any], at: datetime) -> None:
+        """A staff-only notice (no seq, not logged), sent after commit like the frames."""
+        self.frames.append(Frame(event_id, None, "queue.changed", at, data))
+
+    async def frames_since(self, event_id: int, since: int, limit: int = 1000) -> list[Frame]:
+        rows = await self._all(
+            "SELECT seq, type, payload, at FROM event_log WHERE event_id = :e AND seq > :since"
+            " ORDER BY seq LIMIT :limit",
+            e=event_id,
+            since=since,
+            limit=limit,
+        )
+        return [_frame(event_id, r) for r in rows]
+
+    async def last_seq(self, event_id: int) -> int:
+        row = await self._one("SELECT last_seq FROM events WHERE id = :e", e=event_id)
+        return int(row["last_seq"]) if row else 0
+
+    # -- audit ----------------------------------------------------------------
+    async def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        event_id: int | None,
+        target: str,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO audit_log (at, actor, action, event_id, target, before_json,"
+            " after_json) VALUES (:at, :actor, :action, :e, :target, :before, :after)",
+            {
+                "at": iso(now),
+                "actor": actor,
+                "action": action,
+                "e": event_id,
+                "target": target,
+                "before": json.dumps(before or {}),
+                "after": json.dumps(after or {}),
+            },
+        )
+
+    async def audit_entries(self, event_id: int | None = None, limit: int = 500) -> list[Row]:
+        if event_id is None:
+            return await self._all("SELECT * FROM audit_log ORDER BY id DESC LIMIT :l", l=limit)
+        return await self._all(
+            "SELECT * FROM audit_log WHERE event_id = :e ORDER BY id DESC LIMIT :l",
+            e=event_id,
+            l=limit,
+        )

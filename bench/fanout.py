@@ -1,40 +1,62 @@
-"""Fan-out latency: Livepanel's live stream against a bare `websockets` broadcast server.
+"""Fan-out, measured as a sceptical outsider would: Livepanel against a bare `websockets` relay.
 
-Both servers run as separate processes on 127.0.0.1; this process holds R reader sockets and
-sends M messages, one at a time. For each message it times from just before the publish
-request to the moment the last reader has it. Livepanel's figure covers the whole path of a
-moderation action (HTTP, the durable SQLite commit with synchronous=FULL, the event log, the
-hub); the baseline only relays a text frame, so the ratio is an upper bound on our overhead.
+Both servers run as separate processes on 127.0.0.1, one after the other, in the same run.
+The N readers are spread over P separate client processes (multiprocessing, spawn), each
+holding N/P WebSocket connections: to `/events/{slug}/live?since=<last_seq>` (Livepanel,
+the demo event) or to the relay. The publisher (this process) sends M messages at a fixed
+rate:
 
-    python bench/fanout.py --readers 1000 --messages 50
+- **baseline**: a text frame of the same shape and size as Livepanel's `answer.published`
+  frame, sent to the relay's `/publish` socket; the relay calls `websockets.broadcast`.
+- **livepanel**: a real answer, `POST /api/v1/questions/{id}/answers` by a signed-in editor,
+  so each message is a durable `answer.published` frame (HTTP, the commit with
+  `synchronous=FULL`, the event log, the hub, N sockets).
 
-Prints p50/p95/max per server and the ratios livepanel/baseline. Bounded: every wait has a
-timeout, and both servers are stopped by pid at the end.
+The publisher takes `time.time()` just before each publish; every reader takes `time.time()`
+when the frame arrives (same host, same wall clock), so one delivery's latency is
+`receive - publish`. Per server it reports delivery p50/p99/max over every (reader, message)
+pair; lost, duplicated and out-of-order frames (Livepanel: every reader checks that logged
+frames arrive with consecutive seqs and that it got each of the M answers exactly once);
+server CPU seconds (utime+stime from /proc/PID/stat) during the burst per delivered frame;
+server RSS per connection ((RSS with N readers - RSS idle) / N, from /proc/PID/status); and
+connect time (from starting the handshake until caught up: for Livepanel, until the
+`presence` frame that follows the catch-up; for the relay, the open handshake).
+
+    python -m bench fanout --readers 1000 5000 --messages 50 --procs 2
+    python -m bench all --quick        # CI: exits 1 on any lost, repeated or out-of-order frame
+
+Bounded: every wait has a timeout; servers, client processes and py-spy are stopped by pid
+at the end, also on error. Traffic goes only to 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import contextlib
 import json
+import multiprocessing as mp
 import os
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-
-import httpx
-from websockets.asyncio.client import connect
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SLUG = "probation-officer-careers"
-BASELINE_SERVER = """
+MARK = re.compile(r"bench message (\d+)\b")
+BODY = (
+    "bench message {i}. Expect a lot of **shadowing** in week one: you sit in on supervision "
+    "sessions, read case files and meet the team. By the end of the first month you hold a "
+    "small caseload of your own, with a practice tutor who checks every assessment."
+)
+RELAY_SERVER = """
 import asyncio, sys
 from websockets.asyncio.server import broadcast, serve
 
@@ -57,7 +79,190 @@ async def main():
 
 asyncio.run(main())
 """
-Publish = Callable[[str], Awaitable[object]]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- /proc readings
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process, in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+# --------------------------------------------------------------------------- client process
+
+
+@dataclass
+class Reader:
+    messages: int
+    recv: list[float | None] = field(default_factory=list)
+    connect_s: float | None = None
+    duplicates: int = 0
+    seq_errors: int = 0  # a logged frame whose seq is not last + 1
+    last_seq: int | None = None
+    other_frames: int = 0
+    got: int = 0
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        self.recv = [None] * self.messages
+
+    def arrived(self, index: int, at: float) -> None:
+        if not 0 <= index < self.messages:
+            self.other_frames += 1
+        elif self.recv[index] is not None:
+            self.duplicates += 1
+        else:
+            self.recv[index] = at
+            self.got += 1
+
+
+def _relay_frames(reader: Reader, message: str | bytes, at: float) -> bool:
+    value = json.loads(message)
+    reader.arrived(int(value["data"]["answer"]["bench_index"]), at)
+    return False
+
+
+def _livepanel_frames(reader: Reader, message: str | bytes, at: float) -> bool:
+    """Apply one message; True if it held a presence frame (the end of the catch-up)."""
+    value = json.loads(message)
+    frames = value if isinstance(value, list) else [value]
+    presence = False
+    for frame in frames:
+        seq = frame.get("seq")
+        if seq is not None:
+            if reader.last_seq is not None and seq != reader.last_seq + 1:
+                reader.seq_errors += 1
+            reader.last_seq = seq if reader.last_seq is None else max(reader.last_seq, seq)
+        kind = frame.get("type")
+        if kind == "presence":
+            presence = True
+        elif kind == "answer.published":
+            found = MARK.match(frame["data"]["answer"]["body_md"])
+            if found:
+                reader.arrived(int(found.group(1)), at)
+            else:
+                reader.other_frames += 1
+        else:
+            reader.other_frames += 1
+    return presence
+
+
+async def _client(conn: Connection, spec: dict[str, Any]) -> None:
+    from websockets.asyncio.client import connect
+
+    kind, url, count, messages = spec["kind"], spec["url"], spec["count"], spec["messages"]
+    handle = _livepanel_frames if kind == "livepanel" else _relay_frames
+    readers = [Reader(messages) for _ in range(count)]
+    if kind == "livepanel":
+        for reader in readers:
+            reader.last_seq = spec["since"]
+    handshakes = asyncio.Semaphore(spec["handshakes"])
+    ready = asyncio.Event()
+    done = asyncio.Event()
+    state = {"ready": 0, "complete": 0}
+    compression = None if spec["compression"] == "none" else "deflate"
+    extensions: dict[str, int] = {}
+
+    def mark_ready() -> None:
+        state["ready"] += 1
+        if state["ready"] == count:
+            ready.set()
+
+    async def run(reader: Reader) -> None:
+        caught_up = False
+        try:
+            async with handshakes:
+                start = time.monotonic()
+                ws = await connect(
+                    url,
+                    max_size=None,
+                    ping_interval=None,
+                    open_timeout=spec["connect_timeout"],
+                    compression=compression,
+                    close_timeout=1,
+                )
+                names = ",".join(e.name for e in ws.protocol.extensions) or "none"
+                extensions[names] = extensions.get(names, 0) + 1
+                if kind == "livepanel":
+                    while not caught_up:
+                        message = await asyncio.wait_for(ws.recv(), spec["connect_timeout"])
+                        caught_up = handle(reader, message, time.time())
+                caught_up = True
+                reader.connect_s = time.monotonic() - start
+            mark_ready()
+            complete = reader.got == messages
+            async for message in ws:
+                handle(reader, message, time.time())
+                if not complete and reader.got == messages:
+                    complete = True
+                    state["complete"] += 1
+                    if state["complete"] == count:
+                        done.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - recorded, reported, counted as lost
+            reader.error = f"{type(error).__name__}: {error}"[:200]
+            if not caught_up:
+                mark_ready()
+
+    tasks = [asyncio.create_task(run(reader)) for reader in readers]
+
+    async def command() -> str:
+        while not conn.poll():
+            await asyncio.sleep(0.02)
+        return str(conn.recv())
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ready.wait(), spec["ramp_timeout"])
+    conn.send(("ready", state["ready"]))
+    # Wait for "stop" (the publisher's deadline), telling the publisher when all readers are done.
+    stop = asyncio.create_task(command())
+    finished = asyncio.create_task(done.wait())
+    await asyncio.wait({stop, finished}, return_when=asyncio.FIRST_COMPLETED)
+    if finished.done():
+        conn.send(("done", None))
+    await stop
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    conn.send(
+        (
+            "result",
+            {
+                "recv": [r.recv for r in readers],
+                "connect_s": [r.connect_s for r in readers if r.connect_s is not None],
+                "duplicates": sum(r.duplicates for r in readers),
+                "seq_errors": sum(r.seq_errors for r in readers),
+                "other_frames": sum(r.other_frames for r in readers),
+                "errors": [r.error for r in readers if r.error][:5],
+                "failed_readers": sum(1 for r in readers if r.error),
+                "extensions": extensions,
+            },
+        )
+    )
+
+
+def client_main(conn: Connection, spec: dict[str, Any]) -> None:
+    if spec.get("cpus"):
+        os.sched_setaffinity(0, spec["cpus"])
+    try:
+        asyncio.run(_client(conn, spec))
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- orchestration
 
 
 def free_port() -> int:
@@ -78,144 +283,275 @@ async def wait_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listening on port {port}")
 
 
-class Readers:
-    """R reader sockets; counts, per message key, how many readers have it."""
-
-    def __init__(self, url: str, count: int, keys_in: Callable[[str], list[str]]) -> None:
-        self.url, self.count, self.keys_in = url, count, keys_in
-        self.arrived: dict[str, int] = {}
-        self.complete: dict[str, asyncio.Event] = {}
-        self.tasks: list[asyncio.Task[None]] = []
-
-    def expect(self, key: str) -> asyncio.Event:
-        self.arrived[key] = 0
-        self.complete[key] = asyncio.Event()
-        return self.complete[key]
-
-    def _seen(self, key: str) -> None:
-        if key in self.arrived:
-            self.arrived[key] += 1
-            if self.arrived[key] == self.count:
-                self.complete[key].set()
-
-    def open(self) -> None:
-        handshakes = asyncio.Semaphore(100)  # not thousands of handshakes at once
-
-        async def reader() -> None:
-            async with handshakes:
-                ws = await connect(self.url, max_size=None, ping_interval=None, open_timeout=60)
-            try:
-                async for message in ws:
-                    for key in self.keys_in(message):
-                        self._seen(key)
-            finally:
-                await ws.close()
-
-        self.tasks = [asyncio.create_task(reader()) for _ in range(self.count)]
-
-    async def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    os.kill(proc.pid, sig)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
 
 
-async def settle(readers: Readers, publish: Publish) -> None:
-    """Publish warm-up messages until every reader is connected and receiving."""
-    deadline = time.monotonic() + 180
-    attempt = 0
-    while time.monotonic() < deadline:
-        key = f"warmup-{attempt}"
-        complete = readers.expect(key)
-        await publish(key)
+def percentile(ordered: list[float], q: float) -> float:
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@dataclass
+class Options:
+    readers: int
+    messages: int
+    rate: float
+    procs: int
+    compression: str = "deflate"
+    handshakes: int = 100
+    server_cpus: set[int] | None = None
+    client_cpus: set[int] | None = None
+    profile: Path | None = None  # py-spy raw output for the Livepanel burst
+    log: Any = sys.stderr
+
+
+class Clients:
+    """P client processes holding N readers between them; stopped by pid on exit."""
+
+    def __init__(self, kind: str, url: str, opts: Options, since: int = 0) -> None:
+        ctx = mp.get_context("spawn")
+        self.procs: list[Any] = []
+        self.conns: list[Connection] = []
+        share = [opts.readers // opts.procs] * opts.procs
+        for i in range(opts.readers % opts.procs):
+            share[i] += 1
+        self.ramp_timeout = 30 + opts.readers / 50
+        for count in share:
+            parent, child = ctx.Pipe()
+            spec = {
+                "kind": kind,
+                "url": url,
+                "count": count,
+                "messages": opts.messages,
+                "since": since,
+                "handshakes": max(1, opts.handshakes // opts.procs),
+                "connect_timeout": 60,
+                "ramp_timeout": self.ramp_timeout,
+                "compression": opts.compression,
+                "cpus": sorted(opts.client_cpus) if opts.client_cpus else None,
+            }
+            proc = ctx.Process(target=client_main, args=(child, spec), daemon=True)
+            proc.start()
+            child.close()
+            self.procs.append(proc)
+            self.conns.append(parent)
+
+    async def expect(self, conn: Connection, kind: str, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if conn.poll():
+                got, value = conn.recv()
+                if got == kind:
+                    return value
+                continue
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"a client process sent no {kind!r} within {timeout:.0f} s")
+
+    async def ready(self) -> int:
+        counts = [await self.expect(c, "ready", self.ramp_timeout + 30) for c in self.conns]
+        return sum(counts)
+
+    async def done(self, timeout: float) -> bool:
         try:
-            await asyncio.wait_for(complete.wait(), 5)
-            return
+            for conn in self.conns:
+                await self.expect(conn, "done", max(0.1, timeout))
+            return True
         except TimeoutError:
-            attempt += 1
-    raise TimeoutError("the readers did not all connect")
+            return False
+
+    async def results(self) -> list[dict[str, Any]]:
+        for conn in self.conns:
+            conn.send("stop")
+        return [await self.expect(c, "result", 60) for c in self.conns]
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGTERM)
+            proc.join(10)
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.join(10)
 
 
-async def timed(readers: Readers, messages: int, publish: Publish) -> list[float]:
-    """Seconds from publishing each message until the last reader has it."""
-    samples = []
-    for n in range(messages):
-        key = f"m{n}"
-        complete = readers.expect(key)
-        start = time.perf_counter()
-        await publish(key)
-        await asyncio.wait_for(complete.wait(), 30)
-        samples.append(time.perf_counter() - start)
-    return samples
+def relay_frame(i: int) -> str:
+    """A frame of the same shape and size as Livepanel's answer.published, marked with i."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    body = BODY.format(i=i)
+    answer = {
+        "id": 1000 + i,
+        "question_id": 11,
+        "by": {"id": None, "name": "The editors", "role": ""},
+        "body_md": body,
+        "body_html": f"<p>{body}</p>\n",
+        "created_at": now,
+        "updated_at": now,
+        "edited": False,
+        "bench_index": i,
+    }
+    return json.dumps(
+        {"seq": 100 + i, "type": "answer.published", "at": now, "data": {"answer": answer}}
+    )
 
 
-def summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
+async def burst(server_pid: int, clients: Clients, opts: Options, publish: Any) -> dict[str, Any]:
+    """Connect the readers, publish M messages at a fixed rate, collect every reader's times."""
+    idle_rss = rss_kib(server_pid)
+    ramp_start = time.monotonic()
+    connected = await clients.ready()
+    ramp_s = time.monotonic() - ramp_start
+    await asyncio.sleep(1.0)  # let the server's allocator settle before reading RSS
+    loaded_rss = rss_kib(server_pid)
+    print(f"  {connected}/{opts.readers} readers ready after {ramp_s:.1f} s", file=opts.log)
+    profiler = None
+    if opts.profile is not None:
+        profiler = subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--pid",
+                str(server_pid),
+                "--format",
+                "raw",
+                "--rate",
+                "100",
+                "--nonblocking",
+                "-o",
+                str(opts.profile),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        await asyncio.sleep(1.0)
+    try:
+        cpu_before = cpu_seconds(server_pid)
+        wall_before = time.monotonic()
+        published: list[float] = []
+        acks: list[float] = []
+        start = time.monotonic() + 0.2
+        for i in range(opts.messages):
+            delay = start + i / opts.rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            published.append(time.time())
+            await asyncio.wait_for(publish(i), 30)
+            acks.append(time.time() - published[-1])
+        complete = await clients.done(60 + opts.readers / 200)
+        cpu_s = cpu_seconds(server_pid) - cpu_before
+        wall_s = time.monotonic() - wall_before
+    finally:
+        stop_process(profiler, signal.SIGINT)
+    results = await clients.results()
+    latencies: list[float] = []
+    per_message: list[list[float]] = [[] for _ in published]
+    recv_count = 0
+    for result in results:
+        for row in result["recv"]:
+            for i, at in enumerate(row):
+                if at is not None:
+                    recv_count += 1
+                    latencies.append(at - published[i])
+                    per_message[i].append(at - published[i])
+    latencies.sort()
+    connects = sorted(c for r in results for c in r["connect_s"])
+    expected = opts.readers * opts.messages
+    extensions: dict[str, int] = {}
+    for result in results:
+        for name, n in result["extensions"].items():
+            extensions[name] = extensions.get(name, 0) + n
+    ms = 1000
     return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2),
-        "max_ms": round(ordered[-1] * 1000, 2),
+        "readers_connected": connected,
+        "all_delivered_before_deadline": complete,
+        "delivered": recv_count,
+        "expected": expected,
+        "lost": expected - recv_count,
+        "duplicates": sum(r["duplicates"] for r in results),
+        "out_of_order": sum(r["seq_errors"] for r in results),
+        "failed_readers": sum(r["failed_readers"] for r in results),
+        "errors": [e for r in results for e in r["errors"]][:5],
+        "other_frames": sum(r["other_frames"] for r in results),
+        "extensions": extensions,
+        "latency_p50_ms": round(percentile(latencies, 0.50) * ms, 2),
+        "latency_p99_ms": round(percentile(latencies, 0.99) * ms, 2),
+        "latency_max_ms": round(latencies[-1] * ms, 2) if latencies else float("nan"),
+        "per_message_max_ms": [round(max(m, default=float("nan")) * ms, 1) for m in per_message],
+        "publish_ack_p50_ms": round(percentile(sorted(acks), 0.5) * ms, 2),
+        "burst_wall_s": round(wall_s, 2),
+        "server_cpu_s": round(cpu_s, 3),
+        "server_cpu_share": round(cpu_s / wall_s, 3),
+        "cpu_us_per_frame": round(cpu_s / max(1, recv_count) * 1e6, 2),
+        "rss_idle_kib": idle_rss,
+        "rss_loaded_kib": loaded_rss,
+        "rss_kib_per_conn": round((loaded_rss - idle_rss) / max(1, connected), 2),
+        "connect_p50_ms": round(percentile(connects, 0.50) * ms, 1),
+        "connect_p99_ms": round(percentile(connects, 0.99) * ms, 1),
+        "connect_max_ms": round(connects[-1] * ms, 1) if connects else float("nan"),
+        "ramp_s": round(ramp_s, 2),
     }
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+def _server(cmd: list[str], opts: Options, **kw: Any) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    if opts.server_cpus:
+        os.sched_setaffinity(proc.pid, opts.server_cpus)
+    return proc
 
 
-async def run_baseline(count: int, messages: int) -> list[float]:
+async def run_baseline(opts: Options) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(port)])
+    proc = _server([sys.executable, "-c", RELAY_SERVER, str(port)], opts)
+    clients = None
     try:
         await wait_port(port)
-        readers = Readers(
-            f"ws://127.0.0.1:{port}/", count, lambda message: [json.loads(message)["data"]["key"]]
-        )
-        readers.open()
-        try:
-            async with connect(f"ws://127.0.0.1:{port}/publish") as publisher:
+        clients = Clients("relay", f"ws://127.0.0.1:{port}/", opts)
+        async with connect(f"ws://127.0.0.1:{port}/publish", open_timeout=30) as publisher:
 
-                async def publish(key: str) -> None:
-                    frame = {"type": "question.updated", "data": {"key": key}}
-                    await publisher.send(json.dumps(frame))
+            async def publish(i: int) -> None:
+                await publisher.send(relay_frame(i))
 
-                await settle(readers, publish)
-                return await timed(readers, messages, publish)
-        finally:
-            await readers.close()
+            return await burst(proc.pid, clients, opts, publish)
     finally:
-        stop(proc)
+        if clients is not None:
+            clients.stop()
+        stop_process(proc)
 
 
-async def run_livepanel(count: int, messages: int) -> list[float]:
+async def run_livepanel(opts: Options) -> dict[str, Any]:
+    import httpx
+
     port = free_port()
     db = f"sqlite:///{tempfile.mkdtemp(prefix='livepanel-bench-')}/bench.db"
     env = {**os.environ, "LIVEPANEL_SECRET": "bench-secret"}
     cli = [sys.executable, "-m", "panel.cli"]
-    setup = {"check": True, "capture_output": True, "env": env, "cwd": ROOT, "timeout": 120}
-    subprocess.run([*cli, "demo", "--db", db], **setup)
+    setup: dict[str, Any] = {"check": True, "capture_output": True, "env": env, "cwd": ROOT}
+    subprocess.run([*cli, "demo", "--db", db], timeout=120, **setup)
     subprocess.run(
         [*cli, "create-editor", "bench", "--password-stdin", "--db", db],
         input=b"bench-password\n",
+        timeout=120,
         **setup,
     )
-    proc = subprocess.Popen(
-        [*cli, "serve", "--db", db, "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _server([*cli, "serve", "--db", db, "--port", str(port)], opts, env=env, cwd=ROOT)
+    clients = None
     try:
         await wait_port(port)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as desk:
             login = (await desk.get("/desk/login")).text
             token = re.search(r'name="csrf_token" value="([^"]+)"', login)
-            assert token, "the login page has a CSRF token"
+            if token is None:
+                raise RuntimeError("the login page has no CSRF token")
             await desk.post(
                 "/desk/login",
                 data={
@@ -224,64 +560,104 @@ async def run_livepanel(count: int, messages: int) -> list[float]:
                     "password": "bench-password",
                 },
             )
-            listed = (await desk.get(f"/api/v1/events/{SLUG}/questions")).json()
-            question_id = listed["questions"][0]["id"]
+            listed = (await desk.get(f"/api/v1/events/{SLUG}/questions")).json()["questions"]
+            question_id = next(q["id"] for q in listed if q["merged_into"] is None)
             last = (await desk.get(f"/api/v1/events/{SLUG}")).json()["last_seq"]
-            keys: dict[int, str] = {}
+            url = f"ws://127.0.0.1:{port}/events/{SLUG}/live?since={last}"
+            clients = Clients("livepanel", url, opts, since=last)
 
-            def keys_in(message: str) -> list[str]:
-                value = json.loads(message)
-                frames = value if isinstance(value, list) else [value]
-                return [keys[f["seq"]] for f in frames if f.get("seq") in keys]
-
-            readers = Readers(
-                f"ws://127.0.0.1:{port}/events/{SLUG}/live?since={last}", count, keys_in
-            )
-            readers.open()
-            state = {"pinned": False, "next_seq": last + 1}
-
-            async def publish(key: str) -> None:
-                # One durable moderation action (pin or unpin) makes one question.updated
-                # frame with the next seq: nothing else writes to this event meanwhile.
-                keys[state["next_seq"]] = key
-                state["next_seq"] += 1
-                state["pinned"] = not state["pinned"]
-                action = "pin" if state["pinned"] else "unpin"
+            async def publish(i: int) -> None:
                 response = await desk.post(
-                    f"/api/v1/questions/{question_id}/moderate", json={"action": action}
+                    f"/api/v1/questions/{question_id}/answers", json={"body": BODY.format(i=i)}
                 )
-                response.raise_for_status()
+                if response.status_code != 201:
+                    raise RuntimeError(f"answer {i}: HTTP {response.status_code} {response.text}")
 
-            try:
-                await settle(readers, publish)
-                return await timed(readers, messages, publish)
-            finally:
-                await readers.close()
+            return await burst(proc.pid, clients, opts, publish)
     finally:
-        stop(proc)
+        if clients is not None:
+            clients.stop()
+        stop_process(proc)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description="Fan-out latency against a bare baseline.")
-    parser.add_argument("--readers", type=int, default=1000)
-    parser.add_argument("--messages", type=int, default=50)
-    args = parser.parse_args()
-    baseline = summary(await run_baseline(args.readers, args.messages))
-    livepanel = summary(await run_livepanel(args.readers, args.messages))
+COMPARED = [
+    ("latency_p50_ms", "delivery p50 (ms)"),
+    ("latency_p99_ms", "delivery p99 (ms)"),
+    ("latency_max_ms", "delivery max (ms)"),
+    ("lost", "lost frames"),
+    ("duplicates", "duplicated frames"),
+    ("out_of_order", "seq gaps / out of order"),
+    ("cpu_us_per_frame", "server CPU per delivered frame (µs)"),
+    ("server_cpu_share", "server CPU during the burst (cores)"),
+    ("burst_wall_s", "burst wall time (s)"),
+    ("rss_kib_per_conn", "server RSS per connection (KiB)"),
+    ("connect_p50_ms", "connect + caught up p50 (ms)"),
+    ("connect_p99_ms", "connect + caught up p99 (ms)"),
+    ("ramp_s", "all readers connected (s)"),
+]
+
+
+def ratio(a: float, b: float) -> float | None:
+    if b == 0:
+        return None if a else 1.0
+    return round(a / b, 2)
+
+
+async def fanout(opts: Options) -> dict[str, Any]:
     print(
-        json.dumps(
-            {
-                "readers": args.readers,
-                "messages": args.messages,
-                "baseline_websockets": baseline,
-                "livepanel": livepanel,
-                "ratio_p50": round(livepanel["p50_ms"] / baseline["p50_ms"], 2),
-                "ratio_p95": round(livepanel["p95_ms"] / baseline["p95_ms"], 2),
-            },
-            indent=2,
-        )
+        f"fanout: {opts.readers} readers, {opts.messages} messages at {opts.rate}/s, "
+        f"{opts.procs} client processes",
+        file=opts.log,
     )
+    print(" baseline (websockets.broadcast relay)", file=opts.log)
+    baseline = await run_baseline(Options(**{**opts.__dict__, "profile": None}))
+    print(" livepanel", file=opts.log)
+    livepanel = await run_livepanel(opts)
+    return {
+        "readers": opts.readers,
+        "messages": opts.messages,
+        "rate_per_s": opts.rate,
+        "client_processes": opts.procs,
+        "compression": opts.compression,
+        "baseline": baseline,
+        "livepanel": livepanel,
+        "ratio": {key: ratio(livepanel[key], baseline[key]) for key, _ in COMPARED},
+    }
+
+
+def failures(run: dict[str, Any]) -> list[str]:
+    """What makes --quick fail: frames lost, repeated or out of order. Never timings."""
+    found = []
+    for server in ("baseline", "livepanel"):
+        r = run[server]
+        for key in ("lost", "duplicates", "out_of_order", "failed_readers"):
+            if r[key]:
+                found.append(f"{run['readers']} readers, {server}: {key} = {r[key]} {r['errors']}")
+    return found
+
+
+def markdown(runs: list[dict[str, Any]]) -> str:
+    lines = []
+    for run in runs:
+        lines += [
+            f"**{run['readers']:,} readers**, {run['messages']} messages at {run['rate_per_s']}/s, "
+            f"{run['client_processes']} client processes, compression {run['compression']}",
+            "",
+            "| figure | baseline | livepanel | ratio |",
+            "|---|---:|---:|---:|",
+        ]
+        for key, label in COMPARED:
+            value = run["ratio"][key]
+            shown = "–" if value is None else f"{value}×"
+            lines.append(
+                f"| {label} | {run['baseline'][key]} | {run['livepanel'][key]} | {shown} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.path.insert(0, str(ROOT))
+    from bench.__main__ import main
+
+    sys.exit(main(["fanout", *sys.argv[1:]]))

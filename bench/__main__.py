@@ -1,0 +1,94 @@
+"""python -m bench {fanout,all,profile-table}: see docs/performance.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from bench import fanout, profile
+
+
+def cpus(text: str) -> set[int]:
+    return {int(c) for c in text.split(",") if c}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("fanout", "fan-out: Livepanel against a bare websockets relay"),
+        ("all", "every benchmark (today: fanout)"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--readers", type=int, nargs="+", default=[1000])
+        p.add_argument("--messages", type=int, default=50)
+        p.add_argument("--rate", type=float, default=5.0, help="messages per second")
+        p.add_argument("--procs", type=int, default=2, help="client processes (at least 2)")
+        p.add_argument(
+            "--compression",
+            choices=["deflate", "none"],
+            default="deflate",
+            help="what the readers offer (browsers offer permessage-deflate)",
+        )
+        p.add_argument("--handshakes", type=int, default=100, help="handshakes in flight")
+        p.add_argument("--server-cpus", type=cpus, help="pin the server, e.g. 0")
+        p.add_argument("--client-cpus", type=cpus, help="pin the client processes, e.g. 1")
+        p.add_argument(
+            "--profile",
+            type=Path,
+            help="py-spy raw profile of Livepanel's burst (largest run) to this file",
+        )
+        p.add_argument(
+            "--quick",
+            action="store_true",
+            help="200 readers, 20 messages, 2 processes; exit 1 on lost/out-of-order",
+        )
+        p.add_argument("--json", type=Path, help="write the JSON here instead of stdout")
+        p.add_argument("--markdown", type=Path, help="also write the Markdown table here")
+    p = sub.add_parser("profile-table", help="top functions of a py-spy raw profile")
+    p.add_argument("file", type=Path)
+    p.add_argument("--top", type=int, default=20)
+    args = parser.parse_args(argv)
+
+    if args.command == "profile-table":
+        print(profile.table(args.file, args.top))
+        return 0
+    if args.quick:
+        args.readers, args.messages, args.procs, args.rate = [200], 20, 2, 10.0
+    if args.procs < 2:
+        parser.error("--procs must be at least 2: readers live in separate client processes")
+    runs = []
+    largest = max(args.readers)
+    for readers in args.readers:
+        opts = fanout.Options(
+            readers=readers,
+            messages=args.messages,
+            rate=args.rate,
+            procs=args.procs,
+            compression=args.compression,
+            handshakes=args.handshakes,
+            server_cpus=args.server_cpus,
+            client_cpus=args.client_cpus,
+            profile=args.profile if readers == largest else None,
+        )
+        runs.append(asyncio.run(fanout.fanout(opts)))
+    document = json.dumps({"fanout": runs}, indent=2)
+    if args.json:
+        args.json.write_text(document + "\n")
+    else:
+        print(document)
+    table = fanout.markdown(runs)
+    if args.markdown:
+        args.markdown.write_text(table)
+    print(table, file=sys.stderr)
+    problems = [p for run in runs for p in fanout.failures(run)]
+    for problem in problems:
+        print(f"FAIL: {problem}", file=sys.stderr)
+    return 1 if problems and args.quick else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,11 +5,15 @@ from __future__ import annotations
 from panel import payloads
 from panel.clock import Clock
 from panel.config import Settings
-from panel.domain import Actor, EventStatus, QuestionStatus, RuleError
+from panel.domain import SYSTEM, Actor, EventStatus, QuestionStatus, RuleError
 from panel.live import protocol as p
+from panel.render import markdown_to_html
 from panel.store import Store
 from panel.text import clean_text
 from panel.writes import Tx, Writer, panel_member
+
+# Rows rendered per transaction by render_missing: short jobs keep the writer responsive.
+RENDER_BATCH = 200
 
 
 async def publish_answer(tx: Tx, answer_id: int, event_id: int, kind: str) -> None:
@@ -43,7 +47,7 @@ class Answers:
             panelist_id = await _answerer(tx, event.id)
             editor_id = int(actor.id) if actor.kind == "editor" and actor.id is not None else None
             answer_id = await tx.repo.insert_answer(
-                question.id, text, panelist_id, editor_id, tx.now
+                question.id, text, markdown_to_html(text), panelist_id, editor_id, tx.now
             )
             if panelist_id is not None:  # published: the draft and its claim are done with
                 await tx.repo.delete_draft(question.id, panelist_id)
@@ -80,7 +84,9 @@ class Answers:
                     "This event's transcript is published; correct "
                     "answers on its Transcript page in the desk.",
                 )
-            await tx.repo.update_answer(answer_id, tx.now, body_md=text)
+            await tx.repo.update_answer(
+                answer_id, tx.now, body_md=text, body_html=markdown_to_html(text)
+            )
             await tx.audit(
                 "answer.edit",
                 f"answer:{answer_id}",
@@ -91,6 +97,22 @@ class Answers:
             await publish_answer(tx, answer_id, question.event_id, p.ANSWER_UPDATED)
 
         await self.write(actor, job)
+
+    async def render_missing(self) -> int:
+        """Render and store the HTML of answers written before it was stored; how many."""
+        done = 0
+        while True:
+
+            async def job(tx: Tx) -> int:
+                answers = await tx.repo.answers_without_html(RENDER_BATCH)
+                for answer in answers:
+                    await tx.repo.store_answer_html(answer.id, markdown_to_html(answer.body_md))
+                return len(answers)
+
+            count = await self.write(SYSTEM, job)
+            done += count
+            if count < RENDER_BATCH:
+                return done
 
     async def withdraw(self, answer_id: int, actor: Actor) -> None:
         """Take a published answer down (an editor's call); readers see it disappear."""

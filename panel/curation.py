@@ -170,7 +170,7 @@ def build_document(
                         {
                             k: v
                             for k, v in payloads.answer(a, people).items()
-                            if k in ("id", "by", "body_md", "created_at")
+                            if k in ("id", "by", "body_md", "body_html", "created_at")
                         }
                         for a in item.answers
                     ],

@@ -274,6 +274,8 @@ class Answer:
     panelist_id: int | None = None
     editor_id: int | None = None
     status: str = "published"
+    # body_md as sanitised HTML, rendered when the answer was written (None: not yet).
+    body_html: str | None = None
 
 
 def blocked_term_in(text: str, terms: Iterable[str]) -> str | None:

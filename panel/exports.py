@@ -103,7 +103,7 @@ def transcript_view(document: Mapping[str, Any], base_url: str) -> dict[str, Any
                         "answers": [
                             {
                                 "by": a["by"],
-                                "body_html": Markup(markdown_to_html(a["body_md"])),
+                                "body_html": Markup(answer_html(a)),
                                 "at": a["created_at"],
                                 "time": clock_label(_local(document, a["created_at"])),
                             }
@@ -137,6 +137,13 @@ def transcript_view(document: Mapping[str, Any], base_url: str) -> dict[str, Any
     }
 
 
+def answer_html(answer: Mapping[str, Any]) -> str:
+    """A published answer's HTML: stored in the snapshot since it was rendered when written;
+    snapshots published before that carry only the Markdown, rendered here."""
+    stored = answer.get("body_html")
+    return stored if stored is not None else markdown_to_html(answer["body_md"])
+
+
 # -- JSON -----------------------------------------------------------------------------------
 def transcript_json(document: Mapping[str, Any], base_url: str) -> dict[str, Any]:
     """The JSON export: the event, the panel, and every published item in reading order."""
@@ -157,9 +164,7 @@ def transcript_json(document: Mapping[str, Any], base_url: str) -> dict[str, Any
                 "name": item["name"],
                 "asked_at": item["asked_at"],
                 "to": item["to"],
-                "answers": [
-                    {**a, "body_html": markdown_to_html(a["body_md"])} for a in item["answers"]
-                ],
+                "answers": [{**a, "body_html": answer_html(a)} for a in item["answers"]],
             }
             for item in document_items(dict(document))
         ],

@@ -119,6 +119,8 @@ class Services:
         self.store.on_commit(self.publisher.hand_over)
         await self.broker.start()
         try:
+            # Answers written before their HTML was stored get it now, once (migration 0005).
+            await self.answers.render_missing()
             for name, coro in (
                 ("publisher", self.publisher.run()),
                 ("scheduler", self.scheduler.run()),

@@ -34,6 +34,7 @@ from panel.domain import (
     iso,
 )
 from panel.live import protocol as p
+from panel.render import markdown_to_html
 from panel.store import Repo, Store
 from panel.text import clean_text
 from panel.writes import Tx, Writer, event_or_fail
@@ -230,7 +231,9 @@ class Transcripts:
                     raise RuleError("not_found", "That answer is not in this transcript.")
                 if answer.body_md == text:
                     return None
-                await repo.update_answer(answer.id, now, body_md=text)
+                await repo.update_answer(
+                    answer.id, now, body_md=text, body_html=markdown_to_html(text)
+                )
                 fresh_answer = await repo.answer(answer.id)
                 assert fresh_answer is not None
                 await repo.append_frame(

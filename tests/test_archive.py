@@ -25,6 +25,7 @@ from panel.config import Settings
 from panel.curation import ADVANCE_HEADING, reconcile
 from panel.demo import ARCHIVE_SLUG, load_demo
 from panel.domain import Actor, RuleError, utc
+from panel.render import markdown_to_html
 from panel.store import Store, search
 from panel.transcripts import Transcripts
 from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event
@@ -310,6 +311,7 @@ async def test_typo_fixes_are_audited_with_before_and_after(
             key=lambda r: r["id"],
         )
         question = await repo.question(q)
+        corrected = await repo.answer(answer_id)
         frames = await repo.frames_since(built["id"], 0)
     assert [
         (r["target"], json.loads(r["before_json"]), json.loads(r["after_json"])) for r in fixes
@@ -318,6 +320,9 @@ async def test_typo_fixes_are_audited_with_before_and_after(
         (f"answer:{answer_id}", {"body": "With a **plan**."}, {"body": "With a **risk plan**."}),
     ]
     assert question is not None and question.body == "Is the training paid?"
+    # The stored HTML follows the corrected Markdown.
+    assert corrected is not None
+    assert corrected.body_html == markdown_to_html("With a **risk plan**.")
     # The live event page hears about the correction too.
     assert frames[-2].type == "question.updated" and frames[-1].type == "answer.updated"
 

@@ -417,8 +417,28 @@ async def test_hostile_text_is_escaped_or_sanitised(
         if node.tag == "img":
             assert node.attrs.get("src") != "x", node
     scripts = doc.find_all("script")
-    assert [s.attrs.get("src") for s in scripts] == ["/static/js/live.js"]
+    assert [(s.attrs.get("src") or "").split("?v=")[0] for s in scripts] == ["/static/js/live.js"]
     answer = article.find_all(cls="answer-body")[0]
     assert [n.tag for n in answer.find_all("strong")] == ["strong"]  # markdown still works
     assert [a.attrs.get("href") for a in answer.find_all("a")] == ["https://example.org/ok"]
     assert "<img src=x onerror=alert(3)>" in answer.text()  # raw HTML shown, not run
+
+
+async def test_large_pages_are_gzipped_only_when_asked(reader: httpx.AsyncClient) -> None:
+    """The event page is gzip-encoded for a client that accepts it, with the security headers
+    intact; plain for one that does not; tiny responses are never compressed."""
+    gzipped = await reader.get(EVENT_PATH, headers={"Accept-Encoding": "gzip"})
+    assert gzipped.status_code == 200
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in gzipped.headers["vary"].lower()
+    assert "content-security-policy" in gzipped.headers
+    assert gzipped.headers["x-frame-options"] == "DENY"
+    assert int(gzipped.headers["content-length"]) < len(gzipped.content) / 2  # compressed
+    plain = await reader.get(EVENT_PATH, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert int(plain.headers["content-length"]) == len(plain.content)
+    assert (
+        parse(gzipped.text).find_all("h1")[0].text() == parse(plain.text).find_all("h1")[0].text()
+    )
+    health = await reader.get("/healthz", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in health.headers

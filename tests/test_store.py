@@ -227,7 +227,9 @@ async def test_questions_answers_and_client_key_round_trip(store: Store) -> None
             now=NOW + HOUR,
         )
         await repo.update_question(q1, NOW + 2 * HOUR, status="approved", pinned=1, answered=1)
-        answer = await repo.insert_answer(q1, "No: *train on the job*.", pid, None, NOW + HOUR)
+        answer = await repo.insert_answer(
+            q1, "No: *train on the job*.", "<p>No.</p>", pid, None, NOW + HOUR
+        )
         return pid, q1, q2, answer
 
     pid, q1, q2, answer_id = await store.write(build)
@@ -441,7 +443,7 @@ async def test_answered_questions_are_those_a_transcript_can_hold(store: Store) 
         }
         for key, qid in ids.items():
             if key != "by_hand":
-                answer = await repo.insert_answer(qid, f"Answer to {key}.", None, None, NOW)
+                answer = await repo.insert_answer(qid, f"Answer to {key}.", "", None, None, NOW)
                 if key == "withdrawn_answer":
                     await repo.update_answer(answer, NOW, status="withdrawn")
             if key != "not_marked":

@@ -19,6 +19,7 @@ def _answer(r: Row) -> Answer:
         panelist_id=r["panelist_id"],
         editor_id=r["editor_id"],
         status=r["status"],
+        body_html=r["body_html"],
     )
 
 
@@ -27,17 +28,20 @@ class AnswerRows(Rows):
         self,
         question_id: int,
         body_md: str,
+        body_html: str,
         panelist_id: int | None,
         editor_id: int | None,
         now: datetime,
     ) -> int:
         row = await self._one(
-            "INSERT INTO answers (question_id, panelist_id, editor_id, body_md, created_at,"
-            " updated_at) VALUES (:q, :p, :ed, :body, :now, :now) RETURNING id",
+            "INSERT INTO answers (question_id, panelist_id, editor_id, body_md, body_html,"
+            " created_at, updated_at) VALUES (:q, :p, :ed, :body, :html, :now, :now)"
+            " RETURNING id",
             q=question_id,
             p=panelist_id,
             ed=editor_id,
             body=body_md,
+            html=body_html,
             now=iso(now),
         )
         assert row is not None
@@ -49,6 +53,17 @@ class AnswerRows(Rows):
 
     async def update_answer(self, answer_id: int, now: datetime, **fields: Any) -> None:
         await self._update("answers", answer_id, fields, now)
+
+    async def answers_without_html(self, limit: int) -> list[Answer]:
+        """Answers written before their HTML was stored (migration 0005), oldest first."""
+        rows = await self._all(
+            "SELECT * FROM answers WHERE body_html IS NULL ORDER BY id LIMIT :n", n=limit
+        )
+        return [_answer(r) for r in rows]
+
+    async def store_answer_html(self, answer_id: int, body_html: str) -> None:
+        """Fill in an answer's rendered HTML without marking it edited (updated_at stays)."""
+        await self._update("answers", answer_id, {"body_html": body_html}, None)
 
     async def answers_for_event(self, event_id: int) -> list[Answer]:
         """The event's published answers (to questions in any status), in the order given."""

@@ -37,7 +37,7 @@ EDITABLE = {
         "upvotes",
         "held_reason",
     },
-    "answers": {"body_md", "status"},
+    "answers": {"body_md", "body_html", "status"},
 }
 
 

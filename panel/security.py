@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import math
@@ -48,6 +49,31 @@ def same(a: str, b: str) -> bool:
 
 def new_csrf_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+def mask_csrf(secret: str) -> str:
+    """The session's CSRF secret in a fresh disguise for each page: a random pad, then the
+    pad XOR the secret. Pages are gzip-compressed beside text a reader typed, so a fixed token
+    could be guessed byte by byte from response sizes (BREACH); a masked one never repeats."""
+    raw = secret.encode("utf-8")
+    pad = secrets.token_bytes(len(raw))
+    masked = pad + bytes(p ^ r for p, r in zip(pad, raw, strict=True))
+    return base64.urlsafe_b64encode(masked).decode("ascii").rstrip("=")
+
+
+def unmask_csrf(token: str) -> str | None:
+    """The secret inside a masked token, or None for anything that is not one."""
+    try:
+        data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except ValueError:  # binascii.Error: not base64
+        return None
+    half = len(data) // 2
+    if not data or len(data) % 2:
+        return None
+    try:
+        return bytes(p ^ m for p, m in zip(data[:half], data[half:], strict=True)).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def new_reader_id() -> str:

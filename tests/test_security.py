@@ -38,6 +38,7 @@ from panel.app import routes
 from panel.clock import FakeClock
 from panel.config import ROOT, Settings
 from panel.domain import Actor
+from panel.security import unmask_csrf
 from panel.transcripts import Transcripts
 from panel.uploads import save_photo
 from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event
@@ -490,6 +491,27 @@ async def test_editors_admins_and_api_tokens(server: LiveServer, world: World) -
 
 
 # -- (2) CSRF and Origin ---------------------------------------------------------------------
+async def test_the_csrf_token_is_masked_anew_on_every_page(server: LiveServer) -> None:
+    """Pages are gzip-compressed next to reader text, so the token must never repeat (BREACH):
+    each page carries a fresh disguise of the session's secret, and every one of them works."""
+    async with browser(server) as reader:
+        first = csrf_of((await reader.get("/desk/login")).text)
+        second = csrf_of((await reader.get("/desk/login")).text)
+        secret = session_of(reader)["csrf"]
+        assert first != second and secret not in (first, second)
+        assert unmask_csrf(first) == unmask_csrf(second) == secret
+        page = await reader.get("/desk/login", headers={"Accept-Encoding": "gzip"})
+        assert page.headers.get("content-encoding") == "gzip" and secret not in page.text
+        for token, accepted in ((first, True), (second, True), (secret, False)):
+            response = await reader.post(
+                "/desk/login", data={"csrf_token": token, "username": "x", "password": "y"}
+            )
+            assert (CSRF_REFUSAL not in response.text) is accepted, token
+        flipped = first[:-2] + ("A" if first[-2] != "A" else "B") + first[-1]
+        refused = await reader.post("/desk/login", data={"csrf_token": flipped, "username": "x"})
+        assert refused.status_code == 403 and CSRF_REFUSAL in refused.text
+
+
 async def test_every_form_post_refuses_a_missing_or_wrong_csrf_token(
     server: LiveServer, world: World
 ) -> None:

@@ -657,10 +657,13 @@ async def test_a_reader_that_never_reads_is_dropped_and_others_keep_up(
         await healthy.stop()
 
 
-async def test_a_burst_beyond_the_send_queue_closes_1013_and_the_reader_resumes(
+async def test_a_burst_beyond_the_send_queue_reaches_a_reader_that_keeps_up_whole(
     slow_server: LiveServer,
 ) -> None:
-    """More frames in one commit group than a socket's queue holds: close 1013, resume."""
+    """More frames in one commit group than a socket's queue holds: a reader that keeps up
+    gets them all, in order, and stays connected. The hub writes to a socket directly while
+    it takes more bytes; the bounded queue (and the 1013 close when it overflows) is only for
+    a reader that falls behind (see the test above)."""
     server = slow_server
     info = await seed_live(server)
     slug = info["slug"]
@@ -673,7 +676,7 @@ async def test_a_burst_beyond_the_send_queue_closes_1013_and_the_reader_resumes(
 
         async def burst() -> list[int]:
             # Started together on the server's loop, the writes share one commit group, so
-            # their 20 frames reach the hub at once: more than the queue of 8 can take.
+            # their 20 frames reach the hub at once: more than the queue of 8 could hold.
             return list(
                 await asyncio.gather(
                     *[
@@ -684,17 +687,10 @@ async def test_a_burst_beyond_the_send_queue_closes_1013_and_the_reader_resumes(
             )
 
         await server.acall(burst)
-        assert await reader.close_code(timeout=15) == CLOSE_TRY_AGAIN
-        got = reader.seqs
-        assert got == list(range(start + 1, start + 1 + len(got))), "a gapless prefix"
-        assert len(got) < 20
-        resumed = await Reader.open(server, slug, since=reader.last_seq)
-        try:
-            await resumed.until_seq(start + 20)
-            assert_gapless(reader.logged + resumed.logged, start + 1, start + 20)
-        finally:
-            await resumed.close()
-        await wait_for(lambda: server.services.hub.dropped == 1, message="one reader dropped")
+        await reader.until_seq(start + 20)
+        assert_gapless(reader.logged, start + 1, start + 20)
+        assert server.services.hub.dropped == 0
+        assert server.services.settings.send_queue_frames < 20
     finally:
         await reader.close()
 

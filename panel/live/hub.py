@@ -16,7 +16,7 @@ import functools
 import itertools
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from panel.clock import Clock
@@ -45,11 +45,17 @@ class Subscriber:
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False  # ended because its queue was full
     after: int = 0  # public channels: the catch-up reached this seq; later ones come live
+    # Set by the socket once it is live: writes a message to the socket now, if it can take
+    # it without waiting (True), else leaves it to be queued (False). See web/live.py.
+    send_now: Callable[[str], bool] | None = None
 
     def offer(self, text: str) -> bool:
-        """Queue one message without awaiting; when the queue is full, end instead of growing."""
+        """Send one message now, or queue it, without awaiting; when the queue is full, end
+        instead of growing. Nothing is sent directly while earlier messages wait in the queue."""
         if self.ended.is_set():
             return False
+        if self.send_now is not None and self.queue.empty() and self.send_now(text):
+            return True
         try:
             self.queue.put_nowait(text)
         except asyncio.QueueFull:

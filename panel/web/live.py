@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -50,13 +52,90 @@ async def reader_stream(ws: WebSocket) -> None:
         await _pump(ws, sub)
 
 
+class DirectSender:
+    """Writes the hub's messages to one socket from the hub's own task: no task, queue
+    hand-off or wake-up per socket per frame (the largest cost in the 5,000-reader profile).
+
+    Sending through Starlette and uvicorn completes without suspending while the socket's
+    transport takes more bytes, so a send is stepped once, in place. Only when the transport
+    is backed up does it suspend: then a task of this socket's own finishes that send and
+    the messages queued behind it, and the subscriber's bounded queue drops a reader that
+    stays behind (1013), as before."""
+
+    def __init__(self, ws: WebSocket, sub: Subscriber) -> None:
+        self.ws = ws
+        self.sub = sub
+        self.finishing: asyncio.Task[None] | None = None
+
+    def __call__(self, text: str) -> bool:
+        if self.finishing is not None:
+            return False  # earlier messages are still going out: queue this one behind them
+        send = self.ws.send_text(text)
+        try:
+            waiting = send.send(None)
+        except StopIteration:
+            return True  # written
+        except Exception:  # the socket is gone or closing; the receiver sees it end
+            self.sub.ended.set()
+            return True
+        self.finishing = asyncio.create_task(self._finish(send, waiting))
+        return True
+
+    async def _finish(self, send: Coroutine[Any, Any, None], waiting: Any) -> None:
+        """Complete the suspended send, then send whatever queued meanwhile, in order."""
+        try:
+            await _resume(send, waiting)
+            while items := self.sub.drain():
+                await self.ws.send_text(p.encode_batch(items))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.sub.ended.set()
+        finally:
+            self.finishing = None
+
+    async def stop(self) -> None:
+        if self.finishing is not None:
+            self.finishing.cancel()
+            await asyncio.gather(self.finishing, return_exceptions=True)
+
+
+async def _resume(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
+    """Run a coroutine that was stepped by hand to its end: wait for what it is waiting on,
+    then step it again (what an asyncio Task does)."""
+    try:
+        while True:
+            if isinstance(waiting, asyncio.Future):
+                waiting._asyncio_future_blocking = False
+                await asyncio.wait([waiting])
+            else:  # a bare yield: let the loop run once
+                await asyncio.sleep(0)
+            try:
+                waiting = coro.send(None)
+            except StopIteration:
+                return
+    except asyncio.CancelledError:
+        coro.close()
+        raise
+
+
+async def _go_live(ws: WebSocket, sub: Subscriber) -> DirectSender:
+    """Send what queued during the catch-up, then let the hub write to the socket directly;
+    no await between finding the queue empty and switching, so the order holds."""
+    while items := sub.drain():
+        await ws.send_text(p.encode_batch(items))
+    sender = DirectSender(ws, sub)
+    sub.send_now = sender
+    return sender
+
+
 async def _pump(ws: WebSocket, sub: Subscriber) -> None:
-    """Run sender and receiver until either ends or the hub ends the subscriber (close 1013)."""
-    sender = asyncio.create_task(_send_live(ws, sub))
+    """Send live, receive, until either side ends or the hub ends the subscriber (1013)."""
+    sender = await _go_live(ws, sub)
     receiver = asyncio.create_task(_receive(ws))
     ended = asyncio.create_task(sub.ended.wait())
     try:
-        done, _ = await asyncio.wait({sender, receiver, ended}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({receiver, ended}, return_when=asyncio.FIRST_COMPLETED)
         if ended in done:
             reason = "too slow: resume with since" if sub.overflowed else "resume with since"
             await _close(ws, p.CLOSE_TRY_AGAIN, reason)
@@ -70,15 +149,11 @@ async def _pump(ws: WebSocket, sub: Subscriber) -> None:
                 if not isinstance(exc, WebSocketDisconnect | RuntimeError | OSError):
                     log.error("live stream task failed", exc_info=exc)
     finally:
-        for task in (sender, receiver, ended):
+        sub.send_now = None
+        for task in (receiver, ended):
             task.cancel()
-        await asyncio.gather(sender, receiver, ended, return_exceptions=True)
-
-
-async def _send_live(ws: WebSocket, sub: Subscriber) -> None:
-    """Send what the hub queued: everything waiting goes out as one message."""
-    while True:
-        await ws.send_text(p.encode_batch([await sub.queue.get(), *sub.drain()]))
+        await asyncio.gather(receiver, ended, return_exceptions=True)
+        await sender.stop()
 
 
 async def _receive(ws: WebSocket) -> tuple[int, str] | None:

@@ -136,7 +136,7 @@ def seqs(messages: list[str]) -> list[int]:
 
 async def queued(sub: Subscriber, n: int) -> list[str]:
     """Wait until `sub` has `n` messages queued, then take them all."""
-    await wait_for(lambda: sub.queue.qsize() >= n, message=f"{n} queued messages")
+    await wait_for(lambda: len(sub.pending) >= n, message=f"{n} queued messages")
     return sub.drain()
 
 
@@ -168,7 +168,7 @@ async def test_a_new_stream_fills_its_ring_from_the_log_once(rig: Rig) -> None:
     _, catch_up = await rig.join(since=12)
     assert seqs(catch_up) == list(range(13, 21))
     assert rig.counted.reads == 1
-    assert first.queue.empty()
+    assert not first.pending
 
 
 async def test_resume_from_before_the_ring_reads_the_older_frames_from_the_log(rig: Rig) -> None:
@@ -237,7 +237,7 @@ async def test_joining_while_frames_flow_misses_and_repeats_nothing(rig: Rig) ->
     joined: list[tuple[int, Subscriber, list[str]]] = []
     try:
         for progress in (5, 15, 25, 35, 45):
-            await wait_for(lambda p=progress: watcher.queue.qsize() >= p, message=f"seq {progress}")
+            await wait_for(lambda p=progress: len(watcher.pending) >= p, message=f"seq {progress}")
             for since in (0, max(0, progress - 12), progress - 3, progress):
                 sub, catch_up = await rig.join(since)
                 joined.append((since, sub, catch_up))
@@ -269,7 +269,7 @@ async def test_duplicates_are_dropped(rig: Rig) -> None:
         await rig.broker.publish(rig.channel, Message(frame.seq, protocol.encode(frame)))
     assert seqs(await queued(sub, 4)) == [1, 2, 3, 4]
     assert rig.hub.duplicates == 3
-    assert sub.queue.empty()
+    assert not sub.pending
 
 
 async def test_staff_channels_pass_notices_through_without_a_seq(rig: Rig) -> None:
@@ -302,7 +302,7 @@ async def test_a_full_queue_ends_the_subscriber_and_counts_a_drop(
             async for _ in sub.catch_up:
                 pass
             await rig.commit(10)
-            await asyncio.wait_for(sub.ended.wait(), 10)
+            await asyncio.wait_for(asyncio.shield(sub.ended), 10)
             assert sub.overflowed
             assert seqs(sub.drain()) == [1, 2, 3, 4], "a gapless prefix, then nothing more"
         assert hub.dropped == 1
@@ -321,7 +321,7 @@ async def test_a_stream_that_cannot_read_the_log_ends_its_subscribers(
         with caplog.at_level(logging.ERROR, logger="panel.live.hub"):
             async with hub.subscribe(public_channel(1), 0) as sub:
                 assert [message async for message in sub.catch_up] == []
-                await asyncio.wait_for(sub.ended.wait(), 10)
+                await asyncio.wait_for(asyncio.shield(sub.ended), 10)
                 assert not sub.overflowed, "not a slow reader: it resumes, uncounted"
         assert "hub stream event:1 died" in caplog.text
         assert hub.count(public_channel(1)) == 0
@@ -376,7 +376,7 @@ async def test_a_commit_returns_before_any_fan_out_has_run(rig: Rig) -> None:
     assert [f.seq for f in frames] == [1, 2, 3], "the write returned: committed"
     assert rig.publisher.pending == 3, "handed over, not published"
     assert rig.hub.delivered == 0
-    assert all(sub.queue.empty() for sub in subs)
+    assert all(not sub.pending for sub in subs)
 
     rig.tasks.append(asyncio.create_task(rig.publisher.run()))
     for sub in subs:

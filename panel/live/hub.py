@@ -35,40 +35,51 @@ async def _no_catch_up() -> AsyncGenerator[str, None]:
     yield  # makes this an async generator
 
 
+def _new_future() -> asyncio.Future[None]:
+    return asyncio.get_running_loop().create_future()
+
+
 @dataclass(eq=False)
 class Subscriber:
-    """One socket on one channel: first `catch_up` (public channels), then a bounded queue of
-    live messages. `ended` is set when the socket must close and resume by seq (1013)."""
+    """One socket on one channel: first `catch_up` (public channels), then live messages.
+    Those are written at once by the socket's `send_now`, or kept in `pending` (at most
+    `limit`) while it cannot take them. `ended` is done when the socket must close and
+    resume by seq (1013). Plain structures, not a queue and an event: nobody waits on them
+    per frame, and a socket's memory counts 5,000 times over."""
 
-    queue: asyncio.Queue[str]
+    limit: int
+    pending: deque[str] = field(default_factory=deque)
     catch_up: AsyncGenerator[str, None] = field(default_factory=_no_catch_up)
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-    overflowed: bool = False  # ended because its queue was full
+    ended: asyncio.Future[None] = field(default_factory=_new_future)
+    overflowed: bool = False  # ended because `pending` was full
     after: int = 0  # public channels: the catch-up reached this seq; later ones come live
     # Set by the socket once it is live: writes a message to the socket now, if it can take
-    # it without waiting (True), else leaves it to be queued (False). See web/live.py.
+    # it without waiting (True), else leaves it to be kept in `pending` (False). See
+    # web/live.py.
     send_now: Callable[[str], bool] | None = None
 
+    def end(self) -> None:
+        if not self.ended.done():
+            self.ended.set_result(None)
+
     def offer(self, text: str) -> bool:
-        """Send one message now, or queue it, without awaiting; when the queue is full, end
-        instead of growing. Nothing is sent directly while earlier messages wait in the queue."""
-        if self.ended.is_set():
+        """Send one message now, or keep it, without awaiting; when `pending` is full, end
+        instead of growing. Nothing is sent directly while earlier messages are pending."""
+        if self.ended.done():
             return False
-        if self.send_now is not None and self.queue.empty() and self.send_now(text):
+        if self.send_now is not None and not self.pending and self.send_now(text):
             return True
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if len(self.pending) >= self.limit:
             # Never grow memory for a slow reader: it is closed and resumes by seq.
             self.overflowed = True
-            self.ended.set()
+            self.end()
             return False
+        self.pending.append(text)
         return True
 
     def drain(self) -> list[str]:
-        items = []
-        while not self.queue.empty():
-            items.append(self.queue.get_nowait())
+        items = list(self.pending)
+        self.pending.clear()
         return items
 
 
@@ -140,9 +151,9 @@ class Hub:
     async def subscribe(self, channel: str, since: int | None = None) -> AsyncIterator[Subscriber]:
         """Follow `channel`. On a public channel, send every message of `sub.catch_up` first:
         the frames after `since` (None: from now), or a stream.reset if `since` is ahead of
-        the log. Live frames reach `sub.queue` only once that catch-up has been taken."""
+        the log. Live frames reach the socket only once that catch-up has been taken."""
         stream = self._streams.get(channel) or self._start(channel)
-        sub = Subscriber(asyncio.Queue(self.queue_size))
+        sub = Subscriber(self.queue_size)
         if stream.event_id is None:
             stream.live.add(sub)
         else:
@@ -215,7 +226,7 @@ class Hub:
         if not task.cancelled() and task.exception() is not None:
             log.error("hub stream %s died", stream.channel, exc_info=task.exception())
         for sub in (*stream.joining, *stream.live):
-            sub.ended.set()  # its socket closes with 1013 and resumes by seq
+            sub.end()  # its socket closes with 1013 and resumes by seq
 
     async def _follow(self, stream: _Stream) -> None:
         """The channel's one consumer: broker messages in, ordered frames out to subscribers."""
@@ -283,7 +294,7 @@ class Hub:
         or repeated between catch-up and live frames."""
         await stream.ready.wait()
         if stream.stopped or stream.event_id is None:
-            sub.ended.set()
+            sub.end()
             return
         event_id = stream.event_id
         cursor = stream.last if since is None else since

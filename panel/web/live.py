@@ -76,7 +76,7 @@ class DirectSender:
         except StopIteration:
             return True  # written
         except Exception:  # the socket is gone or closing; the receiver sees it end
-            self.sub.ended.set()
+            self.sub.end()
             return True
         self.finishing = asyncio.create_task(self._finish(send, waiting))
         return True
@@ -90,7 +90,7 @@ class DirectSender:
         except asyncio.CancelledError:
             raise
         except Exception:
-            self.sub.ended.set()
+            self.sub.end()
         finally:
             self.finishing = None
 
@@ -133,26 +133,24 @@ async def _pump(ws: WebSocket, sub: Subscriber) -> None:
     """Send live, receive, until either side ends or the hub ends the subscriber (1013)."""
     sender = await _go_live(ws, sub)
     receiver = asyncio.create_task(_receive(ws))
-    ended = asyncio.create_task(sub.ended.wait())
     try:
-        done, _ = await asyncio.wait({receiver, ended}, return_when=asyncio.FIRST_COMPLETED)
-        if ended in done:
+        waiting: set[asyncio.Future[Any]] = {receiver, sub.ended}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if sub.ended.done():
             reason = "too slow: resume with since" if sub.overflowed else "resume with since"
             await _close(ws, p.CLOSE_TRY_AGAIN, reason)
-        elif receiver in done and not receiver.cancelled() and receiver.exception() is None:
+        elif not receiver.cancelled() and receiver.exception() is None:
             refusal = receiver.result()
             if refusal is not None:
                 await _close(ws, *refusal)
-        for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                exc = task.exception()
-                if not isinstance(exc, WebSocketDisconnect | RuntimeError | OSError):
-                    log.error("live stream task failed", exc_info=exc)
+        if receiver.done() and not receiver.cancelled() and receiver.exception() is not None:
+            exc = receiver.exception()
+            if not isinstance(exc, WebSocketDisconnect | RuntimeError | OSError):
+                log.error("live stream task failed", exc_info=exc)
     finally:
         sub.send_now = None
-        for task in (receiver, ended):
-            task.cancel()
-        await asyncio.gather(receiver, ended, return_exceptions=True)
+        receiver.cancel()
+        await asyncio.gather(receiver, return_exceptions=True)
         await sender.stop()
 
 

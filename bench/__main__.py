@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--server-cpus", type=cpus, help="pin the server, e.g. 0")
     p.add_argument("--client-cpus", type=cpus, help="pin the client processes, e.g. 1")
     p.add_argument(
+        "--profile", type=Path, help="py-spy raw profile of the server at the largest rate"
+    )
+    p.add_argument(
         "--quick",
         action="store_true",
         help="50 questions/s for 2 s; exit 1 on lost or duplicated questions",
@@ -121,6 +124,7 @@ def ingest_options(args: argparse.Namespace) -> ingest.Options:
         connections=args.connections,
         server_cpus=args.server_cpus,
         client_cpus=args.client_cpus,
+        profile=args.profile if args.command == "ingest" else None,
     )
 
 

@@ -43,6 +43,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from bench.fanout import ROOT, SLUG, cpu_seconds, free_port, percentile, stop_process, wait_port
@@ -58,6 +59,7 @@ TEXT = "Ingest {key}: what does a typical first week look like for a new trainee
 class HttpConn:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.used = time.monotonic()
 
     async def call(self, raw: bytes) -> tuple[int, dict[str, list[str]], bytes]:
         self.writer.write(raw)
@@ -71,6 +73,7 @@ class HttpConn:
                 headers.setdefault(name.strip().lower(), []).append(value.strip())
         length = int(headers.get("content-length", ["0"])[0])
         body = await self.reader.readexactly(length) if length else b""
+        self.used = time.monotonic()
         return status, headers, body
 
     def close(self) -> None:
@@ -78,22 +81,38 @@ class HttpConn:
 
 
 class Pool:
-    """Keep-alive connections to 127.0.0.1:port, at most `cap` in use at once."""
+    """Keep-alive connections to 127.0.0.1:port, at most `cap` in use at once.
+
+    Like a browser, it drops connections idle for longer than the server keeps them (uvicorn:
+    5 s), and retries a request once on a new connection when a reused one is closed before
+    any response arrives (safe here: every question carries an Idempotency-Key).
+    """
+
+    IDLE_S = 4.0
 
     def __init__(self, port: int, cap: int) -> None:
         self.port = port
         self.idle: list[HttpConn] = []
         self.slots = asyncio.Semaphore(cap)
         self.opened = 0
+        self.retried = 0
 
     async def call(self, raw: bytes) -> tuple[int, dict[str, list[str]], bytes]:
         async with self.slots:
-            if self.idle:
-                conn = self.idle.pop()
-            else:
-                conn = HttpConn(*await asyncio.open_connection("127.0.0.1", self.port))
-                self.opened += 1
+            now = time.monotonic()
+            while self.idle and now - self.idle[-1].used > self.IDLE_S:
+                self.idle.pop().close()
+            reused = bool(self.idle)
+            conn = self.idle.pop() if reused else await self._open()
             try:
+                status, headers, body = await conn.call(raw)
+            except (asyncio.IncompleteReadError, ConnectionError) as error:
+                conn.close()
+                partial = getattr(error, "partial", b"")
+                if not reused or partial:
+                    raise
+                self.retried += 1
+                conn = await self._open()
                 status, headers, body = await conn.call(raw)
             except BaseException:
                 conn.close()
@@ -103,6 +122,10 @@ class Pool:
             else:
                 self.idle.append(conn)
             return status, headers, body
+
+    async def _open(self) -> HttpConn:
+        self.opened += 1
+        return HttpConn(*await asyncio.open_connection("127.0.0.1", self.port))
 
     def close(self) -> None:
         for conn in self.idle:
@@ -179,6 +202,7 @@ async def _client(conn: Connection, spec: dict[str, Any]) -> None:
         except Exception as error:  # noqa: BLE001 - counted as an error by kind
             row[3], row[7] = time.time(), type(error).__name__
 
+    cpu_before = time.process_time()
     tasks = []
     for i in range(count):
         scheduled = start + i / rate
@@ -188,7 +212,17 @@ async def _client(conn: Connection, spec: dict[str, Any]) -> None:
         tasks.append(asyncio.create_task(one(i, scheduled)))
     await asyncio.gather(*tasks)
     pool.close()
-    conn.send(("result", {"rows": rows, "connections": pool.opened}))
+    conn.send(
+        (
+            "result",
+            {
+                "rows": rows,
+                "connections": pool.opened,
+                "retried": pool.retried,
+                "cpu_s": time.process_time() - cpu_before,
+            },
+        )
+    )
 
 
 def client_main(conn: Connection, spec: dict[str, Any]) -> None:
@@ -211,6 +245,7 @@ class Options:
     connections: int = 256  # per client process
     server_cpus: set[int] | None = None
     client_cpus: set[int] | None = None
+    profile: Path | None = None  # py-spy raw profile of the server at the largest rate
     log: Any = sys.stderr
 
 
@@ -238,7 +273,7 @@ def stop_clients(procs: list[Any]) -> None:
 
 
 async def offer(
-    port: int, server_pid: int, index: int, rate: float, opts: Options
+    port: int, server_pid: int, index: int, rate: float, opts: Options, profile: Path | None
 ) -> dict[str, Any]:
     """One offered rate: P client processes, then every question's row and the figures."""
     ctx = mp.get_context("spawn")
@@ -270,9 +305,21 @@ async def offer(
         for p, c in enumerate(conns):
             c.send(("go", start + p / rate))
         cpu_before = cpu_seconds(server_pid)
-        wait = opts.seconds + timeout + 30
-        results = [await asyncio.to_thread(expect, c, "result", wait) for c in conns]
+        profiler = None
+        if profile is not None:
+            profiler = subprocess.Popen(
+                ["py-spy", "record", "--pid", str(server_pid), "--format", "raw"]
+                + ["--rate", "100", "--nonblocking", "-o", str(profile)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        try:
+            wait = opts.seconds + timeout + 30
+            results = [await asyncio.to_thread(expect, c, "result", wait) for c in conns]
+        finally:
+            stop_process(profiler, signal.SIGINT)
         cpu_s = cpu_seconds(server_pid) - cpu_before
+        wall_s = time.time() - start
     finally:
         stop_clients(procs)
     rows = [row for r in results for row in r["rows"]]
@@ -282,6 +329,9 @@ async def offer(
         "readers": readers,
         "rows": rows,
         "cpu_s": cpu_s,
+        "wall_s": wall_s,
+        "client_cpu_s": sum(r["cpu_s"] for r in results),
+        "retried": sum(r["retried"] for r in results),
         "connections": sum(r["connections"] for r in results),
     }
 
@@ -329,6 +379,10 @@ def summarise(run: dict[str, Any], stored: dict[str, list[tuple[int, str]]]) -> 
         "unacknowledged_but_stored": unacked_stored,
         "server_cpu_s": round(run["cpu_s"], 2),
         "server_cpu_ms_per_question": round(run["cpu_s"] / max(1, len(acked)) * ms, 3),
+        "server_cpu_share": round(run["cpu_s"] / run["wall_s"], 2),
+        "client_cpu_s": round(run["client_cpu_s"], 2),
+        "wall_s": round(run["wall_s"], 2),
+        "retried_on_new_connection": run["retried"],
         "readers": run["readers"],
         "connections_opened": run["connections"],
     }
@@ -380,7 +434,8 @@ async def ingest(opts: Options) -> dict[str, Any]:
         await wait_port(port)
         for index, rate in enumerate(opts.rates):
             print(f" {rate:g}/s for {opts.seconds:g} s", file=opts.log)
-            runs.append(await offer(port, proc.pid, index, rate, opts))
+            profile = opts.profile if rate == max(opts.rates) else None
+            runs.append(await offer(port, proc.pid, index, rate, opts, profile))
             await asyncio.sleep(1.0)
     finally:
         # No graceful shutdown: what was acknowledged must already be in the file.
@@ -427,6 +482,8 @@ COLUMNS = [
     ("lost", "lost"),
     ("duplicated", "duplicated"),
     ("server_cpu_ms_per_question", "server CPU per question (ms)"),
+    ("server_cpu_share", "server CPU (cores)"),
+    ("client_send_lag_p99_ms", "client send lag p99 (ms)"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""python -m bench {fanout,all,profile-table}: see docs/performance.md."""
+"""python -m bench {fanout,ingest,all,profile-table}: see docs/performance.md."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench import fanout, profile
+from bench import fanout, ingest, profile
 
 
 def cpus(text: str) -> set[int]:
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("fanout", "fan-out: Livepanel against a bare websockets relay"),
-        ("all", "every benchmark (today: fanout)"),
+        ("all", "every benchmark (fanout, ingest)"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--readers", type=int, nargs="+", default=[1000])
@@ -48,6 +48,22 @@ def main(argv: list[str] | None = None) -> int:
         )
         p.add_argument("--json", type=Path, help="write the JSON here instead of stdout")
         p.add_argument("--markdown", type=Path, help="also write the Markdown table here")
+        add_ingest(p)
+    p = sub.add_parser("ingest", help="ingest: questions at fixed open-loop rates, durable acks")
+    add_ingest(p)
+    p.add_argument("--procs", type=int, default=2, help="client processes (at least 2)")
+    p.add_argument("--server-cpus", type=cpus, help="pin the server, e.g. 0")
+    p.add_argument("--client-cpus", type=cpus, help="pin the client processes, e.g. 1")
+    p.add_argument(
+        "--profile", type=Path, help="py-spy raw profile of the server at the largest rate"
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="50 questions/s for 2 s; exit 1 on lost or duplicated questions",
+    )
+    p.add_argument("--json", type=Path, help="write the JSON here instead of stdout")
+    p.add_argument("--markdown", type=Path, help="also write the Markdown table here")
     p = sub.add_parser("profile-table", help="top functions of a py-spy raw profile")
     p.add_argument("file", type=Path)
     p.add_argument("--top", type=int, default=20)
@@ -56,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "profile-table":
         print(profile.table(args.file, args.top))
         return 0
+    if args.command == "ingest":
+        return run_ingest(args, parser)
     if args.quick:
         args.readers, args.messages, args.procs, args.rate = [200], 20, 2, 10.0
     if args.procs < 2:
@@ -75,16 +93,59 @@ def main(argv: list[str] | None = None) -> int:
             profile=args.profile if readers == largest else None,
         )
         runs.append(asyncio.run(fanout.fanout(opts)))
-    document = json.dumps({"fanout": runs}, indent=2)
+    results: dict[str, object] = {"fanout": runs}
+    table = fanout.markdown(runs)
+    problems = [p for run in runs for p in fanout.failures(run)]
+    if args.command == "all":
+        ingested = asyncio.run(ingest.ingest(ingest_options(args)))
+        results["ingest"] = ingested
+        table += "\n" + ingest.markdown(ingested)
+        problems += ingest.failures(ingested)
+    return report(args, results, table, problems)
+
+
+def add_ingest(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--rates", type=float, nargs="+", default=[100.0, 300.0, 1000.0], help="questions/s"
+    )
+    p.add_argument("--seconds", type=float, default=5.0, help="seconds per offered rate")
+    p.add_argument(
+        "--connections", type=int, default=256, help="HTTP connections per client process"
+    )
+
+
+def ingest_options(args: argparse.Namespace) -> ingest.Options:
+    if args.quick:
+        args.rates, args.seconds = [50.0], 2.0
+    return ingest.Options(
+        rates=args.rates,
+        seconds=args.seconds,
+        procs=max(2, args.procs),
+        connections=args.connections,
+        server_cpus=args.server_cpus,
+        client_cpus=args.client_cpus,
+        profile=args.profile if args.command == "ingest" else None,
+    )
+
+
+def run_ingest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.procs < 2:
+        parser.error("--procs must be at least 2: questions come from separate client processes")
+    result = asyncio.run(ingest.ingest(ingest_options(args)))
+    return report(args, {"ingest": result}, ingest.markdown(result), ingest.failures(result))
+
+
+def report(
+    args: argparse.Namespace, results: dict[str, object], table: str, problems: list[str]
+) -> int:
+    document = json.dumps(results, indent=2)
     if args.json:
         args.json.write_text(document + "\n")
     else:
         print(document)
-    table = fanout.markdown(runs)
     if args.markdown:
         args.markdown.write_text(table)
     print(table, file=sys.stderr)
-    problems = [p for run in runs for p in fanout.failures(run)]
     for problem in problems:
         print(f"FAIL: {problem}", file=sys.stderr)
     return 1 if problems and args.quick else 0

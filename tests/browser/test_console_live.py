@@ -90,7 +90,10 @@ def test_a_typed_answer_survives_a_busy_hour(
     situation = typist.question(target).locator(".situation")
     expect(situation).to_have_text("Answered by Jenna Holt — publish yours too, or discard.")
     after = typist.page.evaluate(BOX_STATE)
-    assert after == before, "the typist's text, caret, selection or place on screen moved"
+    # Scroll offsets are whole device pixels while layout is not, so the compensation for
+    # the height change above the box may leave up to a pixel of rounding; nothing more.
+    assert abs(after.pop("top") - before.pop("top")) <= 1, "the box moved on screen"
+    assert after == before, "the typist's text, caret, selection or focus moved"
     for question_id in arrived[:3]:  # announced, not pushed in above the text
         expect(typist.question(question_id)).to_be_hidden()
     assert_accessible(typist.page, "console: box open, colleague answered, new questions waiting")

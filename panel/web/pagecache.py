@@ -55,5 +55,8 @@ class PageCache:
                 self._lists.popitem(last=False)
         return rendered
 
+    def forget(self, event_id: int) -> None:
+        self._lists.pop(event_id, None)
+
     def clear(self) -> None:
         self._lists.clear()

@@ -40,6 +40,7 @@ from panel.web import (
 )
 from panel.web.assets import Assets, HashedStaticFiles
 from panel.web.base import STATUS_FOR_CODE, html_error_page, json_error, services
+from panel.web.pagecache import PageCache
 
 log = logging.getLogger(__name__)
 
@@ -290,12 +291,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     templates.env.autoescape = select_autoescape(default=True, default_for_string=True)
     templates.env.filters["local_time"] = local_time_filter
     assets = Assets.scan(settings.static_dir)  # once: a changed file needs a restart
+    pages = PageCache()
     templates.env.globals["static_url"] = assets.url
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        async with svc.running():
-            yield {"services": svc, "templates": templates}
+        try:
+            async with svc.running():
+                yield {"services": svc, "templates": templates, "page_cache": pages}
+        finally:
+            pages.clear()  # what it keeps is good for this run's store only
 
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     app = Starlette(
@@ -330,4 +335,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lifespan=lifespan,
     )
     app.state.services = svc  # for tests and the CLI; handlers use request.state
+    app.state.page_cache = pages
     return app

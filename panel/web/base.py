@@ -19,6 +19,7 @@ from panel.domain import Event, RuleError
 from panel.render import markdown_to_html
 from panel.security import mask_csrf, new_csrf_token, new_reader_id, same, unmask_csrf
 from panel.services import Services
+from panel.web.pagecache import PageCache
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_JSON_BYTES = 64 * 1024
@@ -56,6 +57,10 @@ def services(conn: HTTPConnection) -> Services:
 
 def templates(conn: HTTPConnection) -> Jinja2Templates:
     return conn.state.templates  # type: ignore[no-any-return]
+
+
+def page_cache(conn: HTTPConnection) -> PageCache:
+    return conn.state.page_cache  # type: ignore[no-any-return]
 
 
 def reader_id(conn: HTTPConnection) -> str:

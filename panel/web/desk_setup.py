@@ -13,7 +13,15 @@ from starlette.responses import RedirectResponse, Response
 from panel.domain import Event, EventStatus, RuleError, utc
 from panel.uploads import MAX_PHOTO_BYTES, save_photo
 from panel.web.auth import require_editor
-from panel.web.base import event_or_404, perform, read_form, render, services, whole_number
+from panel.web.base import (
+    event_or_404,
+    page_cache,
+    perform,
+    read_form,
+    render,
+    services,
+    whole_number,
+)
 from panel.web.eventview import STATUS_LABELS
 
 TIMEZONES = [
@@ -247,13 +255,16 @@ async def duplicate_event(request: Request) -> Response:
 
 async def delete_event(request: Request) -> Response:
     event, _, actor = await _event_action(request)
-    return await perform(
+    response = await perform(
         request,
         services(request).events.delete(event.id, actor),
         "/desk",
         f"Deleted the draft “{event.title}”.",
         failed=_setup_url(event),
     )
+    # SQLite may give the id to the next event, which starts its seq again from 0.
+    page_cache(request).forget(event.id)
+    return response
 
 
 async def add_slot(request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from panel.domain import (
 from panel.formatting import clock_label, date_label
 from panel.render import markdown_to_html
 from panel.store import Repo
+from panel.web.pagecache import PageCache, RenderedList
 
 STATUS_LABELS = {
     EventStatus.DRAFT: "Draft",
@@ -52,20 +54,39 @@ class EventView:
     questions: list[dict[str, Any]]
     last_seq: int
     mine: list[dict[str, Any]] = field(default_factory=list)
+    # What the Q&A list depends on besides the seq; `listed` is the list already rendered
+    # at this version (then `questions` is left empty: nothing of it was read).
+    list_key: Hashable = None
+    listed: RenderedList | None = None
 
     @property
     def on_now_ids(self) -> set[int]:
         return {p.id for p in self.on_now}
 
 
+def list_key(event: Event, people: dict[int, Panelist]) -> Hashable:
+    """Everything the public Q&A list shows that is not in the event's log: panelists' names
+    and roles (answers' bylines, "to") and the time zone of the answers' times."""
+    who = tuple((p.id, p.name, p.role) for p in people.values())
+    return (event.last_seq, event.slug, event.timezone, who)
+
+
 async def load_event_view(
-    repo: Repo, event: Event, now: datetime, reader: str | None = None
+    repo: Repo,
+    event: Event,
+    now: datetime,
+    reader: str | None = None,
+    pages: PageCache | None = None,
 ) -> EventView:
-    """Read an event and its public Q&A in one snapshot (last_seq matches what is shown)."""
+    """Read an event and its public Q&A in one snapshot (last_seq matches what is shown).
+
+    With `pages` holding the list rendered at this version, the questions are not read."""
     event = await repo.event_by_id(event.id) or event
     slots = await repo.slots(event.id)
     lineup = await repo.lineup(event.id)
     people = {p.id: p for p in lineup.everyone()}
+    key = list_key(event, people)
+    listed = pages.get(event.id, key) if pages else None
     current = current_slot(slots, now) if event.status == EventStatus.LIVE else None
     schedule = [
         {
@@ -77,23 +98,7 @@ async def load_event_view(
         }
         for s in slots
     ]
-    # Pinned first, then the newest (the store's order): a live page reads from the top.
-    top = await repo.published_questions(event.id)
-    answers = await repo.answers_for_event(event.id)
-    by_question: dict[int, list[dict[str, Any]]] = {}
-    for a in answers:
-        by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
-    merged: dict[int | None, list[dict[str, Any]]] = {}
-    for q in await repo.merged_questions(event.id):
-        merged.setdefault(q.merged_into, []).append(payloads.question(q, people))
-    shown = [
-        {
-            "q": payloads.question(q, people),
-            "answers": by_question.get(q.id, []),
-            "merged": merged.get(q.id, []),
-        }
-        for q in top
-    ]
+    shown = [] if listed else await _public_questions(repo, event.id, people)
     mine = []
     if reader:
         mine = [
@@ -119,4 +124,29 @@ async def load_event_view(
         questions=shown,
         last_seq=event.last_seq,
         mine=mine,
+        list_key=key,
+        listed=listed,
     )
+
+
+async def _public_questions(
+    repo: Repo, event_id: int, people: dict[int, Panelist]
+) -> list[dict[str, Any]]:
+    """The published questions, each with its answers and the questions merged into it."""
+    # Pinned first, then the newest (the store's order): a live page reads from the top.
+    top = await repo.published_questions(event_id)
+    answers = await repo.answers_for_event(event_id)
+    by_question: dict[int, list[dict[str, Any]]] = {}
+    for a in answers:
+        by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
+    merged: dict[int | None, list[dict[str, Any]]] = {}
+    for q in await repo.merged_questions(event_id):
+        merged.setdefault(q.merged_into, []).append(payloads.question(q, people))
+    return [
+        {
+            "q": payloads.question(q, people),
+            "answers": by_question.get(q.id, []),
+            "merged": merged.get(q.id, []),
+        }
+        for q in top
+    ]

@@ -11,12 +11,21 @@ from panel.domain import Event, EventStatus, RuleError
 from panel.web.base import (
     STATUS_FOR_CODE,
     event_or_404,
+    page_cache,
     read_form,
     reader_id,
     render,
     services,
+    templates,
 )
-from panel.web.eventview import STATUS_LABELS, clock_label, date_label, load_event_view
+from panel.web.eventview import (
+    STATUS_LABELS,
+    EventView,
+    clock_label,
+    date_label,
+    load_event_view,
+)
+from panel.web.pagecache import PageCache, RenderedList
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +66,16 @@ async def _event_response(
 ) -> Response:
     """The event page; with `form`, the question form shows its error and keeps the text."""
     svc = services(request)
+    pages = page_cache(request)
     async with svc.store.read() as repo:
-        view = await load_event_view(repo, event, svc.clock.now(), reader_id(request))
+        view = await load_event_view(repo, event, svc.clock.now(), reader_id(request), pages)
+    listed = view.listed or _render_list(request, pages, view)
     return render(
         request,
         "event.html",
         {
             "view": view,
+            "questions_list": listed,
             "form": form or {},
             "notice": request.session.pop("notice", None),
             "accepting": event.status in (EventStatus.SCHEDULED, EventStatus.LIVE),
@@ -72,6 +84,16 @@ async def _event_response(
         },
         status,
     )
+
+
+def _render_list(request: Request, pages: PageCache, view: EventView) -> RenderedList:
+    """Render the public Q&A list once for this version of the event and keep it."""
+    html = (
+        templates(request)
+        .get_template("_questions.html")
+        .render(questions=view.questions, tz=view.event.timezone, csrf_token=pages.placeholder)
+    )
+    return pages.put(view.event.id, view.last_seq, view.list_key, html, len(view.questions))
 
 
 def limit_reached(request: Request) -> int:

@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -256,11 +257,17 @@ async def _client(conn: Connection, spec: dict[str, Any]) -> None:
     )
 
 
-def client_main(conn: Connection, spec: dict[str, Any]) -> None:
+def run_client(
+    client: Callable[[Connection, dict[str, Any]], Awaitable[None]],
+    conn: Connection,
+    spec: dict[str, Any],
+) -> None:
+    """A client process's entry point (fan-out's readers, ingest's askers): pin it if asked,
+    run `client` until it is done, then close its pipe to the parent."""
     if spec.get("cpus"):
         os.sched_setaffinity(0, spec["cpus"])
     try:
-        asyncio.run(_client(conn, spec))
+        asyncio.run(client(conn, spec))
     finally:
         conn.close()
 
@@ -342,7 +349,7 @@ class Clients:
                 "compression": opts.compression,
                 "cpus": sorted(opts.client_cpus) if opts.client_cpus else None,
             }
-            proc = ctx.Process(target=client_main, args=(child, spec), daemon=True)
+            proc = ctx.Process(target=run_client, args=(_client, child, spec), daemon=True)
             proc.start()
             child.close()
             self.procs.append(proc)

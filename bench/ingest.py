@@ -46,7 +46,16 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from bench.fanout import ROOT, SLUG, cpu_seconds, free_port, percentile, stop_process, wait_port
+from bench.fanout import (
+    ROOT,
+    SLUG,
+    cpu_seconds,
+    free_port,
+    percentile,
+    run_client,
+    stop_process,
+    wait_port,
+)
 
 PER_READER = 4  # questions per reader cookie (the default limit is 5 a minute)
 PER_ADDRESS = 25  # questions per client address (the default limit is 30 a minute)
@@ -225,15 +234,6 @@ async def _client(conn: Connection, spec: dict[str, Any]) -> None:
     )
 
 
-def client_main(conn: Connection, spec: dict[str, Any]) -> None:
-    if spec.get("cpus"):
-        os.sched_setaffinity(0, spec["cpus"])
-    try:
-        asyncio.run(_client(conn, spec))
-    finally:
-        conn.close()
-
-
 # --------------------------------------------------------------------------- orchestration
 
 
@@ -294,7 +294,7 @@ async def offer(
                 "timeout": timeout,
                 "cpus": sorted(opts.client_cpus) if opts.client_cpus else None,
             }
-            proc = ctx.Process(target=client_main, args=(child, spec), daemon=True)
+            proc = ctx.Process(target=run_client, args=(_client, child, spec), daemon=True)
             proc.start()
             child.close()
             procs.append(proc)

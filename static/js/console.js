@@ -3,7 +3,7 @@
 // the open box, which is never re-rendered, so the caret, the selection and the scroll
 // position stay where they are. New questions wait behind "N new questions — show".
 import { openStream, showConnection, wsUrl } from "./socket.js";
-import { fragmentRefresher, noteForm } from "./staff.js";
+import { fragmentRefresher, noteForm, oneAtATime } from "./staff.js";
 
 const SAVE_EVERY_MS = 1500; // server saves while typing: at most one per this interval
 const CLAIM_CHECK_MS = 5000; // how often lapsed "being answered by" marks are hidden
@@ -64,14 +64,7 @@ function startConsole(root) {
   noteForm(document.getElementById("note-form"), { onSent: refreshNotes });
 
   // -- the live list ------------------------------------------------------------------------
-  let refreshing = false;
-  let again = false;
-  async function refresh() {
-    if (refreshing) {
-      again = true;
-      return;
-    }
-    refreshing = true;
+  const refresh = oneAtATime(async () => {
     try {
       const keep = box?.questionId ?? opening ?? lastAnswered;
       const url = `${base}/questions?show=${encodeURIComponent(show)}${keep ? `&keep=${keep}` : ""}`;
@@ -79,14 +72,8 @@ function startConsole(root) {
       if (response.ok) patch(await response.text());
     } catch {
       // offline: the reconnect refreshes
-    } finally {
-      refreshing = false;
-      if (again) {
-        again = false;
-        refresh();
-      }
     }
-  }
+  });
 
   function patch(html) {
     const template = document.createElement("template");

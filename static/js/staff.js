@@ -2,30 +2,40 @@
 // Refreshes keep what the person is typing and where their focus is.
 import { openStream, showConnection, wsUrl } from "./socket.js";
 
-// Re-fetch a server-rendered fragment into `element`, one request at a time; a call made while
-// one is running is remembered and run after it. For regions without form fields.
-export function fragmentRefresher(element, url) {
+// Run `task` one at a time: a call made while it runs is remembered, and runs once after it.
+// Live refreshes use it, so a burst of notices costs at most two fetches in a row.
+export function oneAtATime(task) {
   let running = false;
   let again = false;
-  return async function refresh() {
+  return async function run() {
     if (running) {
       again = true;
       return;
     }
     running = true;
     try {
-      const response = await fetch(url(), { headers: { Accept: "text/html" } });
-      if (response.ok) element.innerHTML = await response.text();
-    } catch {
-      // offline: the next notice or reconnect refreshes again
+      await task();
     } finally {
       running = false;
       if (again) {
         again = false;
-        refresh();
+        run();
       }
     }
   };
+}
+
+// Re-fetch a server-rendered fragment into `element`, one request at a time. For regions
+// without form fields.
+export function fragmentRefresher(element, url) {
+  return oneAtATime(async () => {
+    try {
+      const response = await fetch(url(), { headers: { Accept: "text/html" } });
+      if (response.ok) element.innerHTML = await response.text();
+    } catch {
+      // offline: the next notice or reconnect refreshes again
+    }
+  });
 }
 
 // The backstage note form (console and desk): sent without leaving the page; a refusal keeps
@@ -67,26 +77,10 @@ export function noteForm(form, { onSent }) {
 export function liveRegion({ slug, regionId, fragmentUrl, onFrames = () => {} }) {
   const region = document.getElementById(regionId);
   const connection = document.getElementById("connection");
-  let running = false;
-  let again = false;
-
-  async function refresh() {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    try {
-      const response = await fetch(fragmentUrl(), { headers: { Accept: "text/html" } });
-      if (response.ok) replace(await response.text(), { keepNotice: true });
-    } finally {
-      running = false;
-      if (again) {
-        again = false;
-        refresh();
-      }
-    }
-  }
+  const refresh = oneAtATime(async () => {
+    const response = await fetch(fragmentUrl(), { headers: { Accept: "text/html" } });
+    if (response.ok) replace(await response.text(), { keepNotice: true });
+  });
 
   function replace(html, { keepNotice = false } = {}) {
     // A background refresh must not erase the message of the person's last action.

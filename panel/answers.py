@@ -5,7 +5,7 @@ from __future__ import annotations
 from panel import payloads
 from panel.clock import Clock
 from panel.config import Settings
-from panel.domain import SYSTEM, Actor, EventStatus, QuestionStatus, RuleError
+from panel.domain import SYSTEM, Actor, EventStatus, QuestionStatus, RuleError, takes_answers
 from panel.live import protocol as p
 from panel.render import markdown_to_html
 from panel.store import Store
@@ -14,6 +14,9 @@ from panel.writes import Tx, Writer, panel_member
 
 # Rows rendered per transaction by render_missing: short jobs keep the writer responsive.
 RENDER_BATCH = 200
+
+
+NOT_TAKING_ANSWERS = "This event is not taking answers."
 
 
 async def publish_answer(tx: Tx, answer_id: int, event_id: int, kind: str) -> None:
@@ -42,8 +45,8 @@ class Answers:
             event = await tx.event(question.event_id)
             if question.status != QuestionStatus.APPROVED or question.merged_into is not None:
                 raise RuleError("invalid", "Only a published question can be answered.")
-            if event.status in (EventStatus.DRAFT, EventStatus.PUBLISHED):
-                raise RuleError("invalid", "This event is not taking answers.")
+            if not takes_answers(event.status):
+                raise RuleError("invalid", NOT_TAKING_ANSWERS)
             panelist_id = await _answerer(tx, event.id)
             editor_id = int(actor.id) if actor.kind == "editor" and actor.id is not None else None
             answer_id = await tx.repo.insert_answer(

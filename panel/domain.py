@@ -81,6 +81,12 @@ def accepts_questions(status: EventStatus) -> bool:
     return status in (EventStatus.SCHEDULED, EventStatus.LIVE)
 
 
+def takes_answers(status: EventStatus) -> bool:
+    """Panelists answer from `scheduled` until the transcript is published (after the close
+    too, so they can finish)."""
+    return status not in (EventStatus.DRAFT, EventStatus.PUBLISHED)
+
+
 @dataclass(frozen=True)
 class Slot:
     id: int

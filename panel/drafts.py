@@ -12,9 +12,18 @@ from __future__ import annotations
 import unicodedata
 from datetime import timedelta
 
+from panel.answers import NOT_TAKING_ANSWERS
 from panel.clock import Clock
 from panel.config import Settings
-from panel.domain import Actor, Draft, EventStatus, Question, QuestionStatus, RuleError
+from panel.domain import (
+    Actor,
+    Draft,
+    EventStatus,
+    Question,
+    QuestionStatus,
+    RuleError,
+    takes_answers,
+)
 from panel.store import Repo, Store
 from panel.text import CONTROL_CHARS
 from panel.writes import Tx, Writer, panel_member, question_or_fail
@@ -42,8 +51,8 @@ def unanswerable_reason(question: Question, event_status: EventStatus) -> str | 
         return "The editors withdrew this question: it can no longer be answered."
     if question.status != QuestionStatus.APPROVED:
         return "This question is not published, so it cannot be answered."
-    if event_status in (EventStatus.DRAFT, EventStatus.PUBLISHED):
-        return "This event is not taking answers."
+    if not takes_answers(event_status):
+        return NOT_TAKING_ANSWERS
     return None
 
 

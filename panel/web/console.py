@@ -131,11 +131,11 @@ async def _context(
     keep = [composer["question_id"]] if composer else []
     async with svc.store.read() as repo:
         view = await load_event_view(repo, event, svc.clock.now())
-        listing = await load_console_list(repo, event, actor, svc.clock.now(), show, keep)
+        items = await load_console_list(repo, event, actor, svc.clock.now(), show, keep)
         notes = await load_notes(repo, event, actor)
     return {
         "view": view,
-        "items": listing.items,
+        "items": items,
         "me": actor,
         "show": show,
         "filters": FILTERS,
@@ -163,12 +163,12 @@ async def questions_fragment(request: Request) -> Response:
     show = _show(request.query_params.get("show"))
     keep = [n for n in [_number(request.query_params.get("keep"))] if n is not None]
     async with svc.store.read() as repo:
-        listing = await load_console_list(repo, event, actor, svc.clock.now(), show, keep)
+        items = await load_console_list(repo, event, actor, svc.clock.now(), show, keep)
     return render(
         request,
         "_console_questions.html",
         {
-            "items": listing.items,
+            "items": items,
             "me": actor,
             "show": show,
             "composer": None,

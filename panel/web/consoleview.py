@@ -8,7 +8,6 @@ says what happened ("Answered by Maria Ashdown — publish yours too, or discard
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,21 +28,13 @@ from panel.store import Repo
 FILTERS = {"all": "All questions", "mine": "Directed to me", "unanswered": "Unanswered"}
 
 
-@dataclass
-class ConsoleList:
-    items: list[dict[str, Any]]
-    drafts: dict[int, Draft]  # this panelist's, by question id
-
-
 def _pinned_then_newest(q: Question) -> tuple[bool, float, int]:
     return (not q.pinned, -q.created_at.timestamp(), -q.id)
 
 
-def _situation(
-    question: Question, event: Event, answers: list[dict[str, Any]], me: object
-) -> str | None:
-    """What happened to a question the panelist is writing about, said beside their text."""
-    reason = unanswerable_reason(question, event.status)
+def _situation(reason: str | None, answers: list[dict[str, Any]], me: object) -> str | None:
+    """What happened to a question the panelist is writing about, said beside their text;
+    `reason` is why it can no longer be answered, if it cannot."""
     if reason:
         return f"{reason} Your text is kept here: copy it, or discard it."
     others = [a["by"]["name"] for a in answers if a["by"]["id"] != me]
@@ -55,7 +46,7 @@ def _situation(
 
 async def load_console_list(
     repo: Repo, event: Event, actor: Actor, now: datetime, show: str, keep: Collection[int] = ()
-) -> ConsoleList:
+) -> list[dict[str, Any]]:
     """The questions under the filter `show`, plus those the panelist is writing about."""
     event = await repo.event_by_id(event.id) or event
     people: dict[int, Panelist] = {p.id: p for p in (await repo.lineup(event.id)).everyone()}
@@ -83,19 +74,20 @@ async def load_console_list(
     items = []
     for q in sorted(chosen.values(), key=_pinned_then_newest):
         answers = by_question.get(q.id, [])
+        reason = unanswerable_reason(q, event.status)
         items.append(
             {
                 "q": payloads.question(q, people),
                 "answers": answers,
                 "claimed_by": claimed_by.get(q.id, []),
                 "draft": mine.get(q.id),
-                "answerable": unanswerable_reason(q, event.status) is None,
+                "answerable": reason is None,
                 "kept": q.id in writing and not (q in published and matches(q)),
                 "off_filter": q in published and not matches(q),
-                "situation": _situation(q, event, answers, actor.id) if q.id in writing else None,
+                "situation": _situation(reason, answers, actor.id) if q.id in writing else None,
             }
         )
-    return ConsoleList(items, mine)
+    return items
 
 
 def active_claims(

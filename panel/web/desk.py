@@ -213,8 +213,7 @@ async def queue_fragment(request: Request) -> Response:
 async def _backstage_context(request: Request, event: Event) -> dict[str, Any]:
     async with services(request).store.read() as repo:
         notes = await load_notes(repo, event, Actor("editor"))
-        panel = (await repo.lineup(event.id)).everyone()
-    return {"notes": notes, "panel": panel, "event": event}
+    return {"notes": notes, "event": event}
 
 
 async def backstage_fragment(request: Request) -> Response:

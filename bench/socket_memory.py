@@ -33,6 +33,9 @@ async def main():
     port, n = int(sys.argv[1]), int(sys.argv[2])
     url = f"ws://127.0.0.1:{port}/events/{sys.argv[3]}/live?since=1000000"
     sockets = [await connect(url, compression=None, open_timeout=20) for _ in range(n)]
+    for s in sockets:  # caught up and live: the presence frame follows the catch-up
+        while '"presence"' not in await asyncio.wait_for(s.recv(), 20):
+            pass
     print("connected", flush=True)
     sys.stdin.readline()  # hold them until told
     for s in sockets:
@@ -67,7 +70,6 @@ async def measure(readers: int, top: int) -> None:
         assert client.stdout is not None and client.stdin is not None
         ready = await asyncio.wait_for(asyncio.to_thread(client.stdout.readline), 120)
         assert ready.startswith("connected"), ready
-        await asyncio.sleep(1)  # let the last catch-ups finish
         stats = tracemalloc.take_snapshot().compare_to(before, "filename")
         total = sum(s.size_diff for s in stats)
         print(f"{readers} readers: {total / readers / 1024:.1f} KiB traced per socket")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from panel import payloads
@@ -56,11 +57,45 @@ class Questions:
         client_key: str | None = None,
     ) -> tuple[Question, bool]:
         """Store a reader's question; (question, False) when the key names an earlier one."""
+
+        async def event(tx: Tx) -> Event:
+            return await tx.event(event_id)
+
+        return await self._ask(event, reader_id, body, name, to, client_key)
+
+    async def post_to(
+        self,
+        slug: str,
+        reader_id: str,
+        body: object,
+        name: object = "",
+        to: object = None,
+        client_key: str | None = None,
+    ) -> tuple[Question, bool]:
+        """`post` to the event at `slug`, found in the same transaction; a draft is not found."""
+
+        async def event(tx: Tx) -> Event:
+            found = await tx.repo.event_by_slug(slug)
+            if found is None or found.status == EventStatus.DRAFT:
+                raise RuleError("not_found", "No such event.")
+            return found
+
+        return await self._ask(event, reader_id, body, name, to, client_key)
+
+    async def _ask(
+        self,
+        find_event: Callable[[Tx], Awaitable[Event]],
+        reader_id: str,
+        body: object,
+        name: object,
+        to: object,
+        client_key: str | None,
+    ) -> tuple[Question, bool]:
         body, name = self.check(body, name)
         directed_to = optional_id(to, "to")
 
         async def job(tx: Tx) -> tuple[Question, bool]:
-            event = await tx.event(event_id)
+            event = await find_event(tx)
             if client_key:
                 earlier = await tx.repo.question_by_client_key(event.id, reader_id, client_key)
                 if earlier:
@@ -77,7 +112,7 @@ class Questions:
             term = blocked_term_in(f"{body}\n{name}", event.blocked_terms)
             publish = event.moderation == Moderation.POST and term is None
             status = QuestionStatus.APPROVED if publish else QuestionStatus.PENDING
-            qid = await tx.repo.insert_question(
+            question = await tx.repo.add_question(
                 event_id=event.id,
                 body=body,
                 display_name=name,
@@ -88,14 +123,13 @@ class Questions:
                 now=tx.now,
                 held_reason=f"contains the blocked term {term!r}" if term else "",
             )
-            question = await tx.question(qid)
             if publish:
                 await tx.frame(
                     event.id,
                     p.QUESTION_PUBLISHED,
                     {"question": payloads.question(question, people)},
                 )
-            tx.notify_staff(event.id, {"question_id": qid, "status": status})
+            tx.notify_staff(event.id, {"question_id": question.id, "status": status})
             return question, True
 
         return await self.write(Actor("reader", reader_id), job)

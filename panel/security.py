@@ -103,6 +103,12 @@ class RateLimiter:
             self._forget_idle(now)
         return 0
 
+    def give_back(self, key: str) -> None:
+        """Undo the newest recorded hit of `key` (the request turned out not to count)."""
+        hits = self._hits.get(key)
+        if hits:
+            hits.pop()
+
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
             del self._hits[key]

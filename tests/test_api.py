@@ -99,6 +99,52 @@ async def test_concurrent_retries_with_one_key_store_one_question(
 
 
 # -- rate limits ------------------------------------------------------------------------------
+async def test_at_the_limit_a_retry_still_gets_its_question_and_a_new_one_does_not(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    url = f"/api/v1/events/{event['slug']}/questions"
+    async with client_for(server) as reader:
+        firsts = []
+        for i in range(5):
+            response = await reader.post(
+                url, json={"body": f"Question {i}"}, headers={"Idempotency-Key": f"k{i}"}
+            )
+            assert response.status_code == 201, response.text
+            firsts.append(response.json()["id"])
+        retry = await reader.post(
+            url, json={"body": "Question 0"}, headers={"Idempotency-Key": "k0"}
+        )
+        assert retry.status_code == 201 and retry.json()["id"] == firsts[0]
+        assert retry.headers["idempotent-replayed"] == "true"
+        fresh = await reader.post(
+            url, json={"body": "Question 5"}, headers={"Idempotency-Key": "k5"}
+        )
+        assert_error_shape(fresh, 429, "rate_limited")
+    assert len(await stored_bodies(server, event["id"])) == 5
+
+
+async def test_questions_to_no_event_or_a_draft_are_404_and_cost_no_quota(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    draft = await server.acall(lambda: seed_event(server.actions, slug="draft", status="draft"))
+    async with client_for(server) as reader:
+        for i in range(6):
+            missing = await reader.post(
+                "/api/v1/events/no-such-event/questions", json={"body": f"Hello {i}?"}
+            )
+            assert_error_shape(missing, 404, "not_found")
+            hidden = await reader.post(
+                "/api/v1/events/draft/questions", json={"body": f"Hello {i}?"}
+            )
+            assert_error_shape(hidden, 404, "not_found")
+        for i in range(5):  # the reader's whole quota is still there
+            ok = await reader.post(
+                f"/api/v1/events/{event['slug']}/questions", json={"body": f"Real {i}?"}
+            )
+            assert ok.status_code == 201, ok.text
+    assert await stored_bodies(server, draft["id"]) == []
+
+
 async def test_the_sixth_question_in_a_minute_gets_429_with_retry_after(
     server: LiveServer, event: dict[str, Any]
 ) -> None:

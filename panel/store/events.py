@@ -82,12 +82,22 @@ class EventRows(Rows):
         return int(row["id"])
 
     async def event_by_slug(self, slug: str) -> Event | None:
+        event_id = self.cache.get("slug", slug) if self.cache else None
+        if isinstance(event_id, int):
+            return await self.event_by_id(event_id)
         row = await self._one("SELECT * FROM events WHERE slug = :slug", slug=slug)
-        return _event(row) if row else None
+        event = _event(row) if row else None
+        if event and self.cache:
+            self.cache.put("slug", slug, event.id)
+            self.cache.put("event", event.id, event)
+        return event
 
     async def event_by_id(self, event_id: int) -> Event | None:
-        row = await self._one("SELECT * FROM events WHERE id = :id", id=event_id)
-        return _event(row) if row else None
+        async def load() -> Event | None:
+            row = await self._one("SELECT * FROM events WHERE id = :id", id=event_id)
+            return _event(row) if row else None
+
+        return await self._memo("event", event_id, load)
 
     async def list_events(self, statuses: Sequence[str] | None = None) -> list[Event]:
         """Events by start time; with `statuses`, only those in one of them."""

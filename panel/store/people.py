@@ -66,6 +66,9 @@ class PeopleRows(Rows):
         )
 
     async def lineup(self, event_id: int) -> Lineup:
+        return await self._memo("lineup", event_id, lambda: self._lineup(event_id))
+
+    async def _lineup(self, event_id: int) -> Lineup:
         rows = await self._all(
             "SELECT p.*, a.slot_id FROM assignments a JOIN panelists p ON p.id = a.panelist_id"
             " WHERE a.event_id = :e ORDER BY a.position, a.id",

@@ -42,7 +42,11 @@ _TO = " AND (:anyone = 1 OR directed_to = :to)"
 
 class QuestionRows(Rows):
     # -- questions ------------------------------------------------------------
-    async def insert_question(
+    async def insert_question(self, **fields: Any) -> int:
+        """`add_question`, for callers that need only the new id."""
+        return (await self.add_question(**fields)).id
+
+    async def add_question(
         self,
         *,
         event_id: int,
@@ -54,11 +58,12 @@ class QuestionRows(Rows):
         directed_to: int | None,
         now: datetime,
         held_reason: str = "",
-    ) -> int:
+    ) -> Question:
+        """Insert a question; the stored row, as one statement."""
         row = await self._one(
             "INSERT INTO questions (event_id, body, display_name, reader_id, client_key, status,"
             " directed_to, held_reason, created_at, updated_at) VALUES (:e, :body, :name,"
-            " :reader, :key, :status, :to, :held, :now, :now) RETURNING id",
+            " :reader, :key, :status, :to, :held, :now, :now) RETURNING *",
             e=event_id,
             body=body,
             name=display_name,
@@ -70,7 +75,7 @@ class QuestionRows(Rows):
             now=iso(now),
         )
         assert row is not None
-        return int(row["id"])
+        return _question(row)
 
     async def question_by_client_key(
         self, event_id: int, reader_id: str, client_key: str
@@ -196,9 +201,15 @@ class QuestionRows(Rows):
         )
 
     async def is_banned(self, event_id: int, reader_id: str) -> bool:
-        row = await self._one(
-            "SELECT 1 AS x FROM reader_bans WHERE event_id = :e AND reader_id = :r",
-            e=event_id,
-            r=reader_id,
-        )
-        return row is not None
+        if self.cache is None:
+            row = await self._one(
+                "SELECT 1 AS x FROM reader_bans WHERE event_id = :e AND reader_id = :r",
+                e=event_id,
+                r=reader_id,
+            )
+            return row is not None
+        return reader_id in await self._memo("bans", event_id, lambda: self._banned(event_id))
+
+    async def _banned(self, event_id: int) -> frozenset[str]:
+        rows = await self._all("SELECT reader_id FROM reader_bans WHERE event_id = :e", e=event_id)
+        return frozenset(r["reader_id"] for r in rows)

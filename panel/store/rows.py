@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from panel.domain import Frame, iso
+from panel.store.cache import MISSING, WriterCache
+
+T = TypeVar("T")
 
 Row = Mapping[str, Any]
 
@@ -60,12 +63,27 @@ def in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
 class Rows:
     """Queries on one connection. In a write, `frames` collects what the change appended.
 
-    `dialect` is the backend's declared SQL dialect ("sqlite"); only archive search uses it."""
+    `dialect` is the backend's declared SQL dialect ("sqlite"); only archive search uses it.
+    `cache`, given only to the SQLite writer's jobs, keeps the lookups nearly every write
+    repeats (see panel/store/cache.py); the connection forgets what each write changes."""
 
-    def __init__(self, conn: Conn, dialect: str = "sqlite") -> None:
+    def __init__(
+        self, conn: Conn, dialect: str = "sqlite", cache: WriterCache | None = None
+    ) -> None:
         self.conn = conn
         self.dialect = dialect
+        self.cache = cache
         self.frames: list[Frame] = []
+
+    async def _memo(self, kind: str, key: Any, load: Callable[[], Awaitable[T]]) -> T:
+        """`load()`, or what it gave last time for (kind, key) while the cache holds it."""
+        if self.cache is None:
+            return await load()
+        value = self.cache.get(kind, key)
+        if value is MISSING:
+            value = await load()
+            self.cache.put(kind, key, value)
+        return value  # type: ignore[no-any-return]
 
     async def _one(self, sql: str, **params: Any) -> Row | None:
         rows = await self.conn.fetchall(sql, params)

@@ -1,4 +1,8 @@
-"""SQLite backend: one writer task that commits in groups, a small pool of readers."""
+"""SQLite backend: one writer thread that commits in groups, a small pool of readers.
+
+Each connection has a thread of its own (panel/store/sqlite_conn.py). The writer task hands
+a whole group of jobs to the writer's thread in one call, where they run straight through.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,15 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiosqlite
-
-from panel.domain import RuleError
 from panel.store.base import CommitListener, StoreError
+from panel.store.cache import WriterCache
 from panel.store.migrations import load_migrations, split_statements
-from panel.store.repo import Repo, Row
+from panel.store.repo import Repo
+from panel.store.sqlite_conn import ConnThread, ReadConn, WriteConn, run_straight
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -29,23 +32,23 @@ PRAGMAS = (
     "PRAGMA foreign_keys = ON",
 )
 MAX_GROUP = 64  # writes committed together at most
+# Checkpoints (copying the WAL back into the database file, with its own fsync) run on a
+# connection of their own, off the writer's commit path: every CHECKPOINT_EVERY seconds
+# after a commit, a PASSIVE one, which never blocks the writer or the readers. SQLite's own
+# automatic checkpoint, which the committing connection runs inside its COMMIT, is kept
+# only as a backstop for a WAL this many pages long (about 40 MiB), should they fall behind.
+CHECKPOINT_EVERY = 1.0
+BACKSTOP_PAGES = 10_000
 
 
-def _in_range(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """Refuse whole numbers SQLite cannot hold (an id like /questions/99999999999999999999)."""
-    for value in (params or {}).values():
-        if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            raise RuleError("not_found", "No such item: a number in the request is out of range.")
-    return params or {}
-
-
-async def _execute_when_free(db: aiosqlite.Connection, sql: str, attempts: int = 50) -> None:
+async def _execute_when_free(conn: ConnThread, sql: str, attempts: int = 50) -> None:
     """Run a pragma, retrying while locked: switching a new file to WAL needs an exclusive
     lock and SQLite reports "locked" at once, without the busy timeout, when another process
     is opening the same file at that moment."""
+    assert conn.db is not None
     for attempt in range(attempts):
         try:
-            await db.execute(sql)
+            await conn.call(conn.db.execute, sql)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or attempt == attempts - 1:
@@ -53,126 +56,162 @@ async def _execute_when_free(db: aiosqlite.Connection, sql: str, attempts: int =
             await asyncio.sleep(0.1)
 
 
-class SQLiteConn:
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self.db = db
-
-    async def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        async with self.db.execute(sql, _in_range(params)) as cur:
-            rows = await cur.fetchall()
-        return [dict(r) for r in rows]
-
-    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        async with self.db.execute(sql, _in_range(params)) as cur:
-            return cur.rowcount
+def _checkpoint_here(db: sqlite3.Connection) -> tuple[int, int, int]:
+    busy, frames, done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(busy), int(frames), int(done)
 
 
 Job = tuple[Callable[[Repo], Awaitable[Any]], asyncio.Future[Any]]
+# What the writer's thread reports for each job: (future, result or exception, frames).
+Outcome = tuple[asyncio.Future[Any], Any, list[Any] | None]
 
 
 class SQLiteStore:
     dialect = "sqlite"
 
-    def __init__(self, url: str, readers: int = 3) -> None:
+    def __init__(
+        self, url: str, readers: int = 3, checkpoint_every: float | None = CHECKPOINT_EVERY
+    ) -> None:
+        """`checkpoint_every=None` leaves checkpoints to SQLite, inside the writer's commits
+        (as before: kept for comparison)."""
         self.url = url
         self.path = Path(url.removeprefix("sqlite:///"))
         self._reader_count = readers
-        self._writer: aiosqlite.Connection | None = None
-        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        self._all_readers: list[aiosqlite.Connection] = []
+        self.checkpoint_every = checkpoint_every
+        self._writer: ConnThread | None = None
+        self._checkpointer: ConnThread | None = None
+        self._committed = asyncio.Event()  # set by a commit, cleared by a checkpoint
+        self._checkpoint_task: asyncio.Task[None] | None = None
+        self._readers: asyncio.Queue[ConnThread] = asyncio.Queue()
+        self._all_readers: list[ConnThread] = []
         self._jobs: asyncio.Queue[Job] = asyncio.Queue(maxsize=10_000)
         self._listeners: list[CommitListener] = []
         self._writer_task: asyncio.Task[None] | None = None
+        # Used on the writer's thread only, inside its transactions.
+        self.cache = WriterCache()
+        self._data_version: int | None = None
 
-    async def _connect(self) -> aiosqlite.Connection:
+    async def _connect(self, name: str) -> ConnThread:
         if not self.path.parent.is_dir():
             raise StoreError(
                 f"cannot open database {self.url}: folder {self.path.parent} does not exist"
             )
-        connection = aiosqlite.connect(self.path, isolation_level=None)
+        conn = ConnThread(self.path, name)
         try:
-            db = await connection
-        except sqlite3.Error as exc:
-            # aiosqlite stops its worker thread without waiting for it; wait here, or the
-            # thread may report to a closed event loop and print a traceback after our error.
-            thread = getattr(connection, "_thread", None)
-            if thread is not None:
-                await asyncio.to_thread(thread.join, 5)
-            raise StoreError(f"cannot open database {self.url}: {exc}") from None
-        try:
-            db.row_factory = aiosqlite.Row
+            await conn.open()
             for pragma in PRAGMAS:
-                await _execute_when_free(db, pragma)
+                await _execute_when_free(conn, pragma)
         except sqlite3.Error as exc:
-            await db.close()  # else its thread keeps the process alive
+            await conn.close()  # else its thread keeps the process alive
             raise StoreError(f"cannot open database {self.url}: {exc}") from None
-        return db
+        return conn
 
     async def open(self) -> None:
-        self._writer = await self._connect()
+        self._writer = await self._connect("sqlite-writer")
         try:
             await self.migrate()
-            for _ in range(self._reader_count):
-                conn = await self._connect()
+            for n in range(self._reader_count):
+                conn = await self._connect(f"sqlite-reader-{n}")
                 self._all_readers.append(conn)
                 self._readers.put_nowait(conn)
+            if self.checkpoint_every is not None:
+                writer = self._writer
+                assert writer.db is not None
+                await writer.call(
+                    writer.db.execute, f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}"
+                )
+                self._checkpointer = await self._connect("sqlite-checkpointer")
         except BaseException:
             await self.close()  # no connection thread may outlive a failed open
             raise
         self._writer_task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
+        if self._checkpointer is not None:
+            self._checkpoint_task = asyncio.create_task(
+                self._checkpoint_loop(), name="sqlite-checkpointer"
+            )
 
     async def close(self) -> None:
-        if self._writer_task:
-            self._writer_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer_task
-        for conn in [*self._all_readers, self._writer]:
+        for task in (self._writer_task, self._checkpoint_task):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for conn in [*self._all_readers, self._checkpointer, self._writer]:
             if conn is not None:
                 await conn.close()
         self._all_readers.clear()
-        self._writer = None
+        self._writer = self._checkpointer = None
+
+    async def checkpoint(self) -> tuple[int, int, int]:
+        """One PASSIVE checkpoint on the checkpointer's connection: (busy, WAL frames,
+        frames now in the database file), as `PRAGMA wal_checkpoint` reports them."""
+        conn = self._checkpointer
+        if conn is None or conn.db is None:
+            raise StoreError("this store leaves checkpoints to SQLite")
+        return await conn.call(_checkpoint_here, conn.db)
+
+    async def _checkpoint_loop(self) -> None:
+        """After commits, a checkpoint at most every `checkpoint_every` seconds; a failure is
+        logged and tried again later (the backstop keeps the WAL bounded meanwhile)."""
+        assert self.checkpoint_every is not None
+        while True:
+            await self._committed.wait()
+            await asyncio.sleep(self.checkpoint_every)
+            self._committed.clear()
+            try:
+                await self.checkpoint()
+            except Exception:
+                log.exception("checkpoint failed")
 
     async def migrate(self) -> list[int]:
         assert self._writer is not None
-        conn = SQLiteConn(self._writer)
+        try:
+            return await self._writer.call(self._migrate_here)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot migrate database {self.url}: {exc}") from None
+
+    def _migrate_here(self) -> list[int]:
+        """Apply pending migrations in one transaction (on the writer's thread)."""
+        assert self._writer is not None and self._writer.db is not None
+        db = self._writer.db
         applied: list[int] = []
         try:
-            await self._writer.execute("BEGIN IMMEDIATE")  # one migrator at a time
-            await conn.execute(
+            db.execute("BEGIN IMMEDIATE")  # one migrator at a time
+            db.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations"
                 " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
-            done = {
-                r["version"] for r in await conn.fetchall("SELECT version FROM schema_migrations")
-            }
+            done = {r[0] for r in db.execute("SELECT version FROM schema_migrations")}
             for version, sql in load_migrations(self.dialect):
                 if version in done:
                     continue
                 for statement in split_statements(sql):
-                    await conn.execute(statement)
-                await conn.execute(
+                    db.execute(statement)
+                db.execute(
                     "INSERT INTO schema_migrations VALUES (:v, datetime('now'))", {"v": version}
                 )
                 applied.append(version)
-            await self._writer.execute("COMMIT")
-        except sqlite3.Error as exc:
+            db.execute("COMMIT")
+        except sqlite3.Error:
             with contextlib.suppress(sqlite3.Error):  # BEGIN itself may have failed
-                await self._writer.execute("ROLLBACK")
-            raise StoreError(f"cannot migrate database {self.url}: {exc}") from None
+                db.execute("ROLLBACK")
+            raise
+        self.cache.clear()  # the schema, and perhaps the rows, changed under it
         return applied
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Repo]:
-        conn = await self._readers.get()
+        thread = await self._readers.get()
         try:
-            # One snapshot for the whole read: a page and its last_seq agree.
-            await conn.execute("BEGIN")
+            # One snapshot for the whole read: a page and its last_seq agree. Its BEGIN goes
+            # with the first statement, its COMMIT at the end.
+            conn = ReadConn(thread)
             try:
-                yield Repo(SQLiteConn(conn), self.dialect)
+                yield Repo(conn, self.dialect)
             finally:
-                await conn.execute("COMMIT")
+                await conn.end()
         finally:
-            self._readers.put_nowait(conn)
+            self._readers.put_nowait(thread)
 
     def on_commit(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
@@ -186,54 +225,85 @@ class SQLiteStore:
 
     async def _write_loop(self) -> None:
         assert self._writer is not None
-        db = self._writer
+        writer = self._writer
         while True:
             batch = [await self._jobs.get()]
             while len(batch) < MAX_GROUP and not self._jobs.empty():
                 batch.append(self._jobs.get_nowait())
+            batch = [(job, future) for job, future in batch if not future.cancelled()]
+            if not batch:
+                continue
             try:
-                await self._run_group(db, batch)
+                # One hop: the whole group runs on the writer's thread.
+                outcomes = await writer.call(self._run_group_here, batch)
             except Exception as exc:  # e.g. disk I/O on BEGIN: fail this group, keep writing
                 log.exception("write group failed")
-                with contextlib.suppress(sqlite3.Error):
-                    await db.execute("ROLLBACK")
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(StoreError(f"write failed: {exc}"))
+                continue
+            self._committed.set()
+            self._settle(outcomes)
 
-    async def _run_group(self, db: aiosqlite.Connection, batch: list[Job]) -> None:
-        """Each job in its own savepoint, all committed at once: one fsync for the group."""
-        done: list[tuple[asyncio.Future[Any], Any, Repo]] = []
-        await db.execute("BEGIN IMMEDIATE")
-        for job, future in batch:
-            if future.cancelled():
-                continue
-            repo = Repo(SQLiteConn(db), self.dialect)
-            await db.execute("SAVEPOINT job")
-            try:
-                result = await job(repo)
-            except Exception as exc:  # the job's own failure: undo it alone
-                await db.execute("ROLLBACK TO job")
-                await db.execute("RELEASE job")
-                future.set_exception(exc)
-                continue
-            await db.execute("RELEASE job")
-            done.append((future, result, repo))
+    def _run_group_here(self, batch: list[Job]) -> list[Outcome]:
+        """Each job in its own savepoint, all committed at once: one fsync for the group.
+
+        Runs on the writer's thread; every job runs straight through (`run_straight`)."""
+        assert self._writer is not None and self._writer.db is not None
+        db = self._writer.db
+        cache = self.cache
         try:
-            await db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            # Another connection (another process) committed since our last group: what the
+            # cache holds may be stale.
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                cache.clear()
+                self._data_version = version
+            outcomes: list[Outcome] = []
+            for job, future in batch:
+                repo = Repo(WriteConn(db, cache), self.dialect, cache)
+                generation = cache.generation
+                db.execute("SAVEPOINT job")
+                try:
+                    result = run_straight(job(repo))
+                except Exception as exc:  # the job's own failure: undo it alone
+                    db.execute("ROLLBACK TO job")
+                    db.execute("RELEASE job")
+                    if cache.generation != generation:
+                        cache.clear()  # it may hold what the job read after its changes
+                    outcomes.append((future, exc, None))
+                    continue
+                db.execute("RELEASE job")
+                outcomes.append((future, result, repo.frames))
+        except BaseException:
+            cache.clear()
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
+        try:
+            db.execute("COMMIT")
         except sqlite3.Error as exc:
             log.exception("commit failed")
+            cache.clear()
             with contextlib.suppress(sqlite3.Error):
-                await db.execute("ROLLBACK")
-            for future, _, _ in done:
+                db.execute("ROLLBACK")
+            failed = StoreError(f"commit failed: {exc}")
+            return [(f, r if frames is None else failed, None) for f, r, frames in outcomes]
+        return outcomes
+
+    def _settle(self, outcomes: list[Outcome]) -> None:
+        """After the commit, in job order: the listeners get each job's frames, then the
+        job's caller gets its result (or its exception)."""
+        for future, result, frames in outcomes:
+            if frames is None:
                 if not future.done():
-                    future.set_exception(StoreError(f"commit failed: {exc}"))
-            return
-        for future, result, repo in done:
-            if repo.frames:
+                    future.set_exception(result)
+                continue
+            if frames:
                 for listener in self._listeners:
                     try:
-                        listener(repo.frames)
+                        listener(frames)
                     except Exception:
                         log.exception("commit listener failed")
             if not future.done():

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from panel import payloads
-from panel.domain import EventStatus, QuestionStatus, RuleError, iso, on_now
+from panel.domain import EventStatus, Question, QuestionStatus, RuleError, iso, on_now
 from panel.live import protocol as p
 from panel.live.broker import public_channel
 from panel.web.auth import answerer, editor_actor, require_editor
@@ -21,7 +21,7 @@ from panel.web.base import (
     whole_number,
 )
 from panel.web.openapi import OPENAPI
-from panel.web.readers import limit_reached
+from panel.web.readers import give_back_quota, limit_reached
 
 PUBLIC_STATUSES = [s for s in EventStatus if s != EventStatus.DRAFT]
 STREAM_PAGE = 1000  # frames per response of the polling twin
@@ -111,38 +111,52 @@ async def list_questions(request: Request) -> Response:
 
 
 async def post_question(request: Request) -> Response:
+    """Ask a question. The event, the key and the event's rules are all read by the write
+    itself, in one transaction: a question costs one write and no read."""
     svc = services(request)
-    event = await _event(request)
+    slug = request.path_params["slug"]
     data = await read_json(request)
     key = request.headers.get("idempotency-key") or data.get("client_key")
     if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
         raise RuleError("invalid", "Idempotency-Key must be 1 to 200 characters.")
     reader = reader_id(request)
-    if key:  # a retry is answered from the store and does not count against the limit
-        async with svc.store.read() as repo:
-            earlier = await repo.question_by_client_key(event.id, reader, key)
-        if earlier:
-            return JSONResponse(
-                {"id": earlier.id, "status": earlier.status},
-                status_code=201,
-                headers={"Idempotent-Replayed": "true"},
-            )
     svc.questions.check(data.get("body"), data.get("name", ""))  # typos cost no quota
     wait = limit_reached(request)
     if wait:
-        return json_error(
-            "rate_limited",
-            f"Too many questions; try again in {wait} seconds.",
-            429,
-            headers={"Retry-After": str(wait)},
-        )
-    question, created = await svc.questions.post(
-        event.id, reader, data.get("body"), data.get("name", ""), data.get("to"), key
-    )
+        # A retry is answered from the store and does not count against the limit.
+        earlier = await _earlier_question(request, slug, reader, key) if key else None
+        if earlier is None:
+            return json_error(
+                "rate_limited",
+                f"Too many questions; try again in {wait} seconds.",
+                429,
+                headers={"Retry-After": str(wait)},
+            )
+        question, created = earlier, False
+    else:
+        try:
+            question, created = await svc.questions.post_to(
+                slug, reader, data.get("body"), data.get("name", ""), data.get("to"), key
+            )
+        except RuleError as exc:
+            if exc.code == "not_found":
+                give_back_quota(request)  # no such event: as if never asked
+            raise
+        if not created:
+            give_back_quota(request)  # a retry does not count against the limit
     headers = {} if created else {"Idempotent-Replayed": "true"}
     return JSONResponse(
         {"id": question.id, "status": question.status}, status_code=201, headers=headers
     )
+
+
+async def _earlier_question(request: Request, slug: str, reader: str, key: str) -> Question | None:
+    """The reader's question already stored under `key` at the public event `slug`."""
+    async with services(request).store.read() as repo:
+        event = await repo.event_by_slug(slug)
+        if event is None or event.status == EventStatus.DRAFT:
+            raise RuleError("not_found", "No such event.")
+        return await repo.question_by_client_key(event.id, reader, key)
 
 
 async def upvote(request: Request) -> Response:

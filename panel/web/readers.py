@@ -97,11 +97,21 @@ def _render_list(request: Request, pages: PageCache, view: EventView) -> Rendere
 
 
 def limit_reached(request: Request) -> int:
-    """Seconds the reader must wait before posting again (0: go ahead); per reader and per IP."""
+    """Seconds the reader must wait before posting again (0: go ahead, and the question is
+    counted); per reader and per IP."""
     svc = services(request)
     ip = request.client.host if request.client else "unknown"
     wait = svc.reader_limiter.retry_after(f"reader:{reader_id(request)}")
     return wait or svc.ip_limiter.retry_after(f"ip:{ip}")
+
+
+def give_back_quota(request: Request) -> None:
+    """Uncount a question that `limit_reached` let through but that did not count: a retry
+    answered with the first question, or one to an event that does not exist."""
+    svc = services(request)
+    ip = request.client.host if request.client else "unknown"
+    svc.reader_limiter.give_back(f"reader:{reader_id(request)}")
+    svc.ip_limiter.give_back(f"ip:{ip}")
 
 
 async def post_question_form(request: Request) -> Response:
@@ -129,7 +139,7 @@ async def post_question_form(request: Request) -> Response:
         response.headers["Retry-After"] = str(wait)
         return response
     try:
-        question, _ = await svc.questions.post(
+        question, created = await svc.questions.post(
             event.id,
             reader_id(request),
             kept["body"],
@@ -139,6 +149,8 @@ async def post_question_form(request: Request) -> Response:
         )
     except RuleError as exc:
         return await refused(exc.message, STATUS_FOR_CODE.get(exc.code, 400))
+    if not created:
+        give_back_quota(request)  # a form sent twice counts once
     request.session["notice"] = (
         "Thank you: your question is published."
         if question.status == "approved"

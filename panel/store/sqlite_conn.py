@@ -1,0 +1,156 @@
+"""SQLite connections, each on a thread of its own, and the two ways the store talks to them.
+
+Every call from the event loop into a connection's thread is a round trip (a "hop": a queue,
+a thread wake-up, a future resolved through the loop, the GIL passed over twice), which
+costs more than a small statement. So:
+
+- a **read** costs one hop per statement, the read transaction's `BEGIN` riding with the
+  first statement, plus one hop for its `COMMIT` (`ReadConn`);
+- a **write group** costs one hop in all: the writer's thread runs every job of the group
+  straight through on `WriteConn`, whose methods are coroutines that never suspend
+  (`run_straight`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from panel.domain import RuleError
+from panel.store.cache import WriterCache
+from panel.store.rows import Row
+
+T = TypeVar("T")
+
+
+def in_range(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Refuse whole numbers SQLite cannot hold (an id like /questions/99999999999999999999)."""
+    for value in (params or {}).values():
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise RuleError("not_found", "No such item: a number in the request is out of range.")
+    return params or {}
+
+
+def fetchall(db: sqlite3.Connection, sql: str, params: Mapping[str, Any] | None) -> list[Row]:
+    """Run one statement and return its rows as dicts (on the connection's thread)."""
+    cursor = db.execute(sql, in_range(params))
+    try:
+        rows = cursor.fetchall()
+        if not rows:
+            return []
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in rows]
+    finally:
+        cursor.close()
+
+
+def execute(db: sqlite3.Connection, sql: str, params: Mapping[str, Any] | None) -> int:
+    """Run one statement; the number of rows it changed (on the connection's thread)."""
+    cursor = db.execute(sql, in_range(params))
+    try:
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
+class ConnThread:
+    """One sqlite3 connection and the one thread that uses it; `call` is one hop."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self.db: sqlite3.Connection | None = None
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` on the connection's thread and return what it returns."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def open(self) -> None:
+        # Autocommit mode (isolation_level=None): the store says BEGIN and COMMIT itself.
+        self.db = await self.call(_connect, self.path)
+
+    async def close(self) -> None:
+        """Close the connection and end the thread (no thread may outlive a failed open)."""
+        try:
+            if self.db is not None:
+                await self.call(self.db.close)
+        finally:
+            self.db = None
+            self._executor.shutdown(wait=False)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+
+class ReadConn:
+    """A read connection as `Conn`: one hop per statement; the snapshot's BEGIN goes with
+    the first one, so a read of one statement costs two hops (it and the COMMIT)."""
+
+    def __init__(self, thread: ConnThread) -> None:
+        assert thread.db is not None
+        self.thread = thread
+        self.db = thread.db
+        self.begun = False
+
+    def _begin_then(self, fn: Callable[..., T], sql: str, params: Any) -> T:
+        if not self.begun:
+            self.db.execute("BEGIN")
+            self.begun = True
+        return fn(self.db, sql, params)
+
+    async def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        return await self.thread.call(self._begin_then, fetchall, sql, params)
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        return await self.thread.call(self._begin_then, execute, sql, params)
+
+    async def end(self) -> None:
+        """End the snapshot, if a statement began one."""
+        if self.begun:
+            await self.thread.call(self.db.execute, "COMMIT")
+            self.begun = False
+
+
+class WriteConn:
+    """The writer's connection as `Conn`, for jobs run on the writer's own thread: the
+    methods are coroutines that never suspend. Each statement first tells the writer's
+    cache what it may change."""
+
+    def __init__(self, db: sqlite3.Connection, cache: WriterCache) -> None:
+        self.db = db
+        self.cache = cache
+
+    async def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        self.cache.wrote(sql)
+        return fetchall(self.db, sql, params)
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        self.cache.wrote(sql)
+        return execute(self.db, sql, params)
+
+
+class SuspendedJob(RuntimeError):
+    """A write job awaited something other than its repo."""
+
+
+def run_straight(job: Awaitable[T]) -> T:
+    """Run a coroutine that never suspends to its end, here and now (on the writer's thread).
+
+    A write job awaits only its repo, whose `WriteConn` never suspends; a job that awaits
+    anything else (I/O, a sleep, a lock) is a bug, and fails instead of blocking the writer."""
+    steps = job.__await__()
+    try:
+        steps.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    close = getattr(steps, "close", None)
+    if close is not None:
+        close()
+    raise SuspendedJob(
+        "a write job awaited something other than its repo; do that before or after the job"
+    )

@@ -16,8 +16,8 @@ cookie) with an `Idempotency-Key`, to `POST /api/v1/events/{slug}/questions`; th
     python -m bench.hops --questions 200 --json hops.json
 
 It counts only; it measures no time. The same script runs against an older tree, whose
-store may use aiosqlite: from that tree's root,
-`python /path/to/bench/hops.py` imports that tree's `panel`.
+store used aiosqlite: from that tree's root, `PYTHONPATH=. python /path/to/bench/hops.py`
+imports that tree's `panel`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import json
 import sqlite3
 import sys
 import tempfile
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -98,7 +99,9 @@ def run(questions: int, warm: int) -> dict[str, Any]:
     counts = Counts()
     instrument(counts)  # before the store connects: its connections are traced
 
-    from starlette.testclient import TestClient
+    with warnings.catch_warnings():  # Starlette's note on its httpx-based client
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
 
     from panel.app import create_app
     from panel.clock import SystemClock

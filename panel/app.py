@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import secrets
@@ -192,10 +193,15 @@ def embed_ancestors(settings: Settings) -> str:
     return " ".join(settings.embed_ancestors) or "'self'"
 
 
-def security_headers(path: str, frame_ancestors: str) -> list[tuple[bytes, bytes]]:
+def security_headers(path: str, frame_ancestors: str) -> tuple[tuple[bytes, bytes], ...]:
     """CSP without inline script and the other headers for a response to `path`; only the
     embed may be framed, and only by `frame_ancestors`."""
-    embed = EMBED_PATH.fullmatch(path) is not None
+    return _security_headers(EMBED_PATH.fullmatch(path) is not None, frame_ancestors)
+
+
+@functools.lru_cache(maxsize=16)
+def _security_headers(embed: bool, frame_ancestors: str) -> tuple[tuple[bytes, bytes], ...]:
+    """Built once per kind of response, not per request."""
     ancestors = frame_ancestors if embed else "'none'"
     csp = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -209,7 +215,7 @@ def security_headers(path: str, frame_ancestors: str) -> list[tuple[bytes, bytes
     ]
     if not embed:
         headers.append((b"x-frame-options", b"DENY"))
-    return headers
+    return tuple(headers)
 
 
 class SecurityHeaders:

@@ -5,10 +5,10 @@ file with the demo data. Questions are posted one at a time, each by a fresh rea
 cookie) with an `Idempotency-Key`, to `POST /api/v1/events/{slug}/questions`; the first
 `--warm` are not counted. Two things are counted while the others are posted:
 
-- hops: every call handed to another thread, whichever way the store does it: aiosqlite's
-  `Connection._execute` (its own queue and thread) and `loop.run_in_executor` (which
-  `asyncio.to_thread` uses too). Each is labelled by the function, plus the first word of
-  its SQL when it has some.
+- hops: every call handed to another thread, whichever way the store does it: its own
+  `ConnThread.call` (panel/store/sqlite_conn.py), aiosqlite's `Connection._execute` (as the
+  store did before) and `loop.run_in_executor` (which `asyncio.to_thread` uses too). Each
+  is labelled by the function, plus the first word of its SQL when it has some.
 - statements: every SQL statement SQLite starts, on any connection (`set_trace_callback`
   on every `sqlite3.connect`).
 
@@ -81,6 +81,19 @@ def instrument(counts: Counts) -> None:
         return run_in_executor(self, executor, func, *args)
 
     asyncio.BaseEventLoop.run_in_executor = counted_run_in_executor  # type: ignore[method-assign]
+
+    try:
+        from panel.store.sqlite_conn import ConnThread
+    except ImportError:
+        pass
+    else:
+        call = ConnThread.call
+
+        async def counted_call(self: Any, fn: Any, *args: Any) -> Any:
+            counts.hop(fn, args)
+            return await call(self, fn, *args)
+
+        ConnThread.call = counted_call  # type: ignore[method-assign]
 
     try:
         import aiosqlite.core

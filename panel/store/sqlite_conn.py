@@ -14,10 +14,12 @@ costs more than a small statement. So:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any, TypeVar
 
 from panel.domain import RuleError
@@ -58,16 +60,26 @@ def execute(db: sqlite3.Connection, sql: str, params: Mapping[str, Any] | None) 
 
 
 class ConnThread:
-    """One sqlite3 connection and the one thread that uses it; `call` is one hop."""
+    """One sqlite3 connection and the one thread that uses it; `call` is one hop.
+
+    Leaner than an executor: a queue, and the result handed back with one
+    `call_soon_threadsafe`."""
 
     def __init__(self, path: Path, name: str) -> None:
         self.path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self.db: sqlite3.Connection | None = None
+        self._calls: SimpleQueue[_Call | None] = SimpleQueue()
+        # A daemon: a store left open must not keep the process from exiting. Nothing
+        # acknowledged depends on the thread's end (acknowledged means committed).
+        self._thread = threading.Thread(target=_serve, args=(self._calls,), name=name, daemon=True)
+        self._thread.start()
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(*args)` on the connection's thread and return what it returns."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._calls.put((loop, future, fn, args))
+        return await future
 
     async def open(self) -> None:
         # Autocommit mode (isolation_level=None): the store says BEGIN and COMMIT itself.
@@ -80,7 +92,47 @@ class ConnThread:
                 await self.call(self.db.close)
         finally:
             self.db = None
-            self._executor.shutdown(wait=False)
+            self._calls.put(None)
+            await asyncio.to_thread(self._thread.join, 5)
+
+
+_Call = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+
+
+def _serve(calls: SimpleQueue[_Call | None]) -> None:
+    """A connection's thread: run each call in turn until told to stop."""
+    while (item := calls.get()) is not None:
+        _run(*item)
+        item = None  # keep nothing alive while waiting for the next call
+
+
+def _run(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+) -> None:
+    try:
+        result = fn(*args)
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller, whatever it is
+        _hand_back(loop, _fail, future, exc)
+    else:
+        _hand_back(loop, _succeed, future, result)
+
+
+def _hand_back(loop: asyncio.AbstractEventLoop, settle: Callable[..., None], *args: Any) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is waiting
+        loop.call_soon_threadsafe(settle, *args)
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

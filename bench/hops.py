@@ -14,6 +14,7 @@ cookie) with an `Idempotency-Key`, to `POST /api/v1/events/{slug}/questions`; th
 
     python -m bench.hops                     # 50 questions after 2 warm-up ones
     python -m bench.hops --questions 200 --json hops.json
+    python -m bench.hops --moderation post   # each question published: a frame too
 
 It counts only; it measures no time. The same script runs against an older tree, whose
 store used aiosqlite: from that tree's root, `PYTHONPATH=. python /path/to/bench/hops.py`
@@ -108,7 +109,7 @@ def instrument(counts: Counts) -> None:
     aiosqlite.core.Connection._execute = counted_execute  # type: ignore[method-assign]
 
 
-def run(questions: int, warm: int) -> dict[str, Any]:
+def run(questions: int, warm: int, moderation: str = "pre") -> dict[str, Any]:
     counts = Counts()
     instrument(counts)  # before the store connects: its connections are traced
 
@@ -116,10 +117,12 @@ def run(questions: int, warm: int) -> dict[str, Any]:
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
 
+    from panel.actions import Actions
     from panel.app import create_app
     from panel.clock import SystemClock
     from panel.config import Settings
     from panel.demo import load_demo
+    from panel.domain import SYSTEM
     from panel.store import store_for_url
 
     folder = Path(tempfile.mkdtemp(prefix="livepanel-hops-"))
@@ -135,6 +138,14 @@ def run(questions: int, warm: int) -> dict[str, Any]:
         await store.open()
         try:
             await load_demo(store, settings, SystemClock())
+            if moderation == "post":  # every question then appends a frame too
+                actions = Actions(store, SystemClock(), settings)
+                async with store.read() as repo:
+                    event = await repo.event_by_slug(SLUG)
+                assert event is not None
+                await actions.set_event_rules(
+                    event.id, SYSTEM, moderation="post", slow_mode_seconds=0, blocked_terms=""
+                )
         finally:
             await store.close()
 
@@ -155,6 +166,7 @@ def run(questions: int, warm: int) -> dict[str, Any]:
     per = {k: round(v / questions, 2) for k, v in counts.hops.most_common()}
     return {
         "questions": questions,
+        "moderation": moderation,
         "statuses": dict(statuses),
         "hops_per_question": round(sum(counts.hops.values()) / questions, 2),
         "statements_per_question": round(sum(counts.statements.values()) / questions, 2),
@@ -165,7 +177,8 @@ def run(questions: int, warm: int) -> dict[str, Any]:
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [
-        f"{result['questions']} questions, statuses {result['statuses']}: "
+        f"{result['questions']} questions ({result['moderation']}-moderated), "
+        f"statuses {result['statuses']}: "
         f"**{result['hops_per_question']} hops** and "
         f"**{result['statements_per_question']} SQL statements** per question",
         "",
@@ -184,9 +197,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.hops", description=__doc__)
     parser.add_argument("--questions", type=int, default=50)
     parser.add_argument("--warm", type=int, default=2, help="questions not counted, first")
+    parser.add_argument(
+        "--moderation",
+        choices=["pre", "post"],
+        default="pre",
+        help="the demo event's (pre, as in the ingest benchmark) or post: each question "
+        "is then published, a frame appended",
+    )
     parser.add_argument("--json", type=Path, help="also write the counts here")
     args = parser.parse_args(argv)
-    result = run(args.questions, args.warm)
+    result = run(args.questions, args.warm, args.moderation)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(markdown(result))

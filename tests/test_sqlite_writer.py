@@ -85,7 +85,36 @@ async def test_a_read_of_one_statement_costs_two_hops(store: Store) -> None:
         assert await repo.ping()
     async with store.read():
         pass  # no statement: no transaction at all
-    assert calls == ["_begin_then", "execute"]
+    assert calls == ["_in_snapshot", "_end_snapshot"]
+
+
+async def test_a_cancelled_read_leaves_its_connection_clean(settings: Settings) -> None:
+    """A reader cancelled mid-statement (a client that went away) still ends its snapshot:
+    the next read on the same connection sees what was committed since."""
+    store = SQLiteStore(settings.db_url, readers=1)
+    await store.open()
+    try:
+        started = asyncio.Event()
+
+        async def long_read() -> None:
+            async with store.read() as repo:
+                started.set()
+                await repo.conn.fetchall(
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+                    " WHERE x < 3000000) SELECT COUNT(*) AS n FROM c"
+                )
+
+        task = asyncio.create_task(long_read())
+        await started.wait()
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await store.write(lambda repo: repo.insert_panelist("After", "", "", _now()))
+        async with store.read() as repo:
+            assert [p.name for p in await repo.all_panelists()] == ["After"]
+    finally:
+        await store.close()
 
 
 # -- the writer's cache --------------------------------------------------------------------------

@@ -147,25 +147,32 @@ class ReadConn:
         assert thread.db is not None
         self.thread = thread
         self.db = thread.db
-        self.begun = False
-
-    def _begin_then(self, fn: Callable[..., T], sql: str, params: Any) -> T:
-        if not self.begun:
-            self.db.execute("BEGIN")
-            self.begun = True
-        return fn(self.db, sql, params)
+        self.used = False  # a statement was sent: the snapshot needs ending
 
     async def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        return await self.thread.call(self._begin_then, fetchall, sql, params)
+        self.used = True
+        return await self.thread.call(_in_snapshot, fetchall, self.db, sql, params)
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        return await self.thread.call(self._begin_then, execute, sql, params)
+        self.used = True
+        return await self.thread.call(_in_snapshot, execute, self.db, sql, params)
 
     async def end(self) -> None:
-        """End the snapshot, if a statement began one."""
-        if self.begun:
-            await self.thread.call(self.db.execute, "COMMIT")
-            self.begun = False
+        """End the snapshot, if a statement began one. The thread runs calls in order, so
+        this comes after any statement still running for a caller that was cancelled."""
+        if self.used:
+            await self.thread.call(_end_snapshot, self.db)
+
+
+def _in_snapshot(fn: Callable[..., T], db: sqlite3.Connection, *args: Any) -> T:
+    if not db.in_transaction:
+        db.execute("BEGIN")
+    return fn(db, *args)
+
+
+def _end_snapshot(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        db.execute("COMMIT")
 
 
 class WriteConn:

@@ -14,6 +14,7 @@ from panel.domain import (
     Event,
     EventStatus,
     Moderation,
+    Panelist,
     Question,
     QuestionStatus,
     RuleError,
@@ -96,18 +97,20 @@ class Questions:
 
         async def job(tx: Tx) -> tuple[Question, bool]:
             event = await find_event(tx)
-            if client_key:
-                earlier = await tx.repo.question_by_client_key(event.id, reader_id, client_key)
-                if earlier:
-                    return earlier, False
-            if not accepts_questions(event.status):
-                raise RuleError("not_accepting", _closed_message(event.status))
-            if await tx.repo.is_banned(event.id, reader_id):
-                raise RuleError("forbidden", "You can no longer post questions to this event.")
-            await _check_slow_mode(tx.repo, event, reader_id, tx.now)
-            people = await tx.people(event.id)
-            if directed_to is not None and directed_to not in people:
-                raise RuleError("invalid", "That panelist is not on this event's panel.")
+
+            async def earlier() -> Question | None:
+                """The question this reader already asked with this key, if any: a retry
+                gets it back, whatever the rules say now."""
+                if not client_key:
+                    return None
+                return await tx.repo.question_by_client_key(event.id, reader_id, client_key)
+
+            try:
+                people = await _check_rules(tx, event, reader_id, directed_to)
+            except RuleError:
+                if first := await earlier():
+                    return first, False
+                raise
             # A blocked term holds the question for review even under post-moderation.
             term = blocked_term_in(f"{body}\n{name}", event.blocked_terms)
             publish = event.moderation == Moderation.POST and term is None
@@ -123,6 +126,10 @@ class Questions:
                 now=tx.now,
                 held_reason=f"contains the blocked term {term!r}" if term else "",
             )
+            if question is None:  # the key was used: the first question stands
+                first = await earlier()
+                assert first is not None
+                return first, False
             if publish:
                 await tx.frame(
                     event.id,
@@ -152,6 +159,22 @@ def _closed_message(status: EventStatus) -> str:
     if status == EventStatus.DRAFT:
         return "This event is not open for questions yet."
     return "This event has closed; it no longer takes questions."
+
+
+async def _check_rules(
+    tx: Tx, event: Event, reader_id: str, directed_to: int | None
+) -> dict[int, Panelist]:
+    """May this reader ask this event now (open, not banned, not too soon, to a panelist on
+    its panel)? The panel, by id, if so."""
+    if not accepts_questions(event.status):
+        raise RuleError("not_accepting", _closed_message(event.status))
+    if await tx.repo.is_banned(event.id, reader_id):
+        raise RuleError("forbidden", "You can no longer post questions to this event.")
+    await _check_slow_mode(tx.repo, event, reader_id, tx.now)
+    people = await tx.people(event.id)
+    if directed_to is not None and directed_to not in people:
+        raise RuleError("invalid", "That panelist is not on this event's panel.")
+    return people
 
 
 async def _check_slow_mode(repo: Repo, event: Event, reader_id: str, now: datetime) -> None:

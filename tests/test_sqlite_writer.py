@@ -76,6 +76,44 @@ async def test_a_job_that_awaits_anything_else_fails_alone(store: Store) -> None
         assert [p.name for p in await repo.all_panelists()] == ["Kept"]
 
 
+async def test_a_refusal_costs_no_savepoint_and_a_failed_change_reruns_the_group(
+    store: Store,
+) -> None:
+    """Jobs run without savepoints: a job refused before it changed anything is simply left
+    out; one that fails after a change makes the group run again, with a savepoint each."""
+    runs: list[str] = []
+
+    def job(name: str, write: bool, fail: bool) -> Any:
+        async def run(repo: Repo) -> int:
+            runs.append(name)
+            pid = await repo.insert_panelist(name, "", "", _now()) if write else 0
+            if fail:
+                raise RuleError("invalid", f"{name} refused")
+            return pid
+
+        return run
+
+    first = await asyncio.gather(
+        store.write(job("A", True, False)),
+        store.write(job("B", False, True)),  # refused before any change
+        store.write(job("C", True, False)),
+        return_exceptions=True,
+    )
+    assert runs == ["A", "B", "C"]  # once each: nothing to undo
+    assert isinstance(first[1], RuleError)
+    runs.clear()
+    second = await asyncio.gather(
+        store.write(job("D", True, False)),
+        store.write(job("E", True, True)),  # refused after a change
+        store.write(job("F", True, False)),
+        return_exceptions=True,
+    )
+    assert runs == ["D", "E", "D", "E", "F"]  # rolled back at E, then run with savepoints
+    assert isinstance(second[1], RuleError) and isinstance(second[2], int)
+    async with store.read() as repo:
+        assert sorted(p.name for p in await repo.all_panelists()) == ["A", "C", "D", "F"]
+
+
 async def test_a_read_of_one_statement_costs_two_hops(store: Store) -> None:
     assert isinstance(store, SQLiteStore)
     calls: list[str] = []

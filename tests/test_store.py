@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from panel.domain import EventStatus, Frame, QuestionStatus
+from panel.domain import EventStatus, Frame, QuestionStatus, RuleError
 from panel.security import token_hash
 from panel.store import Repo, Store, StoreError, store_for_url
 from panel.store.migrations import load_migrations
@@ -278,8 +278,9 @@ async def test_same_client_key_from_same_reader_is_refused(store: Store) -> None
         )
 
     await store.write(insert("r1"))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(RuleError) as refused:
         await store.write(insert("r1"))
+    assert refused.value.code == "conflict"
     await store.write(insert("r2"))  # another reader may use the same key
     async with store.read() as repo:
         assert len(await repo.questions(event_id, list(QuestionStatus))) == 2

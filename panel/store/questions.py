@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from panel.domain import Question, QuestionStatus, iso, parse_iso
+from panel.domain import Question, QuestionStatus, RuleError, iso, parse_iso
 from panel.store.rows import Row, Rows, in_list
 
 
@@ -43,8 +43,11 @@ _TO = " AND (:anyone = 1 OR directed_to = :to)"
 class QuestionRows(Rows):
     # -- questions ------------------------------------------------------------
     async def insert_question(self, **fields: Any) -> int:
-        """`add_question`, for callers that need only the new id."""
-        return (await self.add_question(**fields)).id
+        """`add_question`, for callers that need only the new id; a used key is refused."""
+        question = await self.add_question(**fields)
+        if question is None:
+            raise RuleError("conflict", "This reader already asked a question with that key.")
+        return question.id
 
     async def add_question(
         self,
@@ -58,12 +61,14 @@ class QuestionRows(Rows):
         directed_to: int | None,
         now: datetime,
         held_reason: str = "",
-    ) -> Question:
-        """Insert a question; the stored row, as one statement."""
+    ) -> Question | None:
+        """Insert a question and return the stored row, in one statement; None (and nothing
+        stored) when the reader already asked one with `client_key` at this event."""
         row = await self._one(
             "INSERT INTO questions (event_id, body, display_name, reader_id, client_key, status,"
             " directed_to, held_reason, created_at, updated_at) VALUES (:e, :body, :name,"
-            " :reader, :key, :status, :to, :held, :now, :now) RETURNING *",
+            " :reader, :key, :status, :to, :held, :now, :now)"
+            " ON CONFLICT (event_id, reader_id, client_key) DO NOTHING RETURNING *",
             e=event_id,
             body=body,
             name=display_name,
@@ -74,8 +79,7 @@ class QuestionRows(Rows):
             held=held_reason,
             now=iso(now),
         )
-        assert row is not None
-        return _question(row)
+        return _question(row) if row else None
 
     async def question_by_client_key(
         self, event_id: int, reader_id: str, client_key: str

@@ -246,38 +246,23 @@ class SQLiteStore:
             self._settle(outcomes)
 
     def _run_group_here(self, batch: list[Job]) -> list[Outcome]:
-        """Each job in its own savepoint, all committed at once: one fsync for the group.
+        """All the jobs in one transaction, committed at once: one fsync for the group.
 
-        Runs on the writer's thread; every job runs straight through (`run_straight`)."""
+        Runs on the writer's thread; every job runs straight through (`run_straight`). The
+        jobs run first without savepoints: one that fails before changing anything (most
+        refusals) leaves nothing to undo. Only when one fails after a change is the whole
+        group rolled back and run again, each job in its own savepoint. That is allowed:
+        a job depends on nothing but the database and its `Tx` (jobs have no effect
+        outside their transaction)."""
         assert self._writer is not None and self._writer.db is not None
         db = self._writer.db
-        cache = self.cache
         try:
-            db.execute("BEGIN IMMEDIATE")
-            # Another connection (another process) committed since our last group: what the
-            # cache holds may be stale.
-            version = db.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._data_version:
-                cache.clear()
-                self._data_version = version
-            outcomes: list[Outcome] = []
-            for job, future in batch:
-                repo = Repo(WriteConn(db, cache), self.dialect, cache)
-                generation = cache.generation
-                db.execute("SAVEPOINT job")
-                try:
-                    result = run_straight(job(repo))
-                except Exception as exc:  # the job's own failure: undo it alone
-                    db.execute("ROLLBACK TO job")
-                    db.execute("RELEASE job")
-                    if cache.generation != generation:
-                        cache.clear()  # it may hold what the job read after its changes
-                    outcomes.append((future, exc, None))
-                    continue
-                db.execute("RELEASE job")
-                outcomes.append((future, result, repo.frames))
+            outcomes = self._run_jobs(db, batch, savepoints=False)
+            if outcomes is None:
+                outcomes = self._run_jobs(db, batch, savepoints=True)
+                assert outcomes is not None
         except BaseException:
-            cache.clear()
+            self.cache.clear()
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
             raise
@@ -285,11 +270,50 @@ class SQLiteStore:
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             log.exception("commit failed")
-            cache.clear()
+            self.cache.clear()
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
             failed = StoreError(f"commit failed: {exc}")
             return [(f, r if frames is None else failed, None) for f, r, frames in outcomes]
+        return outcomes
+
+    def _run_jobs(
+        self, db: sqlite3.Connection, batch: list[Job], savepoints: bool
+    ) -> list[Outcome] | None:
+        """Begin the group's transaction and run its jobs; None (rolled back) when, without
+        savepoints, a job failed after changing something."""
+        cache = self.cache
+        db.execute("BEGIN IMMEDIATE")
+        # Another connection (another process) committed since our last group: what the
+        # cache holds may be stale.
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            cache.clear()
+            self._data_version = version
+        outcomes: list[Outcome] = []
+        for job, future in batch:
+            conn = WriteConn(db, cache)
+            repo = Repo(conn, self.dialect, cache)
+            generation = cache.generation
+            if savepoints:
+                db.execute("SAVEPOINT job")
+            try:
+                result = run_straight(job(repo))
+            except Exception as exc:  # the job's own failure: undo it alone
+                if savepoints:
+                    db.execute("ROLLBACK TO job")
+                    db.execute("RELEASE job")
+                elif conn.writes:
+                    db.execute("ROLLBACK")
+                    cache.clear()
+                    return None
+                if cache.generation != generation:
+                    cache.clear()  # it may hold what the job read after its changes
+                outcomes.append((future, exc, None))
+                continue
+            if savepoints:
+                db.execute("RELEASE job")
+            outcomes.append((future, result, repo.frames))
         return outcomes
 
     def _settle(self, outcomes: list[Outcome]) -> None:

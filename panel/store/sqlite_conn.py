@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Mapping
@@ -178,19 +179,31 @@ def _end_snapshot(db: sqlite3.Connection) -> None:
 class WriteConn:
     """The writer's connection as `Conn`, for jobs run on the writer's own thread: the
     methods are coroutines that never suspend. Each statement first tells the writer's
-    cache what it may change."""
+    cache what it may change; `writes` counts the statements that may change rows."""
 
     def __init__(self, db: sqlite3.Connection, cache: WriterCache) -> None:
         self.db = db
         self.cache = cache
+        self.writes = 0
+
+    def _before(self, sql: str) -> None:
+        self.cache.wrote(sql)
+        if not _reads(sql):
+            self.writes += 1
 
     async def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        self.cache.wrote(sql)
+        self._before(sql)
         return fetchall(self.db, sql, params)
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        self.cache.wrote(sql)
+        self._before(sql)
         return execute(self.db, sql, params)
+
+
+@functools.lru_cache(maxsize=1024)
+def _reads(sql: str) -> bool:
+    """A statement that cannot change anything: a plain SELECT (a WITH may hide a change)."""
+    return sql.lstrip()[:7].upper() == "SELECT "
 
 
 class SuspendedJob(RuntimeError):

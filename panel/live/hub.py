@@ -151,7 +151,8 @@ class Hub:
     async def subscribe(self, channel: str, since: int | None = None) -> AsyncIterator[Subscriber]:
         """Follow `channel`. On a public channel, send every message of `sub.catch_up` first:
         the frames after `since` (None: from now), or a stream.reset if `since` is ahead of
-        the log. Live frames reach the socket only once that catch-up has been taken."""
+        the log. Live frames reach the socket only once that catch-up has been taken. On a
+        staff channel, every message published once this returns."""
         stream = self._streams.get(channel) or self._start(channel)
         sub = Subscriber(self.queue_size)
         if stream.event_id is None:
@@ -160,6 +161,10 @@ class Hub:
             stream.joining.add(sub)
             sub.catch_up = self._catch_up(stream, sub, since)
         try:
+            if stream.event_id is None:
+                # A channel without a log (staff notices) cannot fill a gap: go on only once
+                # the broker subscription is in place, so nothing published from now on is lost.
+                await stream.ready.wait()
             yield sub
         finally:
             stream.joining.discard(sub)

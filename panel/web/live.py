@@ -193,15 +193,19 @@ async def staff_stream(ws: WebSocket) -> None:
     svc = services(ws)
     async with svc.store.read() as repo:
         event = await repo.event_by_slug(ws.path_params["slug"])
-    await ws.accept()
     if not origin_allowed(ws):
+        await ws.accept()
         await ws.close(p.CLOSE_POLICY, "origin not allowed")
         return
     allowed = event is not None and (
         ws.session.get("editor_id") or await signed_in_panelist(ws, event.id)
     )
     if not allowed or event is None:
+        await ws.accept()
         await ws.close(p.CLOSE_POLICY, "sign in first")
         return
+    # Subscribed before the handshake completes: notices carry no seq and are not replayed,
+    # so one sent after the client saw its socket open must not fall in between.
     async with svc.hub.subscribe(staff_channel(event.id)) as sub:
+        await ws.accept()
         await _pump(ws, sub)

@@ -6,7 +6,8 @@ cookie) with an `Idempotency-Key`, to `POST /api/v1/events/{slug}/questions`; th
 `--warm` are not counted. Two things are counted while the others are posted:
 
 - hops: every call handed to another thread, whichever way the store does it: its own
-  `ConnThread.call` (panel/store/sqlite_conn.py), aiosqlite's `Connection._execute` (as the
+  `ConnThread.call` (panel/store/sqlite_conn.py), a write group taken by the writer's
+  thread from its queue (`_run_group_here`), aiosqlite's `Connection._execute` (as the
   store did before) and `loop.run_in_executor` (which `asyncio.to_thread` uses too). Each
   is labelled by the function, plus the first word of its SQL when it has some.
 - statements: every SQL statement SQLite starts, on any connection (`set_trace_callback`
@@ -84,6 +85,7 @@ def instrument(counts: Counts) -> None:
     asyncio.BaseEventLoop.run_in_executor = counted_run_in_executor  # type: ignore[method-assign]
 
     try:
+        from panel.store.sqlite import SQLiteStore
         from panel.store.sqlite_conn import ConnThread
     except ImportError:
         pass
@@ -95,6 +97,16 @@ def instrument(counts: Counts) -> None:
             return await call(self, fn, *args)
 
         ConnThread.call = counted_call  # type: ignore[method-assign]
+        if hasattr(SQLiteStore, "_write_here"):
+            # Jobs reach the writer's thread through its own queue; the thread wakes once
+            # per group: count that as the group's hop.
+            run_group = SQLiteStore._run_group_here
+
+            def counted_group(self: Any, batch: Any) -> Any:
+                counts.hop(run_group, ())
+                return run_group(self, batch)
+
+            SQLiteStore._run_group_here = counted_group  # type: ignore[method-assign]
 
     try:
         import aiosqlite.core

@@ -5,7 +5,7 @@ a task started at `start + i/rate`, a fresh reader each), acknowledged when the 
 returns. Meanwhile it records:
 
 - every write group's COMMIT time, and whether SQLite checkpointed inside it (the WAL
-  index's backfill count, read from the `-shm` file, moved);
+  index's backfill count, read from the `-shm` file, went up);
 - every checkpoint the store ran off the commit path, and its time;
 - every garbage collection (`gc.callbacks`) and its pause;
 - the event loop's lag (a task that asks to sleep 2 ms).
@@ -61,7 +61,10 @@ class TimedDb:
             return self._db.execute(sql, *args)
         finally:
             end = time.perf_counter()
-            self._commits.append((start, end, self.backfilled() != before))
+            after = self.backfilled()
+            # Up: pages were copied. Down to 0: the WAL was only restarted from its start
+            # (after a complete checkpoint), which copies nothing.
+            self._commits.append((start, end, after > before or 0 < after < before))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._db, name)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,13 +54,58 @@ def count_calls(conn: Any, calls: list[str]) -> None:
 # -- one hop per group ---------------------------------------------------------------------------
 
 
-async def test_a_group_of_writes_is_one_call_into_the_writers_thread(store: Store) -> None:
+def groups(store: Store) -> list[int]:
+    """Record the size of every group the writer's thread runs from now on."""
     assert isinstance(store, SQLiteStore)
-    calls: list[str] = []
-    count_calls(store._writer, calls)
-    results = await asyncio.gather(*[store.write(lambda repo: repo.ping()) for _ in range(20)])
-    assert results == [True] * 20
-    assert calls == ["_run_group_here"]  # all 20 were queued before the writer woke
+    sizes: list[int] = []
+    run = store._run_group_here
+
+    def counted(batch: list[Any]) -> Any:
+        sizes.append(len(batch))
+        return run(batch)
+
+    store._run_group_here = counted  # type: ignore[method-assign]
+    return sizes
+
+
+async def held(store: Store) -> tuple[threading.Event, asyncio.Task[Any]]:
+    """Keep the writer's thread busy in a job until the event is set, so that the jobs
+    sent meanwhile wait and form the next group."""
+    release, busy = threading.Event(), threading.Event()
+
+    async def hold(repo: Repo) -> None:
+        busy.set()
+        release.wait(10)  # not awaited: the job blocks the writer's thread itself
+
+    task = asyncio.create_task(store.write(hold))
+    await asyncio.to_thread(busy.wait, 10)
+    return release, task
+
+
+async def test_writes_sent_while_the_writer_is_busy_form_one_group(store: Store) -> None:
+    sizes = groups(store)
+    release, holder = await held(store)
+    writes = [asyncio.create_task(store.write(lambda repo: repo.ping())) for _ in range(20)]
+    await asyncio.sleep(0.05)
+    release.set()
+    assert await asyncio.gather(*writes) == [True] * 20
+    await holder
+    assert sizes == [1, 20]
+
+
+async def test_the_writer_runs_the_next_group_without_waiting_for_the_loop(
+    store: Store,
+) -> None:
+    """Groups go back to back on the writer's thread: while the event loop is busy (here:
+    blocked), the thread still commits the groups queued before."""
+    sizes = groups(store)
+    release, holder = await held(store)
+    first = asyncio.create_task(store.write(lambda repo: repo.ping()))
+    await asyncio.sleep(0.01)
+    release.set()
+    time.sleep(0.2)  # the loop blocked: nothing settles, yet the thread goes on
+    assert sizes == [1, 1]
+    assert await first and await holder is None
 
 
 async def test_a_job_that_awaits_anything_else_fails_alone(store: Store) -> None:
@@ -82,6 +129,7 @@ async def test_a_refusal_costs_no_savepoint_and_a_failed_change_reruns_the_group
     """Jobs run without savepoints: a job refused before it changed anything is simply left
     out; one that fails after a change makes the group run again, with a savepoint each."""
     runs: list[str] = []
+    sizes = groups(store)
 
     def job(name: str, write: bool, fail: bool) -> Any:
         async def run(repo: Repo) -> int:
@@ -93,22 +141,29 @@ async def test_a_refusal_costs_no_savepoint_and_a_failed_change_reruns_the_group
 
         return run
 
-    first = await asyncio.gather(
-        store.write(job("A", True, False)),
-        store.write(job("B", False, True)),  # refused before any change
-        store.write(job("C", True, False)),
-        return_exceptions=True,
+    async def group(*jobs: Any) -> list[Any]:
+        release, holder = await held(store)
+        writes = [asyncio.create_task(store.write(j)) for j in jobs]
+        await asyncio.sleep(0.05)
+        release.set()
+        await holder
+        return list(await asyncio.gather(*writes, return_exceptions=True))
+
+    first = await group(
+        job("A", True, False),
+        job("B", False, True),  # refused before any change
+        job("C", True, False),
     )
     assert runs == ["A", "B", "C"]  # once each: nothing to undo
     assert isinstance(first[1], RuleError)
     runs.clear()
-    second = await asyncio.gather(
-        store.write(job("D", True, False)),
-        store.write(job("E", True, True)),  # refused after a change
-        store.write(job("F", True, False)),
-        return_exceptions=True,
+    second = await group(
+        job("D", True, False),
+        job("E", True, True),  # refused after a change
+        job("F", True, False),
     )
     assert runs == ["D", "E", "D", "E", "F"]  # rolled back at E, then run with savepoints
+    assert sizes == [1, 3, 1, 3]  # each time: the holding job, then one group
     assert isinstance(second[1], RuleError) and isinstance(second[2], int)
     async with store.read() as repo:
         assert sorted(p.name for p in await repo.all_panelists()) == ["A", "C", "D", "F"]

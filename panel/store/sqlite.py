@@ -11,7 +11,9 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import Any, TypeVar
 
 from panel.store.base import CommitListener, StoreError
@@ -35,6 +37,7 @@ PRAGMAS = (
 # disk; while it does, questions queue, and the next group takes them all: at 64 a group, a
 # 100 ms fsync capped the writer at 640 questions a second.
 MAX_GROUP = 256
+MAX_QUEUED = 10_000  # writes waiting for the writer at most; more wait to be queued
 # Checkpoints (copying the WAL back into the database file, with its own fsync) run on a
 # connection of their own, off the writer's commit path: every CHECKPOINT_EVERY seconds
 # after a commit, a PASSIVE one, which never blocks the writer or the readers. SQLite's own
@@ -65,6 +68,16 @@ def _checkpoint_here(db: sqlite3.Connection) -> tuple[int, int, int]:
 
 
 Job = tuple[Callable[[Repo], Awaitable[Any]], asyncio.Future[Any]]
+
+
+@dataclass(frozen=True)
+class _Alone:
+    """Work for the writer's thread that needs a transaction of its own (a migration)."""
+
+    fn: Callable[[], Any]
+
+
+Item = tuple[Callable[[Repo], Awaitable[Any]] | _Alone, asyncio.Future[Any]]
 # What the writer's thread reports for each job: (future, result or exception, frames).
 Outcome = tuple[asyncio.Future[Any], Any, list[Any] | None]
 
@@ -87,7 +100,10 @@ class SQLiteStore:
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._readers: asyncio.Queue[ConnThread] = asyncio.Queue()
         self._all_readers: list[ConnThread] = []
-        self._jobs: asyncio.Queue[Job] = asyncio.Queue(maxsize=10_000)
+        # Jobs go straight to the writer's thread, which takes them in groups, back to back.
+        self._jobs: SimpleQueue[Item | None] = SimpleQueue()
+        self._room = asyncio.Semaphore(MAX_QUEUED)  # jobs waiting or running, at most
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._listeners: list[CommitListener] = []
         self._writer_task: asyncio.Task[None] | None = None
         # Used on the writer's thread only, inside its transactions.
@@ -127,18 +143,30 @@ class SQLiteStore:
         except BaseException:
             await self.close()  # no connection thread may outlive a failed open
             raise
-        self._writer_task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
+        self._loop = asyncio.get_running_loop()
+        writer = self._writer
+        self._writer_task = asyncio.create_task(writer.call(self._write_here), name="sqlite-writer")
         if self._checkpointer is not None:
             self._checkpoint_task = asyncio.create_task(
                 self._checkpoint_loop(), name="sqlite-checkpointer"
             )
 
     async def close(self) -> None:
-        for task in (self._writer_task, self._checkpoint_task):
-            if task:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._checkpoint_task:
+            self._checkpoint_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoint_task
+        if self._writer_task:
+            self._jobs.put(None)  # the writer's thread ends after the jobs before this
+            with contextlib.suppress(Exception):
+                await self._writer_task
+        while True:  # a job sent while closing: fail it rather than leave it waiting
+            try:
+                left = self._jobs.get_nowait()
+            except Empty:
+                break
+            if left is not None and not left[1].done():
+                left[1].set_exception(StoreError("the store is closed"))
         for conn in [*self._all_readers, self._checkpointer, self._writer]:
             if conn is not None:
                 await conn.close()
@@ -169,7 +197,12 @@ class SQLiteStore:
     async def migrate(self) -> list[int]:
         assert self._writer is not None
         try:
-            return await self._writer.call(self._migrate_here)
+            if self._writer_task is None:  # opening: the writer's thread is free
+                return await self._writer.call(self._migrate_here)
+            # Open: the writer's thread runs it between two groups.
+            future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+            self._jobs.put((_Alone(self._migrate_here), future))
+            return await future
         except sqlite3.Error as exc:
             raise StoreError(f"cannot migrate database {self.url}: {exc}") from None
 
@@ -223,30 +256,62 @@ class SQLiteStore:
         if self._writer_task is None or self._writer_task.done():
             raise StoreError("the store is not open")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._jobs.put((job, future))
-        return await future
+        async with self._room:
+            self._jobs.put((job, future))
+            return await future
 
-    async def _write_loop(self) -> None:
-        assert self._writer is not None
-        writer = self._writer
+    def _write_here(self) -> None:
+        """The writer's thread, for as long as the store is open: take the next job and
+        every job already waiting behind it (up to MAX_GROUP), run them as one group, hand
+        the outcomes to the event loop, and go on with the next group at once, while the
+        loop publishes and answers (one hop per group, and no wait for the loop between
+        groups). Work that needs a transaction of its own (`_Alone`) runs between groups."""
+        assert self._loop is not None
+        loop = self._loop
+        waiting: Item | None = None
         while True:
-            batch = [await self._jobs.get()]
-            while len(batch) < MAX_GROUP and not self._jobs.empty():
-                batch.append(self._jobs.get_nowait())
+            first = waiting if waiting is not None else self._jobs.get()
+            waiting = None
+            if first is None:
+                return
+            if isinstance(first[0], _Alone):
+                outcome = self._run_alone_here(first[0], first[1])
+                with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
+                    loop.call_soon_threadsafe(self._settle, [outcome])
+                continue
+            batch: list[Job] = [first]  # type: ignore[list-item]
+            stop = False
+            while len(batch) < MAX_GROUP:
+                try:
+                    item = self._jobs.get_nowait()
+                except Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                if isinstance(item[0], _Alone):
+                    waiting = item  # after this group
+                    break
+                batch.append(item)  # type: ignore[arg-type]
+            # A caller that gave up before its job ran: leave the job out.
             batch = [(job, future) for job, future in batch if not future.cancelled()]
-            if not batch:
-                continue
-            try:
-                # One hop: the whole group runs on the writer's thread.
-                outcomes = await writer.call(self._run_group_here, batch)
-            except Exception as exc:  # e.g. disk I/O on BEGIN: fail this group, keep writing
-                log.exception("write group failed")
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(StoreError(f"write failed: {exc}"))
-                continue
-            self._committed.set()
-            self._settle(outcomes)
+            if batch:
+                try:
+                    outcomes = self._run_group_here(batch)
+                except Exception as exc:  # e.g. disk I/O on BEGIN: fail this group, go on
+                    log.exception("write group failed")
+                    failed = StoreError(f"write failed: {exc}")
+                    outcomes = [(future, failed, None) for _, future in batch]
+                with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
+                    loop.call_soon_threadsafe(self._settle, outcomes)
+            if stop:
+                return
+
+    def _run_alone_here(self, alone: _Alone, future: asyncio.Future[Any]) -> Outcome:
+        try:
+            return (future, alone.fn(), [])
+        except Exception as exc:
+            return (future, exc, None)
 
     def _run_group_here(self, batch: list[Job]) -> list[Outcome]:
         """All the jobs in one transaction, committed at once: one fsync for the group.
@@ -320,8 +385,10 @@ class SQLiteStore:
         return outcomes
 
     def _settle(self, outcomes: list[Outcome]) -> None:
-        """After the commit, in job order: the listeners get each job's frames, then the
-        job's caller gets its result (or its exception)."""
+        """On the event loop, after the commit, in job order: the listeners get each job's
+        frames, then the job's caller gets its result (or its exception). Groups are settled
+        in the order they were committed."""
+        self._committed.set()
         for future, result, frames in outcomes:
             if frames is None:
                 if not future.done():

@@ -597,7 +597,8 @@ async def run_livepanel(opts: Options) -> dict[str, Any]:
     clients = None
     try:
         await wait_port(port)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as desk:
+        base_url, timeout = f"http://127.0.0.1:{port}", opts.timeout(30)
+        async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as desk:
             login = (await desk.get("/desk/login")).text
             token = re.search(r'name="csrf_token" value="([^"]+)"', login)
             if token is None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+# Per server: its key in a run, its name, its colour, its burst's marker.
 SERVERS = (
-    ("baseline", "bare websockets relay", "tab:gray"),
-    ("livepanel", "Livepanel", "tab:blue"),
+    ("baseline", "bare websockets relay", "tab:gray", "X"),
+    ("livepanel", "Livepanel", "tab:blue", "*"),
 )
 
 
@@ -30,7 +31,7 @@ def draw(report: dict[str, Any], path: Path) -> str | None:
     steady = [r for r in report["runs"] if r["mode"] == "steady"]
     bursts = [r for r in report["runs"] if r["mode"] == "burst"]
     figure, (latency, cpu) = plt.subplots(1, 2, figsize=(12, 4.8))
-    for server, name, colour in SERVERS:
+    for server, name, colour, marker in SERVERS:
         readers = [r["readers"] for r in steady]
         for key, style, which in (
             ("latency_p99_ms", "o-", "p99"),
@@ -46,16 +47,16 @@ def draw(report: dict[str, Any], path: Path) -> str | None:
             latency.plot(
                 run["readers"],
                 run[server]["latency_p99_ms"],
-                "*",
-                markersize=14,
+                marker,
+                markersize=12,
                 color=colour,
                 label=f"{burst} p99",
             )
             cpu.plot(
                 run["readers"],
                 run[server]["cpu_us_per_frame"],
-                "*",
-                markersize=14,
+                marker,
+                markersize=12,
                 color=colour,
                 label=burst,
             )

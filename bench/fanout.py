@@ -31,6 +31,7 @@ at the end, also on error. Traffic goes only to 127.0.0.1.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -85,6 +86,18 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------- /proc readings
+
+
+def cpus(text: str) -> set[int]:
+    return {int(c) for c in text.split(",") if c}
+
+
+def add_shared_options(p: argparse.ArgumentParser, compression: str, why: str) -> None:
+    """The options `fanout`, `all` and `full` share: what readers offer, handshakes, pinning."""
+    p.add_argument("--compression", choices=["deflate", "none"], default=compression, help=why)
+    p.add_argument("--handshakes", type=int, default=100, help="handshakes in flight, in all")
+    p.add_argument("--server-cpus", type=cpus, help="pin the servers, e.g. 0")
+    p.add_argument("--client-cpus", type=cpus, help="pin the client processes, e.g. 1")
 
 
 def cpu_seconds(pid: int) -> float:

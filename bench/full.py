@@ -49,13 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=2500,
         help="more client processes above this many readers each",
     )
-    p.add_argument(
-        "--compression",
-        choices=["deflate", "none"],
-        default="none",
-        help="what the readers offer; none by default, as in the issue's own table",
+    fanout.add_shared_options(
+        p, "none", "what the readers offer; none by default, as in the issue's own table"
     )
-    p.add_argument("--handshakes", type=int, default=100, help="handshakes in flight, in all")
     p.add_argument("--json", type=Path, default=fanout.ROOT / "artefacts/bench-full.json")
     p.add_argument("--markdown", type=Path, default=fanout.ROOT / "artefacts/bench-full.md")
     p.add_argument("--plot", type=Path, default=fanout.ROOT / "docs/performance-fanout.png")
@@ -89,68 +85,67 @@ def plan(args: argparse.Namespace) -> list[tuple[str, fanout.Options]]:
 
 @dataclass(frozen=True)
 class Target:
-    """One of issue 12's targets: which runs it applies to, what it reads, its upper limit."""
+    """One of issue 12's targets: the runs it applies to, the figure it reads
+    (`run[section][key]`), and its upper limit."""
 
     name: str
     applies: Callable[[Run], bool]
-    measure: Callable[[Run], float | None]
+    section: str  # "livepanel", or "ratio" for Livepanel / relay
+    key: str
     limit: float
     unit: str
+
+
+def _every(run: Run) -> bool:
+    return True
 
 
 def _steady(run: Run) -> bool:
     return bool(run["mode"] == "steady")
 
 
-def _errors(run: Run) -> float:
-    lp = run["livepanel"]
-    return float(lp["lost"] + lp["duplicates"] + lp["out_of_order"] + lp["failed_readers"])
+def _below_large(run: Run) -> bool:
+    return _steady(run) and run["readers"] < LARGE
 
 
+def _up_to_5000(run: Run) -> bool:
+    return _steady(run) and run["readers"] <= 5000
+
+
+def _burst(run: Run) -> bool:
+    return bool(run["mode"] == "burst")
+
+
+ERRORS = ("lost", "duplicates", "out_of_order", "failed_readers")
 TARGETS = [
+    Target("0 lost, duplicated or out of order", _every, "livepanel", "errors", 0, ""),
+    Target("delivery p99 ≤ 1.5× the relay's", _below_large, "ratio", "latency_p99_ms", 1.5, "×"),
     Target(
-        "0 lost, duplicated or out of order",
-        lambda run: True,
-        _errors,
-        0,
-        "",
+        "CPU per delivered frame ≤ 1.5× the relay's", _steady, "ratio", "cpu_us_per_frame", 1.5, "×"
     ),
     Target(
-        "delivery p99 ≤ 1.5× the relay's",
-        lambda run: _steady(run) and run["readers"] < LARGE,
-        lambda run: run["ratio"]["latency_p99_ms"],
-        1.5,
-        "×",
-    ),
-    Target(
-        "CPU per delivered frame ≤ 1.5× the relay's",
-        _steady,
-        lambda run: run["ratio"]["cpu_us_per_frame"],
-        1.5,
-        "×",
-    ),
-    Target(
-        "RSS per connection ≤ 2× the relay's",
-        lambda run: _steady(run) and run["readers"] < LARGE,
-        lambda run: run["ratio"]["rss_kib_per_conn"],
-        2.0,
-        "×",
+        "RSS per connection ≤ 2× the relay's", _below_large, "ratio", "rss_kib_per_conn", 2, "×"
     ),
     Target(
         "all readers connected and caught up within 5 s",
-        lambda run: _steady(run) and run["readers"] <= 5000,
-        lambda run: run["livepanel"]["connect_all_s"],
-        5.0,
+        _up_to_5000,
+        "livepanel",
+        "connect_all_s",
+        5,
         " s",
     ),
     Target(
-        "burst delivered with p99 under 1 s",
-        lambda run: run["mode"] == "burst",
-        lambda run: run["livepanel"]["latency_p99_ms"],
-        1000,
-        " ms",
+        "burst delivered with p99 under 1 s", _burst, "livepanel", "latency_p99_ms", 1000, " ms"
     ),
 ]
+
+
+def measured(run: Run, section: str, key: str) -> float | None:
+    """One figure of a run; "errors" is lost + duplicated + out of order + failed readers."""
+    if key == "errors":
+        return float(sum(run[section][k] for k in ERRORS))
+    value = run[section][key]
+    return None if value is None else float(value)
 
 
 def targets(runs: list[Run]) -> list[dict[str, Any]]:
@@ -160,7 +155,7 @@ def targets(runs: list[Run]) -> list[dict[str, Any]]:
         for run in runs:
             if not target.applies(run):
                 continue
-            value = target.measure(run)
+            value = measured(run, target.section, target.key)
             met = value is not None and not math.isnan(value) and value <= target.limit
             rows.append(
                 {

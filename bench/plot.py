@@ -44,22 +44,14 @@ def draw(report: dict[str, Any], path: Path) -> str | None:
         )
         for run in bursts:
             burst = f"{name}, burst {run['rate_per_s']:g}/s"
-            latency.plot(
-                run["readers"],
-                run[server]["latency_p99_ms"],
-                marker,
-                markersize=12,
-                color=colour,
-                label=f"{burst} p99",
-            )
-            cpu.plot(
-                run["readers"],
-                run[server]["cpu_us_per_frame"],
-                marker,
-                markersize=12,
-                color=colour,
-                label=burst,
-            )
+            for axes, key, suffix in (
+                (latency, "latency_p99_ms", " p99"),
+                (cpu, "cpu_us_per_frame", ""),
+            ):
+                value = run[server][key]
+                axes.plot(
+                    run["readers"], value, marker, markersize=12, color=colour, label=burst + suffix
+                )
     if bursts:
         latency.axhline(1000, linestyle=":", color="tab:red", label="burst target: p99 1 s")
     latency.set(

@@ -6,7 +6,7 @@ relay, then Livepanel, fresh servers each). Client processes: at least --procs, 
 2,500 readers (4 at 10,000). Writes one JSON file, a Markdown report (command line, date,
 machine, ratios to the relay, a pass/miss column against each target) and a PNG plot.
 
-    python -m bench full                      # the full run (a quiet machine, several minutes)
+    python -m bench full                      # the full run: a quiet machine, about 10 minutes
     python -m bench full --readers 200 500 --burst-readers 500 --burst-messages 40   # small
 """
 

@@ -4,7 +4,8 @@ the tests call. Each service lives in its own module and inherits from nothing:
 
 | service | module | actions |
 |---|---|---|
-| `questions` | panel/questions.py | post, upvote |
+| `questions` | panel/questions.py | post |
+| `votes` | panel/votes.py | upvote, announcing counts |
 | `moderation` | panel/moderation.py | moderate (ten actions), ban, ban-and-reject, lift a ban |
 | `answers` | panel/answers.py | answer, edit, withdraw |
 | `events` | panel/events.py | create, edit, duplicate, delete, rules, status |
@@ -34,6 +35,7 @@ from panel.roster import Roster
 from panel.schedule import Schedule
 from panel.store import Store
 from panel.transcripts import Transcripts
+from panel.votes import Votes
 
 
 class Actions:
@@ -42,6 +44,7 @@ class Actions:
         self.clock = clock
         self.settings = settings
         self.questions = Questions(store, clock, settings)
+        self.votes = Votes(store, clock, settings)
         self.moderation = Moderation(store, clock, settings)
         self.answers = Answers(store, clock, settings)
         self.events = Events(store, clock, settings)
@@ -54,7 +57,7 @@ class Actions:
         # The flat names: the same bound methods.
         self.check_question = self.questions.check
         self.post_question = self.questions.post
-        self.upvote = self.questions.upvote
+        self.upvote = self.votes.upvote
         self.moderate = self.moderation.moderate
         self.ban_author = self.moderation.ban_author
         self.ban_and_reject = self.moderation.ban_and_reject

@@ -43,6 +43,9 @@ class Settings:
     # this window never read the database.
     ring_frames: int = 1024
     presence_interval: float = 10.0
+    # Upvote counts: at most one question.updated per question per window beyond the first
+    # vote's own (panel/votes.py).
+    vote_frame_seconds: float = 1.0
     ws_max_message_bytes: int = 64 * 1024
 
     @property

@@ -28,6 +28,7 @@ from panel.scheduler import Scheduler
 from panel.security import RateLimiter
 from panel.store import Store, store_for_url
 from panel.transcripts import Transcripts
+from panel.votes import Votes
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Services:
     publisher: Publisher
     actions: Actions  # every action, by noun (below) and by its flat name
     questions: Questions
+    votes: Votes
     moderation: Moderation
     answers: Answers
     events: Events
@@ -75,6 +77,7 @@ class Services:
             publisher=Publisher(broker),
             actions=actions,
             questions=actions.questions,
+            votes=actions.votes,
             moderation=actions.moderation,
             answers=actions.answers,
             events=actions.events,
@@ -112,8 +115,8 @@ class Services:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:
-        """Open the store, start the broker, the publisher, the scheduler and the audience
-        counter; on the way out, stop them and every channel the hub follows."""
+        """Open the store, start the broker, the publisher, the scheduler, the audience
+        counter and the vote tally; on the way out, stop them and every channel the hub follows."""
         await self.store.open()
         # The writer only hands committed frames over; the publisher task fans them out.
         self.store.on_commit(self.publisher.hand_over)
@@ -125,6 +128,7 @@ class Services:
                 ("publisher", self.publisher.run()),
                 ("scheduler", self.scheduler.run()),
                 ("audience", self._announce_audience()),
+                ("votes", self.votes.run()),
             ):
                 task = asyncio.create_task(coro, name=name)
                 task.add_done_callback(_report_crash)

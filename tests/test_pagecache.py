@@ -109,7 +109,7 @@ async def test_a_public_change_shows_at_once(
     assert int(after.by_id("event").attrs["data-last-seq"] or 0) > seq
     assert after.by_id(f"q-{qid}").find_all(cls="question-body")[0].text() == "A late question?"
 
-    await server.acall(lambda: server.actions.questions.upvote(qid, "fan"))
+    await server.acall(lambda: server.actions.upvote(qid, "fan"))
     upvoted = parse(await get_page(client, event["slug"]))
     assert upvoted.by_id(f"q-{qid}").find_all(cls="upvotes")[0].text() == "1 upvote"
 

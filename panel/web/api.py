@@ -159,7 +159,7 @@ async def upvote(request: Request) -> Response:
             429,
             headers={"Retry-After": str(wait)},
         )
-    total = await svc.questions.upvote(request.path_params["question_id"], reader_id(request))
+    total = await svc.votes.upvote(request.path_params["question_id"], reader_id(request))
     return JSONResponse({"id": request.path_params["question_id"], "upvotes": total})
 
 

@@ -155,7 +155,7 @@ async def upvote_form(request: Request) -> Response:
     ip = request.client.host if request.client else "unknown"
     if svc.upvote_limiter.retry_after(f"ip:{ip}"):
         raise RuleError("rate_limited", "Too many upvotes from here; try again in a minute.")
-    await svc.questions.upvote(question_id, reader_id(request))
+    await svc.votes.upvote(question_id, reader_id(request))
     async with svc.store.read() as repo:
         question = await repo.question(question_id)
         event = await repo.event_by_id(question.event_id) if question else None

@@ -23,7 +23,7 @@ from panel.redis_client import connect
 from panel.redis_limits import RedisLimiter, RedisLockouts
 from panel.store import Repo, store_for_url
 from tests.conftest import EDITOR, LiveServer, wait_for
-from tests.livehelpers import Reader, assert_gapless, post_as, seed_live
+from tests.livehelpers import Reader, assert_gapless, desk_login, post_as, seed_live
 
 AT_MOST = 10.0  # seconds for anything to arrive
 
@@ -299,13 +299,7 @@ async def test_an_unknown_username_locks_on_every_process(pair: list[LiveServer]
     for attempt in range(MAX_FAILED_LOGINS + 1):
         server = pair[attempt % 2]
         async with httpx.AsyncClient(base_url=server.url, timeout=15) as client:
-            page = await client.get("/desk/login")
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-            assert token
-            response = await client.post(
-                "/desk/login",
-                data={"csrf_token": token.group(1), "username": "ghost", "password": "x" * 9},
-            )
+            response = await desk_login(client, "ghost", "x" * 9)
             messages.append(error_of(response.text))
     assert messages[:MAX_FAILED_LOGINS] == ["Wrong username or password."] * MAX_FAILED_LOGINS
     assert "Too many failed attempts" in messages[-1]

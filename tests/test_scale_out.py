@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.conftest import wait_for
-from tests.livehelpers import WS_OPTIONS, Reader, assert_gapless
+from tests.livehelpers import WS_OPTIONS, Reader, assert_gapless, desk_login
 from tests.test_cli import (
     LIVE_SLUG,
     STOPPED_BY_SIGTERM,
@@ -161,13 +161,7 @@ async def open_reader(server: Serve, since: int) -> Reader:
 @contextlib.asynccontextmanager
 async def editor_on(server: Serve, password: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.url, timeout=15) as client:
-        page = await client.get("/desk/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert token
-        signed_in = await client.post(
-            "/desk/login",
-            data={"csrf_token": token.group(1), "username": "editor", "password": password},
-        )
+        signed_in = await desk_login(client, "editor", password)
         assert signed_in.status_code == 303, signed_in.text
         yield client
 

@@ -16,9 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # the page a reader is sent back to after asking must be fetched again, not reused.
 LIVE = "public, max-age=0, s-maxage=5"
 # Published transcripts, their exports, the archive list and search: they change only when an
-# editor republishes or unpublishes, so 5 minutes in a shared cache (purge it on unpublish
-# for a faster takedown) and a minute in the browser.
-ARCHIVE = "public, max-age=60, s-maxage=300"
+# editor republishes or unpublishes, so 5 minutes in a shared cache (purge it on unpublish for
+# a faster takedown). Not in browsers: no one can purge those, and an unpublished transcript
+# must be gone from its address at once for readers of the site itself.
+ARCHIVE = "public, max-age=0, s-maxage=300"
 # Anything that sets or reads the session cookie: no cache may keep it, not even the
 # browser's on disk (a reader's pending questions are sensitive).
 PRIVATE = "private, no-store"

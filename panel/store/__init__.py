@@ -15,9 +15,13 @@ def store_for_url(url: str) -> Store:
 
         return SQLiteStore(url)
     if url.startswith(("postgresql://", "postgres://")):
-        raise StoreError(
-            f"cannot use {url}: the PostgreSQL backend is not built yet; use sqlite:///path"
-        )
+        try:
+            from panel.store.postgres import PostgresStore
+        except ImportError:
+            raise StoreError(
+                "PostgreSQL needs the asyncpg driver: pip install 'livepanel[postgres]'"
+            ) from None
+        return PostgresStore(url)
     raise StoreError(
         f"unsupported database URL {url!r}: expected sqlite:///path/to/file.db "
         "or postgresql://user@host:port/db"

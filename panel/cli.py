@@ -20,7 +20,7 @@ from panel.clock import SystemClock
 from panel.config import Settings
 from panel.demo import DemoInfo, load_demo
 from panel.domain import RuleError, parse_iso
-from panel.store import Store, StoreError, store_for_url
+from panel.store import Store, StoreError, display_url, store_for_url
 
 T = TypeVar("T")
 DEMO_DB = "sqlite:///livepanel-demo.db"
@@ -145,7 +145,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
         return None
 
     _with_store(settings, work)  # opening the store applies pending migrations
-    print(f"Database {settings.db_url} is up to date.")
+    print(f"Database {display_url(settings.db_url)} is up to date.")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:

@@ -29,16 +29,16 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def admin(work: Callable[[Any], Awaitable[Any]]) -> Any:
-    """`work(connection)` on a short-lived connection to PG_URL, on an event loop of its own
-    in a thread, so sync fixtures can use it whatever loop the test runs."""
+def admin(work: Callable[[Any], Awaitable[Any]], url: str = PG_URL) -> Any:
+    """`work(connection)` on a short-lived connection to `url`, on an event loop of its own
+    in a thread: usable from sync fixtures, and from a test's loop as an outside observer."""
     try:
         import asyncpg
     except ImportError:
         unavailable("asyncpg is not installed: pip install -e '.[postgres]'")
 
     async def run() -> Any:
-        conn = await asyncpg.connect(PG_URL, timeout=5)
+        conn = await asyncpg.connect(url, timeout=5)
         try:
             return await work(conn)
         finally:
@@ -48,7 +48,7 @@ def admin(work: Callable[[Any], Awaitable[Any]]) -> Any:
         try:
             return pool.submit(asyncio.run, run()).result(60)
         except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-            unavailable(f"PostgreSQL is not reachable at {PG_URL}: {exc}")
+            unavailable(f"PostgreSQL is not reachable at {url}: {exc}")
 
 
 def schema_url(schema: str) -> str:

@@ -21,6 +21,7 @@ import pytest
 
 from panel.store.migrations import load_migrations
 from tests.conftest import wait_for
+from tests.pgdb import admin
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 90  # seconds for any one command; they normally take about one
@@ -538,6 +539,52 @@ async def test_serve_starts_on_an_empty_database(tmp_path: Path) -> None:
     assert [
         v for (v,) in query(db, "SELECT version FROM schema_migrations ORDER BY version")
     ] == expected
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_migrate_demo_and_serve_on_postgresql(tmp_path: Path, db_url: str) -> None:
+    """`migrate`, `demo` and `serve` take a postgresql:// URL: migrations are recorded once,
+    and the server answers from the demo data in that database."""
+    for _ in range(2):
+        migrated = livepanel(tmp_path, "migrate", "--db", db_url)
+        assert migrated.returncode == 0 and "up to date" in migrated.stdout, migrated.stderr
+    demo = livepanel(tmp_path, "demo", "--db", db_url)
+    assert demo.returncode == 0 and "Livepanel demo loaded." in demo.stdout, demo.stderr
+    recorded = admin(
+        lambda conn: conn.fetch("SELECT version FROM schema_migrations ORDER BY version"), db_url
+    )
+    assert [r["version"] for r in recorded] == [v for v, _ in load_migrations("postgresql")]
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "panel.cli", "serve", "--port", str(port), "--db", db_url],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env(),
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+
+            async def healthy() -> bool:
+                assert proc.poll() is None, "serve exited early"
+                try:
+                    return (await client.get("/healthz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await wait_for(healthy, timeout=60, interval=0.1, message="serve to answer")
+            page = await client.get(f"/events/{LIVE_SLUG}")
+        assert page.status_code == 200 and "Maria Ashdown" in page.text
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+            raise
+    assert proc.returncode in STOPPED_BY_SIGTERM
 
 
 def test_commands_finish_promptly(tmp_path: Path) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from panel.store.base import Store, StoreError
+from panel.store.base import Store, StoreError, display_url
 from panel.store.repo import Repo
 
-__all__ = ["Repo", "Store", "StoreError", "store_for_url"]
+__all__ = ["Repo", "Store", "StoreError", "display_url", "store_for_url"]
 
 
 def store_for_url(url: str) -> Store:
@@ -23,6 +23,6 @@ def store_for_url(url: str) -> Store:
             ) from None
         return PostgresStore(url)
     raise StoreError(
-        f"unsupported database URL {url!r}: expected sqlite:///path/to/file.db "
+        f"unsupported database URL {display_url(url)!r}: expected sqlite:///path/to/file.db "
         "or postgresql://user@host:port/db"
     )

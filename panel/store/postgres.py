@@ -22,12 +22,11 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from panel.domain import Frame, RuleError, iso
-from panel.store.base import CommitListener, StoreError
+from panel.store.base import CommitListener, StoreError, display_url
 from panel.store.migrations import load_migrations
 from panel.store.repo import Repo, Row
 from panel.store.rows import in_range
@@ -81,15 +80,6 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def without_password(url: str) -> str:
-    """The URL as it may appear in messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def already_exists(exc: asyncpg.UniqueViolationError) -> RuleError:
     """A unique key the job did not check first, as the same refusal (409) a check gives."""
     key = _KEY.match(getattr(exc, "detail", None) or "")
@@ -137,7 +127,7 @@ class PostgresStore:
         return self._pool
 
     async def open(self) -> None:
-        where = without_password(self.url)
+        where = display_url(self.url)
         try:
             # The URL's query may set server settings, e.g. ?search_path=tenant.
             self._pool = await asyncpg.create_pool(
@@ -185,7 +175,7 @@ class PostgresStore:
                     )
                     applied.append(version)
         except (*UNREACHABLE, asyncpg.PostgresError) as exc:
-            where = without_password(self.url)
+            where = display_url(self.url)
             raise StoreError(f"cannot migrate database {where}: {_one_line(exc)}") from None
         return applied
 
@@ -204,7 +194,7 @@ class PostgresStore:
         try:
             conn = await pool.acquire()
         except UNREACHABLE as exc:
-            where = without_password(self.url)
+            where = display_url(self.url)
             raise StoreError(f"cannot reach database {where}: {_one_line(exc)}") from None
         try:
             yield conn
@@ -239,7 +229,7 @@ class PostgresStore:
             except asyncpg.UniqueViolationError as exc:
                 raise already_exists(exc) from None
             except UNREACHABLE as exc:  # never tried again: the commit may have happened
-                where = without_password(self.url)
+                where = display_url(self.url)
                 raise StoreError(f"write failed: lost {where}: {_one_line(exc)}") from None
             # Still holding the connection, so a later commit's frames rarely overtake ours;
             # when they do, the hub fills the gap from the log.

@@ -101,8 +101,10 @@ def words_query(text: str) -> str:
 _PG_WEIGHTS = f"'{{{ANSWERS_WEIGHT / 4}, 0, {PEOPLE_WEIGHT / 4}, {QUESTION_WEIGHT / 4}}}'"
 # ts_headline's options: the markers are our constants (private-use characters), never input.
 _PG_WHOLE = f"'StartSel={MARK_START}, StopSel={MARK_STOP}, HighlightAll=true'"
+# MinWords is also what an answer without a match shows, from its start, as snippet() does.
 _PG_SNIPPET = (
-    f"'StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords={SNIPPET_TOKENS}, MinWords=12'"
+    f"'StartSel={MARK_START}, StopSel={MARK_STOP},"
+    f" MaxWords={SNIPPET_TOKENS}, MinWords={SNIPPET_TOKENS - 8}'"
 )
 _PG_FROM = """
 FROM archive_items i

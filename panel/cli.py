@@ -103,8 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         raise CommandError("the Redis broker is not built yet; run one process without --redis")
     if args.workers != 1:
         raise CommandError(
-            "--workers above 1 needs the PostgreSQL and Redis backends, which "
-            "are not built yet; run one worker"
+            "--workers above 1 needs the Redis broker, which is not built yet; run one worker"
         )
     fresh_demo = args.demo and not args.db
     if fresh_demo:
@@ -227,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(
-            "--db", help="database URL (default sqlite:///livepanel.db; env LIVEPANEL_DB)"
+            "--db",
+            help="database URL: sqlite:///path/to/file.db (default sqlite:///livepanel.db)"
+            " or postgresql://user@host:port/db; env LIVEPANEL_DB",
         )
         return p
 

@@ -28,7 +28,7 @@ from panel.web.base import STATUS_FOR_CODE
 from tests.conftest import EDITOR, EVENT_START, seed_event
 from tests.pgdb import PG_URL, admin, scratch_schema
 from tests.test_scheduler import WHOLE_DAY, steps
-from tests.test_store import NOW, append, log_seqs, new_event, versions
+from tests.test_store import NOW, append, ask, log_seqs, new_event, versions
 
 T = TypeVar("T")
 HOUR = timedelta(hours=1)
@@ -92,16 +92,7 @@ def retries(stores: Sequence[Any]) -> int:
 
 async def question(store: Store, event_id: int, body: str, status: str, upvotes: int = 0) -> int:
     async def job(repo: Repo) -> int:
-        qid = await repo.insert_question(
-            event_id=event_id,
-            body=body,
-            display_name="",
-            reader_id=f"reader-{body}",
-            client_key=None,
-            status=status,
-            directed_to=None,
-            now=NOW,
-        )
+        qid = await ask(repo, event_id, body, status)
         if upvotes:
             await repo.update_question(qid, NOW, upvotes=upvotes)
         return qid

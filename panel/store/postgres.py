@@ -20,14 +20,13 @@ import logging
 import random
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
 
-from panel.domain import Frame, RuleError, iso
+from panel.domain import Frame, RuleError
 from panel.store.base import CommitListener, StoreError, display_url
-from panel.store.migrations import load_migrations
+from panel.store.migrations import apply_pending
 from panel.store.repo import Repo, Row
 from panel.store.rows import in_range
 
@@ -151,29 +150,13 @@ class PostgresStore:
 
     async def migrate(self) -> list[int]:
         pool = self._open_pool()
-        applied: list[int] = []
         try:
             async with pool.acquire() as conn, conn.transaction():
                 # Several processes may start at once: the first migrates, the others wait
                 # here and then find nothing left to do.
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-                await conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations"
-                    " (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)"
-                )
-                done = {
-                    r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")
-                }
-                for version, sql in load_migrations(self.dialect):
-                    if version in done:
-                        continue
-                    await conn.execute(sql)  # the whole script, inside this transaction
-                    await conn.execute(
-                        "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                        version,
-                        iso(datetime.now(UTC)),
-                    )
-                    applied.append(version)
+                # Each script whole, in this transaction (no parameters: one round trip).
+                applied = await apply_pending(PostgresConn(conn), self.dialect, conn.execute)
         except (*UNREACHABLE, asyncpg.PostgresError) as exc:
             where = display_url(self.url)
             raise StoreError(f"cannot migrate database {where}: {_one_line(exc)}") from None

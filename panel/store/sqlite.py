@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from panel.store.base import CommitListener, StoreError
-from panel.store.migrations import load_migrations, split_statements
+from panel.store.migrations import apply_pending, split_statements
 from panel.store.repo import Repo, Row
 from panel.store.rows import in_range
 
@@ -127,25 +127,14 @@ class SQLiteStore:
     async def migrate(self) -> list[int]:
         assert self._writer is not None
         conn = SQLiteConn(self._writer)
-        applied: list[int] = []
+
+        async def run_script(sql: str) -> None:
+            for statement in split_statements(sql):  # inside our transaction, one by one
+                await conn.execute(statement)
+
         try:
             await self._writer.execute("BEGIN IMMEDIATE")  # one migrator at a time
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations"
-                " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            done = {
-                r["version"] for r in await conn.fetchall("SELECT version FROM schema_migrations")
-            }
-            for version, sql in load_migrations(self.dialect):
-                if version in done:
-                    continue
-                for statement in split_statements(sql):
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO schema_migrations VALUES (:v, datetime('now'))", {"v": version}
-                )
-                applied.append(version)
+            applied = await apply_pending(conn, self.dialect, run_script)
             await self._writer.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):  # BEGIN itself may have failed

@@ -20,6 +20,7 @@ from tests.livehelpers import (
     questions_in_store,
     seed_live,
 )
+from tests.pgdb import BOTH_STORES
 
 
 @pytest.fixture
@@ -32,6 +33,7 @@ async def stored_bodies(server: LiveServer, event_id: int) -> list[str]:
 
 
 # -- idempotency ------------------------------------------------------------------------------
+@BOTH_STORES
 async def test_a_retried_post_with_the_same_idempotency_key_stores_one_question(
     server: LiveServer, event: dict[str, Any]
 ) -> None:
@@ -75,6 +77,7 @@ async def test_a_retried_post_with_the_same_idempotency_key_stores_one_question(
             assert ok.status_code == 201, ok.text
 
 
+@BOTH_STORES
 async def test_concurrent_retries_with_one_key_store_one_question(
     server: LiveServer, event: dict[str, Any]
 ) -> None:
@@ -187,6 +190,7 @@ async def test_bad_question_posts_get_the_one_error_shape(
     assert await stored_bodies(server, event["id"]) == []
 
 
+@BOTH_STORES
 async def test_hostile_numbers_and_nesting_are_client_errors_not_500s(
     server: LiveServer, event: dict[str, Any]
 ) -> None:
@@ -357,6 +361,7 @@ async def test_readers_see_approved_questions_and_only_their_own_pending_ones(
         await editor.aclose()
 
 
+@BOTH_STORES
 async def test_upvotes_count_once_per_reader(server: LiveServer, event: dict[str, Any]) -> None:
     q = await post_as(server, event["id"], "asker", "Vote for me")
     async with client_for(server) as first, client_for(server) as second:

@@ -19,6 +19,7 @@ from panel.events import Events
 from panel.live import protocol
 from panel.live.audience import Audience
 from panel.live.broker import Broker, event_of, mark
+from panel.live.directory import EventDirectory
 from panel.live.hub import Hub
 from panel.live.publisher import Publisher
 from panel.moderation import Moderation
@@ -41,6 +42,7 @@ class Services:
     clock: Clock
     store: Store
     hub: Hub
+    directory: EventDirectory  # slug -> visible event, for the readers' socket connect
     broker: Broker
     publisher: Publisher
     actions: Actions  # every action, by noun (below) and by its flat name
@@ -80,6 +82,7 @@ class Services:
             clock=clock,
             store=store,
             hub=hub,
+            directory=EventDirectory(store),
             broker=broker,
             publisher=Publisher(broker),
             actions=actions,
@@ -156,6 +159,7 @@ class Services:
         await self.store.open()
         # The writer only hands committed frames over; the publisher task fans them out.
         self.store.on_commit(self.publisher.hand_over)
+        self.store.on_commit(self.directory.forget_changed)
         await self.broker.start()
         try:
             # Answers written before their HTML was stored get it now, once (migration 0005).

@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from panel.clock import FakeClock
 from panel.config import Settings
 from panel.domain import RuleError
-from tests.conftest import EDITOR, LiveServer, seed_event, wait_for
+from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event, wait_for
 from tests.livehelpers import (
     Frame,
     Reader,
@@ -357,6 +358,23 @@ async def test_unknown_and_draft_events_are_refused_with_1008(server: LiveServer
         reader = await Reader.open(server, slug, since=0)
         assert await reader.close_code() == CLOSE_POLICY, slug
         assert reader.frames == []
+
+
+async def test_an_event_set_back_to_draft_refuses_the_next_reader_at_once(
+    server: LiveServer,
+) -> None:
+    """The connect's slug lookup is kept in memory, but never past a status change."""
+    tomorrow = EVENT_START + timedelta(days=1)  # stays scheduled: the scheduler leaves it be
+    info = await server.acall(
+        lambda: seed_event(server.actions, slug="second-thoughts", start=tomorrow)
+    )
+    first = await Reader.open(server, info["slug"], since=0)
+    await first.until_type("presence")  # accepted: the lookup is now kept
+    await server.acall(lambda: server.actions.set_status(info["id"], "draft", EDITOR))
+    second = await Reader.open(server, info["slug"], since=0)
+    assert await second.close_code() == CLOSE_POLICY
+    assert second.frames == []
+    await first.close()
 
 
 # -- privacy ----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from typing import Any, cast
 from starlette.types import Message, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from panel.domain import EventStatus
 from panel.live import protocol as p
 from panel.live.broker import public_channel, staff_channel
 from panel.live.hub import Subscriber
@@ -37,16 +36,15 @@ async def reader_stream(ws: WebSocket, send: Send | None = None) -> None:
     live frames then go to it without Starlette's bookkeeping on each one."""
     svc = services(ws)
     since = parse_since(ws.query_params.get("since"))
-    async with svc.store.read() as repo:
-        event = await repo.event_by_slug(ws.path_params["slug"])
+    event_id = await svc.directory.visible(ws.path_params["slug"])  # no read, mostly
     await ws.accept()
-    if event is None or event.status == EventStatus.DRAFT:
+    if event_id is None:
         await ws.close(p.CLOSE_POLICY, "unknown event")
         return
     if since is None:
         await ws.close(p.CLOSE_POLICY, "since must be a whole number >= 0")
         return
-    channel = public_channel(event.id)
+    channel = public_channel(event_id)
     # The hub serves the catch-up (from its ring, or the log when `since` is older) and
     # makes the socket live in the same step, so the seam has no gap and no repeat.
     async with svc.hub.subscribe(channel, since) as sub:

@@ -223,6 +223,61 @@ async def test_resume_after_fifty_missed_frames_gets_each_exactly_once(server: L
             await back.close()
 
 
+async def upvote_burst(server: LiveServer, question_ids: list[int], voter: str) -> None:
+    """One upvote per question, all submitted at once: the writer commits them as one group,
+    so their frames reach the hub together, faster than it can send them one by one."""
+
+    async def burst() -> None:
+        await asyncio.gather(
+            *(server.actions.upvote(qid, f"{voter}-{i}") for i, qid in enumerate(question_ids))
+        )
+
+    await server.acall(burst)
+
+
+async def test_a_burst_reaches_every_reader_once_in_order_coalesced(server: LiveServer) -> None:
+    info = await seed_live(server)
+    slug, event_id = info["slug"], info["id"]
+    questions = [await post_as(server, event_id, f"r{i}", f"Burst question {i}") for i in range(30)]
+    for q in questions:
+        await approve(server, q.id)
+    async with api(server) as client:
+        start = await last_seq(client, slug)
+        readers = [await Reader.open(server, slug, since=start) for _ in range(5)]
+        try:
+            for reader in readers:
+                await reader.until_type("presence")  # caught up: what follows is live
+            live_from = [len(reader.raw) for reader in readers]
+            ids = [q.id for q in questions]
+            await upvote_burst(server, ids, "a")
+            await upvote_burst(server, ids, "b")
+            end = await last_seq(client, slug)
+            assert end == start + 60
+            log = await log_frames(client, slug, since=start)
+            for reader, first in zip(readers, live_from, strict=True):
+                await reader.until_seq(end)
+                assert_gapless(reader.logged, start + 1, end)
+                assert reader.logged == log
+                arrays = [m for m in reader.raw[first:] if len(logged(flatten(m))) > 1]
+                assert arrays, "a burst waiting for the hub goes out as one array message"
+
+            # Resume from inside a coalesced message: exactly the rest, then live frames.
+            middle = start + 25
+            back = await Reader.open(server, slug, since=middle)
+            try:
+                await back.until_seq(end)
+                assert_gapless(back.logged, middle + 1, end)
+                await upvote_burst(server, ids[:5], "c")
+                await back.until_seq(end + 5)
+                assert_gapless(back.logged, middle + 1, end + 5)
+                assert back.logged == await log_frames(client, slug, since=middle)
+            finally:
+                await back.close()
+        finally:
+            for reader in readers:
+                await reader.close()
+
+
 @BOTH_STORES
 async def test_connecting_while_frames_are_written_misses_and_repeats_nothing(
     server: LiveServer,

@@ -11,8 +11,8 @@ see (not drafts) for `ttl` seconds. It stays correct because:
   can be deleted, and slugs never change), and every status change commits an `event.status`
   frame. `forget_changed`, a commit listener, drops the event's entry when this process
   commits one, and a read that overlapped that commit does not keep what it read;
-- a change committed by another process (several processes, later) is seen within `ttl`
-  (1 s), when the entry expires.
+- a change committed by another process (`--workers`, or several servers sharing Redis) is
+  not heard here: it is seen within `ttl` (1 s), when the entry expires.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Livepanel's benchmarks: `python -m bench fanout|all|profile-table`.
+"""Livepanel's benchmarks: `python -m bench fanout|full|ingest|all|profile-table`.
 
 See docs/performance.md.
 """

@@ -1,4 +1,4 @@
-"""python -m bench {fanout,ingest,all,profile-table}: see docs/performance.md."""
+"""python -m bench {fanout,full,ingest,all,profile-table}: see docs/performance.md."""
 
 from __future__ import annotations
 
@@ -8,11 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench import fanout, ingest, profile
-
-
-def cpus(text: str) -> set[int]:
-    return {int(c) for c in text.split(",") if c}
+from bench import fanout, full, ingest, profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,15 +23,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--messages", type=int, default=50)
         p.add_argument("--rate", type=float, default=5.0, help="messages per second")
         p.add_argument("--procs", type=int, default=2, help="client processes (at least 2)")
-        p.add_argument(
-            "--compression",
-            choices=["deflate", "none"],
-            default="deflate",
-            help="what the readers offer (browsers offer permessage-deflate)",
+        fanout.add_shared_options(
+            p, "deflate", "what the readers offer (browsers offer permessage-deflate)"
         )
-        p.add_argument("--handshakes", type=int, default=100, help="handshakes in flight")
-        p.add_argument("--server-cpus", type=cpus, help="pin the server, e.g. 0")
-        p.add_argument("--client-cpus", type=cpus, help="pin the client processes, e.g. 1")
         p.add_argument(
             "--profile",
             type=Path,
@@ -52,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("ingest", help="ingest: questions at fixed open-loop rates, durable acks")
     add_ingest(p)
     p.add_argument("--procs", type=int, default=2, help="client processes (at least 2)")
-    p.add_argument("--server-cpus", type=cpus, help="pin the server, e.g. 0")
-    p.add_argument("--client-cpus", type=cpus, help="pin the client processes, e.g. 1")
+    p.add_argument("--server-cpus", type=fanout.cpus, help="pin the server, e.g. 0")
+    p.add_argument("--client-cpus", type=fanout.cpus, help="pin the client processes, e.g. 1")
     p.add_argument(
         "--profile", type=Path, help="py-spy raw profile of the server at the largest rate"
     )
@@ -64,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--json", type=Path, help="write the JSON here instead of stdout")
     p.add_argument("--markdown", type=Path, help="also write the Markdown table here")
+    p = sub.add_parser(
+        "full", help="the full fan-out run: 1,000 to 10,000 readers and a burst; JSON, table, plot"
+    )
+    full.add_arguments(p)
     p = sub.add_parser("profile-table", help="top functions of a py-spy raw profile")
     p.add_argument("file", type=Path)
     p.add_argument("--top", type=int, default=20)
@@ -74,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "ingest":
         return run_ingest(args, parser)
+    if args.command == "full":
+        return full.main(args, sys.argv[1:] if argv is None else argv)
     if args.quick:
         args.readers, args.messages, args.procs, args.rate = [200], 20, 2, 10.0
     if args.procs < 2:

@@ -31,12 +31,14 @@ at the end, also on error. Traffic goes only to 127.0.0.1.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
 import multiprocessing as mp
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -84,6 +86,18 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------- /proc readings
+
+
+def cpus(text: str) -> set[int]:
+    return {int(c) for c in text.split(",") if c}
+
+
+def add_shared_options(p: argparse.ArgumentParser, compression: str, why: str) -> None:
+    """The options `fanout`, `all` and `full` share: what readers offer, handshakes, pinning."""
+    p.add_argument("--compression", choices=["deflate", "none"], default=compression, help=why)
+    p.add_argument("--handshakes", type=int, default=100, help="handshakes in flight, in all")
+    p.add_argument("--server-cpus", type=cpus, help="pin the servers, e.g. 0")
+    p.add_argument("--client-cpus", type=cpus, help="pin the client processes, e.g. 1")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -173,6 +187,7 @@ async def _client(conn: Connection, spec: dict[str, Any]) -> None:
     ready = asyncio.Event()
     done = asyncio.Event()
     state = {"ready": 0, "complete": 0}
+    span = {"first_handshake_at": float("inf"), "last_caught_up_at": 0.0}  # time.time()
     compression = None if spec["compression"] == "none" else "deflate"
     extensions: dict[str, int] = {}
 
@@ -186,6 +201,7 @@ async def _client(conn: Connection, spec: dict[str, Any]) -> None:
         try:
             async with handshakes:
                 start = time.monotonic()
+                span["first_handshake_at"] = min(span["first_handshake_at"], time.time())
                 ws = await connect(
                     url,
                     max_size=None,
@@ -202,6 +218,7 @@ async def _client(conn: Connection, spec: dict[str, Any]) -> None:
                         caught_up = handle(reader, message, time.time())
                 caught_up = True
                 reader.connect_s = time.monotonic() - start
+                span["last_caught_up_at"] = max(span["last_caught_up_at"], time.time())
             mark_ready()
             complete = reader.got == messages
             async for message in ws:
@@ -252,6 +269,7 @@ async def _client(conn: Connection, spec: dict[str, Any]) -> None:
                 "errors": [r.error for r in readers if r.error][:5],
                 "failed_readers": sum(1 for r in readers if r.error),
                 "extensions": extensions,
+                **span,
             },
         )
     )
@@ -323,6 +341,24 @@ class Options:
     profile: Path | None = None  # py-spy raw output for the Livepanel burst
     log: Any = sys.stderr
 
+    def timeout(self, base: float) -> float:
+        """`base` seconds plus slack in proportion to the readers and the frames to deliver,
+        so 10,000 readers get the same slack per reader as 200 (10,000 x 100: base + 250 s)."""
+        return base + self.readers / 50 + self.readers * self.messages / 20_000
+
+
+def raise_fd_limit(needed: int) -> None:
+    """Raise this process's soft open-file limit to `needed` (servers and client processes
+    inherit it); fail clearly when the hard limit is lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise RuntimeError(
+            f"{needed} open files needed (the server holds one per reader), but the hard "
+            f"limit is {hard}: raise it (ulimit -Hn, /etc/security/limits.conf) first"
+        )
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
 
 class Clients:
     """P client processes holding N readers between them; stopped by pid on exit."""
@@ -334,7 +370,8 @@ class Clients:
         share = [opts.readers // opts.procs] * opts.procs
         for i in range(opts.readers % opts.procs):
             share[i] += 1
-        self.ramp_timeout = 30 + opts.readers / 50
+        self.ramp_timeout = opts.timeout(30)
+        self.result_timeout = opts.timeout(60)
         for count in share:
             parent, child = ctx.Pipe()
             spec = {
@@ -381,7 +418,7 @@ class Clients:
     async def results(self) -> list[dict[str, Any]]:
         for conn in self.conns:
             conn.send("stop")
-        return [await self.expect(c, "result", 60) for c in self.conns]
+        return [await self.expect(c, "result", self.result_timeout) for c in self.conns]
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -453,7 +490,7 @@ async def burst(server_pid: int, clients: Clients, opts: Options, publish: Any) 
 
         async def one(i: int) -> None:
             published[i] = time.time()
-            await asyncio.wait_for(publish(i), 30)
+            await asyncio.wait_for(publish(i), opts.timeout(30))
             acks[i] = time.time() - published[i]
 
         start = time.monotonic() + 0.2
@@ -465,7 +502,7 @@ async def burst(server_pid: int, clients: Clients, opts: Options, publish: Any) 
             sends.append(asyncio.create_task(one(i)))
         await asyncio.gather(*sends)
         offered_s = max(published) - min(published)
-        complete = await clients.done(60 + opts.readers / 200)
+        complete = await clients.done(opts.timeout(60))
         cpu_s = cpu_seconds(server_pid) - cpu_before
         wall_s = time.monotonic() - wall_before
     finally:
@@ -483,6 +520,8 @@ async def burst(server_pid: int, clients: Clients, opts: Options, publish: Any) 
                     per_message[i].append(at - published[i])
     latencies.sort()
     connects = sorted(c for r in results for c in r["connect_s"])
+    first_handshake = min(r["first_handshake_at"] for r in results)
+    last_caught_up = max(r["last_caught_up_at"] for r in results)
     expected = opts.readers * opts.messages
     extensions: dict[str, int] = {}
     for result in results:
@@ -520,6 +559,7 @@ async def burst(server_pid: int, clients: Clients, opts: Options, publish: Any) 
         "connect_p99_ms": round(percentile(connects, 0.99) * ms, 1),
         "connect_max_ms": round(connects[-1] * ms, 1) if connects else float("nan"),
         "ramp_s": round(ramp_s, 2),
+        "connect_all_s": round(max(0.0, last_caught_up - first_handshake), 2),
     }
 
 
@@ -570,7 +610,8 @@ async def run_livepanel(opts: Options) -> dict[str, Any]:
     clients = None
     try:
         await wait_port(port)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as desk:
+        base_url, timeout = f"http://127.0.0.1:{port}", opts.timeout(30)
+        async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as desk:
             login = (await desk.get("/desk/login")).text
             token = re.search(r'name="csrf_token" value="([^"]+)"', login)
             if token is None:
@@ -618,6 +659,7 @@ COMPARED = [
     ("connect_p50_ms", "connect + caught up p50 (ms)"),
     ("connect_p99_ms", "connect + caught up p99 (ms)"),
     ("ramp_s", "all readers connected (s)"),
+    ("connect_all_s", "first handshake to last reader caught up (s)"),
 ]
 
 
@@ -628,6 +670,7 @@ def ratio(a: float, b: float) -> float | None:
 
 
 async def fanout(opts: Options) -> dict[str, Any]:
+    raise_fd_limit(opts.readers + 1024)
     print(
         f"fanout: {opts.readers} readers, {opts.messages} messages at {opts.rate}/s, "
         f"{opts.procs} client processes",

@@ -4,7 +4,8 @@ the tests call. Each service lives in its own module and inherits from nothing:
 
 | service | module | actions |
 |---|---|---|
-| `questions` | panel/questions.py | post, upvote |
+| `questions` | panel/questions.py | post |
+| `votes` | panel/votes.py | upvote, announcing counts |
 | `moderation` | panel/moderation.py | moderate (ten actions), ban, ban-and-reject, lift a ban |
 | `answers` | panel/answers.py | answer, edit, withdraw |
 | `events` | panel/events.py | create, edit, duplicate, delete, rules, status |
@@ -28,33 +29,38 @@ from panel.config import Settings
 from panel.domain import Actor
 from panel.drafts import Drafts
 from panel.events import Events
+from panel.lockouts import Lockouts
 from panel.moderation import Moderation
 from panel.questions import Questions
 from panel.roster import Roster
 from panel.schedule import Schedule
 from panel.store import Store
 from panel.transcripts import Transcripts
+from panel.votes import Votes
 
 
 class Actions:
-    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, settings: Settings, lockouts: Lockouts | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
         self.questions = Questions(store, clock, settings)
+        self.votes = Votes(store, clock, settings)
         self.moderation = Moderation(store, clock, settings)
         self.answers = Answers(store, clock, settings)
         self.events = Events(store, clock, settings)
         self.schedule = Schedule(store, clock, settings)
         self.roster = Roster(store, clock, settings)
-        self.accounts = Accounts(store, clock, settings)
+        self.accounts = Accounts(store, clock, settings, lockouts)
         self.transcripts = Transcripts(store, clock, settings)
         self.drafts = Drafts(store, clock, settings)
         self.backstage = Backstage(store, clock, settings)
         # The flat names: the same bound methods.
         self.check_question = self.questions.check
         self.post_question = self.questions.post
-        self.upvote = self.questions.upvote
+        self.upvote = self.votes.upvote
         self.moderate = self.moderation.moderate
         self.ban_author = self.moderation.ban_author
         self.ban_and_reject = self.moderation.ban_and_reject

@@ -15,6 +15,9 @@ DEFAULT_DB = "sqlite:///livepanel.db"
 class Settings:
     db_url: str = DEFAULT_DB
     redis_url: str | None = None
+    # Every Redis key and pub/sub channel of this site starts with this, so that several
+    # sites (or test runs) can share one Redis.
+    redis_prefix: str = "livepanel:"
     host: str = "127.0.0.1"
     port: int = 8000
     # Signs cookies. A random default keeps a forgotten secret from being guessable,
@@ -43,6 +46,9 @@ class Settings:
     # this window never read the database.
     ring_frames: int = 1024
     presence_interval: float = 10.0
+    # Upvote counts: at most one question.updated per question per window beyond the first
+    # vote's own (panel/votes.py).
+    vote_frame_seconds: float = 1.0
     ws_max_message_bytes: int = 64 * 1024
 
     @property
@@ -57,6 +63,7 @@ class Settings:
         for name, var in (
             ("db_url", "LIVEPANEL_DB"),
             ("redis_url", "LIVEPANEL_REDIS"),
+            ("redis_prefix", "LIVEPANEL_REDIS_PREFIX"),
             ("host", "LIVEPANEL_HOST"),
             ("secret", "LIVEPANEL_SECRET"),
             ("public_url", "LIVEPANEL_PUBLIC_URL"),
@@ -65,6 +72,8 @@ class Settings:
                 values[name] = env[var]
         if env.get("LIVEPANEL_PORT"):
             values["port"] = int(env["LIVEPANEL_PORT"])
+        if env.get("LIVEPANEL_PRESENCE_INTERVAL"):
+            values["presence_interval"] = float(env["LIVEPANEL_PRESENCE_INTERVAL"])
         if env.get("LIVEPANEL_EMBED_ANCESTORS"):
             values["embed_ancestors"] = tuple(env["LIVEPANEL_EMBED_ANCESTORS"].split())
         if env.get("LIVEPANEL_UPLOADS"):

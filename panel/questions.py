@@ -1,4 +1,4 @@
-"""Readers' questions: asking (with the event's rules) and upvoting."""
+"""Readers' questions: asking, with the event's rules (upvotes are in panel/votes.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ async def publish_question(tx: Tx, question_id: int, kind: str) -> None:
     question = await tx.question(question_id)
     people = await tx.people(question.event_id)
     await tx.frame(question.event_id, kind, {"question": payloads.question(question, people)})
+    await tx.repo.votes_shown(question.id, question.upvotes)  # readers now have its count
 
 
 class Questions:
@@ -138,19 +139,6 @@ class Questions:
                 )
             tx.notify_staff(event.id, {"question_id": question.id, "status": status})
             return question, True
-
-        return await self.write(Actor("reader", reader_id), job)
-
-    async def upvote(self, question_id: int, reader_id: str) -> int:
-        """Count one upvote per reader; returns the new total."""
-
-        async def job(tx: Tx) -> int:
-            question = await tx.question(question_id)
-            if question.status != QuestionStatus.APPROVED:
-                raise RuleError("not_found", "No such question.")
-            if await tx.repo.add_upvote(question.id, reader_id, tx.now):
-                await publish_question(tx, question.id, p.QUESTION_UPDATED)
-            return (await tx.question(question_id)).upvotes
 
         return await self.write(Actor("reader", reader_id), job)
 

@@ -1,8 +1,11 @@
-"""Shared fixtures: settings on a temp dir, a real SQLite store, a real uvicorn on a free port."""
+"""Shared fixtures: settings on a temp dir, a real store (SQLite, or PostgreSQL where a test asks
+for both), a real uvicorn on a free port."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -20,21 +23,68 @@ from panel.config import Settings
 from panel.domain import Actor
 from panel.services import Services
 from panel.store import Store, store_for_url
+from tests.pgdb import scratch_schema
 
 T = TypeVar("T")
+REDIS_URL = os.environ.get("LIVEPANEL_TEST_REDIS", "redis://127.0.0.1:6379/0")
 EDITOR = Actor("editor", 0, "test-editor")
 # 15 September 2026 is British Summer Time: 13:00 in London is 12:00 UTC.
 EVENT_START = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The test's database: a SQLite file in its temp dir, or, for tests marked with
+    `pgdb.BOTH_STORES` (parametrized "postgresql"), a PostgreSQL schema of its own."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path}/livepanel.db"
+        return
+    with scratch_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(
-        db_url=f"sqlite:///{tmp_path}/livepanel.db",
+        db_url=db_url,
         secret="test-secret-not-for-production",
         uploads_dir=tmp_path / "uploads",
         presence_interval=0.2,
     )
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The shared test Redis: required in CI, skipped (with the reason) elsewhere if away."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs Redis at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis at {REDIS_URL} is not reachable ({exc}); CI requires it")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key and channel prefix of this test's own (Redis is shared); its keys go after."""
+    import redis
+
+    prefix = f"livepanel-test-{secrets.token_hex(6)}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture

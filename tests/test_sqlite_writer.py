@@ -436,14 +436,14 @@ async def test_a_store_may_leave_checkpoints_to_sqlite(settings: Settings) -> No
 # -- the rate limit's give-back ------------------------------------------------------------------
 
 
-def test_a_hit_given_back_is_not_counted() -> None:
+async def test_a_hit_given_back_is_not_counted() -> None:
     limiter = RateLimiter(2, window=60)
-    assert limiter.retry_after("k", now=0) == 0
-    assert limiter.retry_after("k", now=1) == 0
-    assert limiter.retry_after("k", now=2) > 0
-    limiter.give_back("k")
-    assert limiter.retry_after("k", now=3) == 0
-    limiter.give_back("unknown")  # nothing to give back: no error
+    assert limiter.hit("k", now=0) == 0
+    assert limiter.hit("k", now=1) == 0
+    assert limiter.hit("k", now=2) > 0
+    await limiter.give_back("k")
+    assert limiter.hit("k", now=3) == 0
+    await limiter.give_back("unknown")  # nothing to give back: no error
 
 
 def _now() -> datetime:

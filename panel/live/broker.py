@@ -5,13 +5,19 @@ can be added in a file of its own and chosen by `broker_for_url`:
 
 - `await broker.publish(channel, message)` sends one message to every subscription of
   `channel`, in this process and (for a shared backend) in every other one.
-- `async with broker.subscribe(channel) as messages:` yields an async iterator of the
-  messages published on `channel` from the moment the block is entered, in publish order.
-  Leaving the block ends the subscription.
+- `async with broker.subscribe(channel) as messages:` yields a `Subscription`: an async
+  iterator of the messages published on `channel` from the moment the block is entered, in
+  publish order, whose `drain(limit)` also returns the messages already received without
+  waiting (so the hub can send a burst to each socket as one message). Leaving the block
+  ends the subscription.
 
 A message is a frame already encoded once by the publisher, plus its seq (None for frames
 that are not logged: staff notices). The broker promises neither delivery nor exactly-once:
-the hub (panel/live/hub.py) drops duplicates by seq and fills gaps from the event log.
+the hub (panel/live/hub.py) drops duplicates by seq and fills gaps from the event log. A
+*mark* (`mark(seq)`, empty text) is no frame: it tells the hub that the log reaches `seq`, so
+that a lost last frame, or frames lost while Redis was away, are read from the log.
+
+`LocalBroker` is one process; `RedisBroker` (panel/live/redis_broker.py) joins processes.
 """
 
 from __future__ import annotations
@@ -49,6 +55,28 @@ class Message:
     seq: int | None
     text: str
 
+    @property
+    def is_mark(self) -> bool:
+        return not self.text
+
+
+def mark(seq: int | None) -> Message:
+    """Not a frame: "the log reaches `seq`" (None: "look where the log ends"); the hub fills
+    any gap up to there from the log. Marks stay in the process that makes them."""
+    return Message(seq, "")
+
+
+class Subscription(Protocol):
+    """What `Broker.subscribe` yields: the channel's messages, in publish order."""
+
+    def __aiter__(self) -> AsyncIterator[Message]: ...
+
+    async def __anext__(self) -> Message:
+        """The next message, waiting for it if none has arrived."""
+
+    def drain(self, limit: int) -> list[Message]:
+        """Up to `limit` messages that have already arrived, without waiting; [] if none."""
+
 
 class Broker(Protocol):
     async def start(self) -> None:
@@ -60,7 +88,7 @@ class Broker(Protocol):
     async def publish(self, channel: str, message: Message) -> None:
         """Send `message` to every subscription of `channel`."""
 
-    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
         """The messages published on `channel` while the block is open, in order."""
 
 
@@ -75,6 +103,12 @@ class _Messages:
 
     async def __anext__(self) -> Message:
         return await self._queue.get()
+
+    def drain(self, limit: int) -> list[Message]:
+        taken: list[Message] = []
+        while len(taken) < limit and not self._queue.empty():
+            taken.append(self._queue.get_nowait())
+        return taken
 
 
 class LocalBroker:
@@ -100,7 +134,7 @@ class LocalBroker:
             queue.put_nowait(message)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
         queue: asyncio.Queue[Message] = asyncio.Queue()
         self._queues.setdefault(channel, set()).add(queue)
         try:
@@ -116,11 +150,18 @@ class LocalBroker:
         """How many subscriptions `channel` has now (for tests and diagnostics)."""
         return len(self._queues.get(channel, ()))
 
+    def channels(self) -> list[str]:
+        """The channels that have a subscription now."""
+        return list(self._queues)
 
-def broker_for_url(url: str | None) -> Broker:
-    """The broker for `url`: LocalBroker without one; raises ValueError with one clear line."""
+
+def broker_for_url(url: str | None, prefix: str = "livepanel:") -> Broker:
+    """LocalBroker without a URL, RedisBroker for a Redis one (channels named under
+    `prefix`); raises ValueError with one clear line for anything else."""
     if not url:
         return LocalBroker()
-    raise ValueError(
-        f"cannot use broker {url!r}: the Redis broker is not built yet; run one process"
-    )
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from panel.live.redis_broker import RedisBroker  # redis is an optional extra
+
+        return RedisBroker(url, prefix)
+    raise ValueError(f"cannot use broker {url!r}: expected a redis:// URL")

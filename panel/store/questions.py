@@ -185,6 +185,26 @@ class QuestionRows(Rows):
             )
         return bool(added)
 
+    async def votes_shown(self, question_id: int, upvotes: int) -> None:
+        """A public frame of the question now carries `upvotes` (see panel/votes.py)."""
+        await self.conn.execute(
+            "UPDATE questions SET upvotes_shown = :n WHERE id = :q",
+            {"n": upvotes, "q": question_id},
+        )
+
+    async def unannounced_votes(self) -> list[int]:
+        """Published questions whose count changed since their last public frame; questions
+        no longer public are marked as shown instead (readers no longer see their count)."""
+        await self.conn.execute(
+            "UPDATE questions SET upvotes_shown = upvotes"
+            " WHERE upvotes <> upvotes_shown AND status <> :approved",
+            {"approved": QuestionStatus.APPROVED.value},
+        )
+        rows = await self._all(
+            "SELECT id FROM questions WHERE upvotes <> upvotes_shown ORDER BY id"
+        )
+        return [r["id"] for r in rows]
+
     # -- bans -----------------------------------------------------------------
     async def ban_reader(self, event_id: int, reader_id: str, now: datetime) -> None:
         await self.conn.execute(

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from panel.store.base import CommitListener, StoreError
 from panel.store.cache import WriterCache
-from panel.store.migrations import load_migrations, split_statements
+from panel.store.migrations import apply_pending, split_statements
 from panel.store.repo import Repo
 from panel.store.sqlite_conn import ConnThread, ReadConn, WriteConn, run_straight
 
@@ -210,23 +210,15 @@ class SQLiteStore:
         """Apply pending migrations in one transaction (on the writer's thread)."""
         assert self._writer is not None and self._writer.db is not None
         db = self._writer.db
-        applied: list[int] = []
+        conn = WriteConn(db, self.cache)
+
+        async def run_script(sql: str) -> None:
+            for statement in split_statements(sql):  # inside our transaction, one by one
+                await conn.execute(statement)
+
         try:
             db.execute("BEGIN IMMEDIATE")  # one migrator at a time
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations"
-                " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            done = {r[0] for r in db.execute("SELECT version FROM schema_migrations")}
-            for version, sql in load_migrations(self.dialect):
-                if version in done:
-                    continue
-                for statement in split_statements(sql):
-                    db.execute(statement)
-                db.execute(
-                    "INSERT INTO schema_migrations VALUES (:v, datetime('now'))", {"v": version}
-                )
-                applied.append(version)
+            applied = run_straight(apply_pending(conn, self.dialect, run_script))
             db.execute("COMMIT")
         except sqlite3.Error:
             with contextlib.suppress(sqlite3.Error):  # BEGIN itself may have failed

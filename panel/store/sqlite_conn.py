@@ -23,19 +23,10 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
-from panel.domain import RuleError
 from panel.store.cache import WriterCache
-from panel.store.rows import Row
+from panel.store.rows import Row, in_range
 
 T = TypeVar("T")
-
-
-def in_range(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """Refuse whole numbers SQLite cannot hold (an id like /questions/99999999999999999999)."""
-    for value in (params or {}).values():
-        if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            raise RuleError("not_found", "No such item: a number in the request is out of range.")
-    return params or {}
 
 
 def fetchall(db: sqlite3.Connection, sql: str, params: Mapping[str, Any] | None) -> list[Row]:

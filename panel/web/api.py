@@ -13,6 +13,7 @@ from panel.live import protocol as p
 from panel.live.broker import public_channel
 from panel.web.auth import answerer, editor_actor, require_editor
 from panel.web.base import (
+    current_reader,
     json_error,
     origin_allowed,
     read_json,
@@ -92,7 +93,8 @@ async def list_questions(request: Request) -> Response:
     async with svc.store.read() as repo:
         people = {x.id: x for x in (await repo.lineup(event.id)).everyone()}
         if request.query_params.get("mine"):
-            questions = await repo.reader_questions(event.id, reader_id(request))
+            mine = current_reader(request)  # asking whose they are starts no session
+            questions = await repo.reader_questions(event.id, mine) if mine else []
         else:
             questions = await repo.questions(event.id, [status])
         answers = await repo.answers_for_event(event.id)
@@ -121,7 +123,7 @@ async def post_question(request: Request) -> Response:
         raise RuleError("invalid", "Idempotency-Key must be 1 to 200 characters.")
     reader = reader_id(request)
     svc.questions.check(data.get("body"), data.get("name", ""))  # typos cost no quota
-    wait = limit_reached(request)
+    wait = await limit_reached(request)
     if wait:
         # A retry is answered from the store and does not count against the limit.
         earlier = await _earlier_question(request, slug, reader, key) if key else None
@@ -140,10 +142,10 @@ async def post_question(request: Request) -> Response:
             )
         except RuleError as exc:
             if exc.code == "not_found":
-                give_back_quota(request)  # no such event: as if never asked
+                await give_back_quota(request)  # no such event: as if never asked
             raise
         if not created:
-            give_back_quota(request)  # a retry does not count against the limit
+            await give_back_quota(request)  # a retry does not count against the limit
     headers = {} if created else {"Idempotent-Replayed": "true"}
     return JSONResponse(
         {"id": question.id, "status": question.status}, status_code=201, headers=headers
@@ -165,7 +167,7 @@ async def upvote(request: Request) -> Response:
         raise RuleError("forbidden", "Cross-site requests are not allowed.")
     # Reader ids are free to mint (clear the cookie), so upvotes are also limited per IP.
     ip = request.client.host if request.client else "unknown"
-    wait = svc.upvote_limiter.retry_after(f"ip:{ip}")
+    wait = await svc.upvote_limiter.retry_after(f"ip:{ip}")
     if wait:
         return json_error(
             "rate_limited",
@@ -173,7 +175,7 @@ async def upvote(request: Request) -> Response:
             429,
             headers={"Retry-After": str(wait)},
         )
-    total = await svc.questions.upvote(request.path_params["question_id"], reader_id(request))
+    total = await svc.votes.upvote(request.path_params["question_id"], reader_id(request))
     return JSONResponse({"id": request.path_params["question_id"], "upvotes": total})
 
 

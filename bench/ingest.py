@@ -11,8 +11,9 @@ at most `--connections` per process, opened as needed). Latency is measured from
 question's scheduled time to the end of its response, so a queue in the client counts too.
 
 Rate limits (5 questions a minute per reader, 30 per IP) are those of a default server; the
-benchmark stays inside them as a crowd would: every reader (a `livepanel` session cookie,
-minted before the run with `GET ...?mine=1`) asks at most 4 questions, and every client
+benchmark stays inside them as a crowd would: every reader (a `livepanel` session cookie
+holding a reader id, signed before the run with the server's secret, as the server signs
+it: a reader who has asked before) asks at most 4 questions, and every client
 address at most 25. The address is sent as `X-Forwarded-For`, which uvicorn applies for
 peers in `FORWARDED_ALLOW_IPS` (default and here: 127.0.0.1), as behind a reverse proxy.
 
@@ -31,10 +32,12 @@ on error. Traffic goes only to 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import math
 import multiprocessing as mp
 import os
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -45,6 +48,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+import itsdangerous
 
 from bench.fanout import (
     ROOT,
@@ -57,6 +62,7 @@ from bench.fanout import (
     wait_port,
 )
 
+SECRET = "bench-secret"  # the server's LIVEPANEL_SECRET, which signs the reader cookies
 PER_READER = 4  # questions per reader cookie (the default limit is 5 a minute)
 PER_ADDRESS = 25  # questions per client address (the default limit is 30 a minute)
 TEXT = "Ingest {key}: what does a typical first week look like for a new trainee officer?"
@@ -157,6 +163,17 @@ def address(n: int) -> str:
 # --------------------------------------------------------------------------- client process
 
 
+def reader_cookie(secret: str) -> str:
+    """A reader who has asked before: a `livepanel` session cookie holding a reader id,
+    signed as the server signs its own (Starlette's SessionMiddleware: base64 JSON under an
+    itsdangerous TimestampSigner, with the server's LIVEPANEL_SECRET). The server would
+    only set one in answer to a question or an upvote (viewing starts no session), and
+    neither may happen before the timed part."""
+    session = {"reader": secrets.token_urlsafe(16)}
+    data = base64.b64encode(json.dumps(session).encode("utf-8"))
+    return "livepanel=" + itsdangerous.TimestampSigner(secret).sign(data).decode("utf-8")
+
+
 async def _client(conn: Connection, spec: dict[str, Any]) -> None:
     pool = Pool(spec["port"], spec["connections"])
     count, rate, tag = spec["count"], spec["rate"], spec["tag"]
@@ -164,17 +181,7 @@ async def _client(conn: Connection, spec: dict[str, Any]) -> None:
     timeout = spec["timeout"]
     path = f"/api/v1/events/{SLUG}/questions"
 
-    # Mint the reader cookies first (not timed): the server sets one on the first request
-    # that needs a reader id.
-    async def mint(j: int) -> str:
-        raw = request("GET", f"{path}?mine=1", {"X-Forwarded-For": address(base + j)})
-        status, headers, _ = await asyncio.wait_for(pool.call(raw), timeout)
-        for cookie in headers.get("set-cookie", []):
-            if cookie.startswith("livepanel="):
-                return cookie.split(";", 1)[0]
-        raise RuntimeError(f"no livepanel cookie (HTTP {status})")
-
-    cookies = await asyncio.gather(*(mint(j) for j in range(math.ceil(count / PER_READER))))
+    cookies = [reader_cookie(SECRET) for _ in range(math.ceil(count / PER_READER))]
     conn.send(("ready", len(cookies)))
     start = None
     while start is None:
@@ -410,7 +417,7 @@ async def ingest(opts: Options) -> dict[str, Any]:
     port = free_port()
     folder = tempfile.mkdtemp(prefix="livepanel-ingest-")
     path = f"{folder}/bench.db"
-    env = {**os.environ, "LIVEPANEL_SECRET": "bench-secret", "FORWARDED_ALLOW_IPS": "127.0.0.1"}
+    env = {**os.environ, "LIVEPANEL_SECRET": SECRET, "FORWARDED_ALLOW_IPS": "127.0.0.1"}
     cli = [sys.executable, "-m", "panel.cli"]
     subprocess.run(
         [*cli, "demo", "--db", f"sqlite:///{path}"],

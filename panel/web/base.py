@@ -19,6 +19,7 @@ from panel.domain import Event, RuleError
 from panel.render import markdown_to_html
 from panel.security import mask_csrf, new_csrf_token, new_reader_id, same, unmask_csrf
 from panel.services import Services
+from panel.sessions import StaffSession
 from panel.web.pagecache import PageCache
 
 MAX_FORM_BYTES = 64 * 1024
@@ -78,6 +79,17 @@ def csrf_token(conn: HTTPConnection) -> str:
     return str(token)
 
 
+async def editor_session(conn: HTTPConnection) -> StaffSession | None:
+    """The editor's session that the cookie names, while it lasts (panel/sessions.py); looked
+    up once per request."""
+    if not hasattr(conn.state, "editor_session"):
+        session = await services(conn).sessions.find(conn.session.get("sid"))
+        editor = session is not None and session.actor.kind == "editor"
+        conn.state.editor_session = session if editor else None
+    found: StaffSession | None = conn.state.editor_session
+    return found
+
+
 async def read_form(request: Request, max_bytes: int | None = None) -> FormData:
     """The posted form, refused when too big or when its CSRF token is missing or wrong.
 
@@ -134,7 +146,7 @@ def origin_allowed(conn: HTTPConnection) -> bool:
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     base = {
         "csrf_token": mask_csrf(csrf_token(request)),  # a new disguise per page (BREACH)
-        "editor": request.session.get("editor_name"),
+        "editor": "sid" in request.session,  # shows the Desk link; it grants nothing
         "site_name": "Livepanel",
     }
     return templates(request).TemplateResponse(
@@ -160,7 +172,7 @@ def json_error(
 async def event_or_404(request: Request, slug: str) -> Event:
     async with services(request).store.read() as repo:
         event = await repo.event_by_slug(slug)
-    if event is None or event.status == "draft" and not request.session.get("editor_id"):
+    if event is None or event.status == "draft" and await editor_session(request) is None:
         raise HTTPException(404, "No such event.")
     return event
 

@@ -540,6 +540,7 @@ async def test_every_form_post_refuses_a_missing_or_wrong_csrf_token(
             "slot_id": slot,
             "panelist_id": world.alpha["core"][1],
             "editor_id": admin_id,
+            "action": "disable",
         }
         foreign = csrf_of((await other.get("/events/alpha")).text)  # another session's token
         data = {

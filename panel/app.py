@@ -125,9 +125,7 @@ def routes() -> list[Any]:
         Route("/desk/editors", desk_admin.create_editor, methods=["POST"]),
         Route("/desk/editors/{editor_id:int}/role", desk_admin.set_role, methods=["POST"]),
         Route(
-            "/desk/editors/{editor_id:int}/{action:str}",
-            desk_admin.account_action,
-            methods=["POST"],
+            "/desk/editors/{editor_id:int}/{action}", desk_admin.account_action, methods=["POST"]
         ),
         Route("/desk/account", desk_admin.account_page),
         Route("/desk/account", desk_admin.change_password, methods=["POST"]),

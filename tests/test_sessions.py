@@ -216,12 +216,7 @@ async def test_a_password_change_ends_the_other_sessions_and_not_this_one(
         await notified(server, event, on_phone)  # this session's socket stays open
         await on_phone.close()
     async with client_for(server) as browser:
-        page = await browser.get("/desk/login")
-        old = await browser.post(
-            "/desk/login",
-            data={"csrf_token": csrf_from(page.text), "username": "gus", "password": PASSWORD},
-        )
-        assert old.status_code == 401
+        assert (await sign_in(browser, "gus")).status_code == 401  # the old password
     async with desk(server, "gus", NEW_PASSWORD, new=False):
         pass
     assert "editor.password" in await audit_actions(server)
@@ -247,11 +242,7 @@ async def test_disabling_an_editor_ends_their_sessions_and_closes_their_socket(
         api = await hal.get("/api/v1/events/probation/questions?status=pending", headers=bearer)
         assert api.status_code == 401
     async with client_for(server) as browser:
-        page = await browser.get("/desk/login")
-        refused = await browser.post(
-            "/desk/login",
-            data={"csrf_token": csrf_from(page.text), "username": "hal", "password": PASSWORD},
-        )
+        refused = await sign_in(browser, "hal")
         assert refused.status_code == 403 and "disabled" in refused.text
     assert "Account enabled." in await admin_post(admin, f"/desk/editors/{hal_id}/enable")
     async with desk(server, "hal", new=False) as hal:
@@ -273,12 +264,7 @@ async def test_removing_an_editor_ends_their_sessions_at_once(
             assert await signed_out(socket)
         assert (await ivy.get("/desk")).status_code == 303
     async with client_for(server) as browser:
-        page = await browser.get("/desk/login")
-        gone = await browser.post(
-            "/desk/login",
-            data={"csrf_token": csrf_from(page.text), "username": "ivy", "password": PASSWORD},
-        )
-        assert gone.status_code == 401
+        assert (await sign_in(browser, "ivy")).status_code == 401
     # An admin cannot remove or disable themselves (the last admin could lock everyone out).
     boss = await editor_id(server, "boss")
     assert "You cannot remove your own account." in await admin_post(
@@ -306,13 +292,10 @@ async def test_an_admin_unlocks_a_locked_account(
     for _ in range(5):
         await server.acall(lambda: _fails(server.actions.sign_in("kim", "wrong password")))
     async with client_for(server) as browser:
-        page = await browser.get("/desk/login")
-        form = {"csrf_token": csrf_from(page.text), "username": "kim", "password": PASSWORD}
-        assert (await browser.post("/desk/login", data=form)).status_code == 429  # locked
-        editors = (await admin.get("/desk/editors")).text
-        assert "Locked until" in editors
+        assert (await sign_in(browser, "kim")).status_code == 429  # locked
+        assert "Locked until" in (await admin.get("/desk/editors")).text
         assert "Account unlocked." in await admin_post(admin, f"/desk/editors/{kim_id}/unlock")
-        assert (await browser.post("/desk/login", data=form)).status_code == 303
+        assert (await sign_in(browser, "kim")).status_code == 303
     assert "editor.unlock" in await audit_actions(server)
 
 

@@ -29,7 +29,9 @@ SESSIONS_CHANNEL = "sessions"
 class Signouts:
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
-        self._watching: dict[str, set[asyncio.Future[None]]] = {}
+        # Each open staff socket's future, and the session it belongs to: a few dozen at most,
+        # so an announcement simply looks at them all.
+        self._watching: dict[asyncio.Future[None], str] = {}
 
     async def announce(self, session_ids: Sequence[str]) -> None:
         """Tell every process that these sessions ended (ids only: hashes, never tokens)."""
@@ -50,26 +52,22 @@ class Signouts:
             except ValueError:
                 log.error("not a list of sessions on %r: %.80r", SESSIONS_CHANNEL, message.text)
                 continue
-            for session_id in ended if isinstance(ended, list) else ():
-                for future in self._watching.get(str(session_id), ()):
-                    if not future.done():
-                        future.set_result(None)
+            ended = {str(i) for i in ended} if isinstance(ended, list) else set()
+            for future, session_id in self._watching.items():
+                if session_id in ended and not future.done():
+                    future.set_result(None)
 
     @contextlib.contextmanager
     def watch(self, session_id: str) -> Iterator[asyncio.Future[None]]:
         """A future that is done once `session_id` is announced as ended."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._watching.setdefault(session_id, set()).add(future)
+        self._watching[future] = session_id
         try:
             yield future
         finally:
-            watchers = self._watching.get(session_id)
-            if watchers is not None:
-                watchers.discard(future)
-                if not watchers:
-                    del self._watching[session_id]
+            del self._watching[future]
             future.cancel()
 
     def watched(self) -> int:
         """How many sockets watch a session in this process (for tests and diagnostics)."""
-        return sum(len(futures) for futures in self._watching.values())
+        return len(self._watching)

@@ -3,12 +3,12 @@ and removing them, and API tokens."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import SYSTEM, Actor, RuleError, iso, parse_iso
+from panel.lockouts import LOCKOUT, MAX_FAILED_LOGINS, Lockouts, MemoryLockouts
 from panel.security import hash_password, new_token, token_hash, verify_password
 from panel.sessions import (
     SessionsEnded,
@@ -23,9 +23,6 @@ from panel.store.rows import Row
 from panel.text import clean_text
 from panel.writes import Tx, Writer
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
-MAX_UNKNOWN_LOGINS = 10_000  # usernames without an account whose failures are counted
 LOCKED = "Too many failed attempts; try again in a few minutes."
 WRONG = "Wrong username or password."
 DISABLED = "This account is disabled. Ask an admin to enable it."
@@ -36,12 +33,14 @@ _DUMMY_HASH = (
 
 
 class Accounts:
-    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, settings: Settings, lockouts: Lockouts | None = None
+    ) -> None:
         self.write = Writer(store, clock)
         self.clock = clock
         self.settings = settings
-        # Failed sign-ins to usernames that have no account: (failures, locked until).
-        self.unknown_logins: dict[str, tuple[int, datetime | None]] = {}
+        # Failed sign-ins to usernames that have no account (shared by processes with Redis).
+        self.unknown_logins = lockouts or MemoryLockouts(clock)
         self.on_sessions_ended: SessionsEnded = nobody_to_tell
 
     async def create_editor(
@@ -73,7 +72,7 @@ class Accounts:
         async with self.write.store.read() as repo:
             known = await repo.editor_by_username(username)
         if known is None:
-            await self._unknown_login(username, password, self.clock.now())
+            await self._unknown_login(username, password)
         locked = known["locked_until"]
         if locked and parse_iso(locked) > self.clock.now():
             raise RuleError("locked", LOCKED)
@@ -106,19 +105,13 @@ class Accounts:
         await self.on_sessions_ended(ended)
         return editor, token
 
-    async def _unknown_login(self, username: str, password: str, now: datetime) -> NoReturn:
+    async def _unknown_login(self, username: str, password: str) -> NoReturn:
         """Refuse a username without an account exactly as a real account would be refused,
         locking included, so that neither the answer nor its timing reveals which exist."""
-        failed, locked = self.unknown_logins.pop(username, (0, None))
-        if locked and locked > now:
-            self.unknown_logins[username] = (failed, locked)
+        if await self.unknown_logins.locked(username):
             raise RuleError("locked", LOCKED)
         await verify_password(_DUMMY_HASH, password)  # the same cost as a real check
-        failed += 1
-        lock = now + LOCKOUT if failed >= MAX_FAILED_LOGINS else None
-        self.unknown_logins[username] = (0 if lock else failed, lock)
-        while len(self.unknown_logins) > MAX_UNKNOWN_LOGINS:  # bounded: forget the oldest
-            del self.unknown_logins[next(iter(self.unknown_logins))]
+        await self.unknown_logins.failed(username)
         raise RuleError("bad_login", WRONG)
 
     async def set_editor_role(self, editor_id: int, role: str, actor: Actor) -> None:

@@ -30,6 +30,7 @@ from panel.config import Settings
 from panel.domain import Actor
 from panel.drafts import Drafts
 from panel.events import Events
+from panel.lockouts import Lockouts
 from panel.moderation import Moderation
 from panel.questions import Questions
 from panel.roster import Roster
@@ -41,7 +42,9 @@ from panel.votes import Votes
 
 
 class Actions:
-    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, settings: Settings, lockouts: Lockouts | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
@@ -52,7 +55,7 @@ class Actions:
         self.events = Events(store, clock, settings)
         self.schedule = Schedule(store, clock, settings)
         self.roster = Roster(store, clock, settings)
-        self.accounts = Accounts(store, clock, settings)
+        self.accounts = Accounts(store, clock, settings, lockouts)
         self.sessions = StaffSessions(store, clock, settings)
         self.transcripts = Transcripts(store, clock, settings)
         self.drafts = Drafts(store, clock, settings)

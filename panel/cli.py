@@ -13,14 +13,18 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from panel import redis_client
 from panel.actions import Actions
 from panel.clock import SystemClock
 from panel.config import Settings
 from panel.demo import DemoInfo, load_demo
 from panel.domain import RuleError, parse_iso
 from panel.store import Store, StoreError, store_for_url
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 T = TypeVar("T")
 DEMO_DB = "sqlite:///livepanel-demo.db"
@@ -96,20 +100,15 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from panel.app import create_app
 
-    if args.redis or os.environ.get("LIVEPANEL_REDIS"):
-        raise CommandError("the Redis broker is not built yet; run one process without --redis")
-    if args.workers != 1:
-        raise CommandError(
-            "--workers above 1 needs the PostgreSQL and Redis backends, which "
-            "are not built yet; run one worker"
-        )
     fresh_demo = args.demo and not args.db
     if fresh_demo:
         args.db = DEMO_DB
     settings = _settings(args)
+    _check_scale_out(settings, args.workers)
     sock = _bind(settings.host, settings.port)  # before touching any file: fail fast
     if fresh_demo:
         # The demo database is disposable: start it fresh so "now" is inside the first slot.
@@ -124,18 +123,66 @@ def cmd_serve(args: argparse.Namespace) -> None:
         _print_demo(info, base_url)
     else:
         _with_store(settings, lambda store: asyncio.sleep(0))  # fail early on a bad --db
-    app = create_app(settings, clock)
-    config = uvicorn.Config(
-        app,
-        log_level="info",
-        ws_max_size=settings.ws_max_message_bytes,
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
-        lifespan="on",
-        timeout_graceful_shutdown=5,
-    )
+    options: dict[str, Any] = {
+        "log_level": "info",
+        "ws_max_size": settings.ws_max_message_bytes,
+        "ws_ping_interval": 20,
+        "ws_ping_timeout": 20,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 5,
+    }
     print(f"Serving on {base_url}", flush=True)
-    uvicorn.Server(config).run(sockets=[sock])
+    if args.workers == 1:
+        config = uvicorn.Config(create_app(settings, clock), **options)
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+    # Each worker is a fresh process (spawned by uvicorn's supervisor) that builds its own
+    # app from the environment, so the settings from the flags travel there.
+    os.environ.update(_settings_env(settings))
+    config = uvicorn.Config("panel.cli:worker_app", factory=True, workers=args.workers, **options)
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def worker_app() -> Starlette:
+    """The app of one `serve --workers N` worker: settings from LIVEPANEL_* (set by serve)."""
+    from panel.app import create_app
+
+    return create_app(Settings.from_env(), SystemClock())
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    env = {
+        "LIVEPANEL_DB": settings.db_url,
+        "LIVEPANEL_HOST": settings.host,
+        "LIVEPANEL_PORT": str(settings.port),
+        "LIVEPANEL_PUBLIC_URL": settings.public_url,
+        "LIVEPANEL_REDIS_PREFIX": settings.redis_prefix,
+    }
+    if settings.redis_url:
+        env["LIVEPANEL_REDIS"] = settings.redis_url
+    return env
+
+
+def _check_scale_out(settings: Settings, workers: int) -> None:
+    """Several processes act as one site only with one secret (cookies signed in one are
+    accepted by the others) and one Redis (frames, audience, limits, lockouts)."""
+    if workers < 1:
+        raise CommandError("--workers must be 1 or more")
+    if (workers > 1 or settings.redis_url) and not os.environ.get("LIVEPANEL_SECRET"):
+        raise CommandError(
+            "set LIVEPANEL_SECRET (the same in every process) to run with --workers above 1 "
+            "or with Redis: each process must accept the cookies the others signed"
+        )
+    if workers > 1 and not settings.redis_url:
+        raise CommandError(
+            "--workers above 1 needs --redis (or LIVEPANEL_REDIS): the workers share live "
+            "frames, audience counts and rate limits through it"
+        )
+    if settings.redis_url:
+        try:
+            redis_client.check(settings.redis_url)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -234,11 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve = with_db(sub.add_parser("serve", help="run the server (migrates first)"))
     serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
-    serve.add_argument("--redis", help="Redis URL for several processes (planned)")
+    serve.add_argument(
+        "--redis", help="Redis URL shared by several processes (env LIVEPANEL_REDIS)"
+    )
     serve.add_argument("--public-url", dest="public_url", help="the site's public address")
     serve.add_argument("--demo", action="store_true", help="load the demo data")
     serve.add_argument("--demo-at", dest="demo_at", help="place the demo around this instant")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (1)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the port (1)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     with_db(sub.add_parser("migrate", help="apply schema migrations")).set_defaults(

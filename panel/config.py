@@ -15,6 +15,9 @@ DEFAULT_DB = "sqlite:///livepanel.db"
 class Settings:
     db_url: str = DEFAULT_DB
     redis_url: str | None = None
+    # Every Redis key and pub/sub channel of this site starts with this, so that several
+    # sites (or test runs) can share one Redis.
+    redis_prefix: str = "livepanel:"
     host: str = "127.0.0.1"
     port: int = 8000
     # Signs cookies. A random default keeps a forgotten secret from being guessable,
@@ -64,6 +67,7 @@ class Settings:
         for name, var in (
             ("db_url", "LIVEPANEL_DB"),
             ("redis_url", "LIVEPANEL_REDIS"),
+            ("redis_prefix", "LIVEPANEL_REDIS_PREFIX"),
             ("host", "LIVEPANEL_HOST"),
             ("secret", "LIVEPANEL_SECRET"),
             ("public_url", "LIVEPANEL_PUBLIC_URL"),
@@ -72,6 +76,8 @@ class Settings:
                 values[name] = env[var]
         if env.get("LIVEPANEL_PORT"):
             values["port"] = int(env["LIVEPANEL_PORT"])
+        if env.get("LIVEPANEL_PRESENCE_INTERVAL"):
+            values["presence_interval"] = float(env["LIVEPANEL_PRESENCE_INTERVAL"])
         if env.get("LIVEPANEL_EMBED_ANCESTORS"):
             values["embed_ancestors"] = tuple(env["LIVEPANEL_EMBED_ANCESTORS"].split())
         if env.get("LIVEPANEL_UPLOADS"):

@@ -10,6 +10,7 @@ import math
 import secrets
 import time
 from collections import deque
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -81,8 +82,16 @@ def new_reader_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+class Limiter(Protocol):
+    """At most so many hits per key in a sliding window: `RateLimiter` in one process,
+    `redis_limits.RedisLimiter` shared by several."""
+
+    async def retry_after(self, key: str) -> int:
+        """0 if a hit is allowed now (and records it), else seconds to wait."""
+
+
 class RateLimiter:
-    """At most `limit` hits per `window` seconds per key (a sliding window)."""
+    """At most `limit` hits per `window` seconds per key (a sliding window), in memory."""
 
     def __init__(self, limit: int, window: float = 60.0, max_keys: int = 100_000) -> None:
         self.limit = limit
@@ -90,7 +99,10 @@ class RateLimiter:
         self.max_keys = max_keys
         self._hits: dict[str, deque[float]] = {}
 
-    def retry_after(self, key: str, now: float | None = None) -> int:
+    async def retry_after(self, key: str) -> int:
+        return self.hit(key)
+
+    def hit(self, key: str, now: float | None = None) -> int:
         """0 if a hit is allowed now (and records it), else seconds to wait."""
         now = time.monotonic() if now is None else now
         hits = self._hits.setdefault(key, deque())

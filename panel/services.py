@@ -17,7 +17,8 @@ from panel.config import Settings
 from panel.drafts import Drafts
 from panel.events import Events
 from panel.live import protocol
-from panel.live.broker import Broker, broker_for_url
+from panel.live.audience import Audience
+from panel.live.broker import Broker, event_of, mark
 from panel.live.hub import Hub
 from panel.live.publisher import Publisher
 from panel.live.signouts import SESSIONS_CHANNEL, Signouts
@@ -26,8 +27,9 @@ from panel.questions import Questions
 from panel.roster import Roster
 from panel.schedule import Schedule
 from panel.scheduler import Scheduler
-from panel.security import RateLimiter
+from panel.security import Limiter
 from panel.sessions import StaffSessions
+from panel.shared import Shared, shared_for
 from panel.store import Store, store_for_url
 from panel.transcripts import Transcripts
 from panel.votes import Votes
@@ -58,18 +60,23 @@ class Services:
     drafts: Drafts
     backstage: Backstage
     scheduler: Scheduler
-    reader_limiter: RateLimiter
-    ip_limiter: RateLimiter
-    login_limiter: RateLimiter
-    upvote_limiter: RateLimiter
+    shared: Shared  # what several processes share (in Redis), or this process alone
+    audience: Audience
+    reader_limiter: Limiter
+    ip_limiter: Limiter
+    login_limiter: Limiter
+    upvote_limiter: Limiter
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Per public channel: its audience in the other processes, as of the last tick.
+    elsewhere: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock) -> Services:
         store = store_for_url(settings.db_url)
-        broker = broker_for_url(settings.redis_url)
+        shared = shared_for(settings, clock)
+        broker = shared.broker
         hub = Hub(store, broker, clock, settings.send_queue_frames, settings.ring_frames)
-        actions = Actions(store, clock, settings)
+        actions = Actions(store, clock, settings, shared.lockouts)
         scheduler = Scheduler(store, actions.schedule, clock)
         actions.on_schedule_change = scheduler.poke
         signouts = Signouts(broker)
@@ -96,10 +103,12 @@ class Services:
             drafts=actions.drafts,
             backstage=actions.backstage,
             scheduler=scheduler,
-            reader_limiter=RateLimiter(settings.questions_per_minute_reader),
-            ip_limiter=RateLimiter(settings.questions_per_minute_ip),
-            login_limiter=RateLimiter(10),
-            upvote_limiter=RateLimiter(settings.upvotes_per_minute_ip),
+            shared=shared,
+            audience=shared.audience,
+            reader_limiter=shared.limiter("reader", settings.questions_per_minute_reader),
+            ip_limiter=shared.limiter("ip", settings.questions_per_minute_ip),
+            login_limiter=shared.limiter("login", 10),
+            upvote_limiter=shared.limiter("upvote", settings.upvotes_per_minute_ip),
         )
 
     @property
@@ -108,18 +117,45 @@ class Services:
         return self.publisher.published
 
     async def _announce_audience(self) -> None:
-        """Audience counts go out on a timer, and only when they changed, never per join."""
+        """The presence tick. Audience counts (summed over processes) go out on a timer, and
+        only when they changed, never per join. Each followed event also gets a mark with
+        its last seq, so a frame the broker lost is read from the log even if it was the
+        event's last one."""
         last: dict[str, int] = {}
         while True:
             await asyncio.sleep(self.settings.presence_interval)
-            for channel in self.hub.channels("event:"):
-                count = self.hub.count(channel)
+            try:
+                channels = self.hub.channels("event:")
+                here = {c: self.hub.count(c) for c in channels}
+                totals = await self.audience.totals(here)
+                await self._mark_log_ends(channels)
+            except Exception:
+                log.exception("presence tick failed")  # the next tick tries again
+                continue
+            self.elsewhere = {c: max(0, totals[c] - here[c]) for c in totals}
+            last = {c: n for c, n in last.items() if c in totals}
+            for channel, count in totals.items():
                 if last.get(channel) != count:
                     last[channel] = count
                     text = protocol.unlogged(
                         protocol.PRESENCE, {"audience": count}, self.clock.now()
                     )
                     self.hub.send_local(channel, text)
+
+    def audience_of(self, channel: str) -> int:
+        """The audience now: this process's sockets, and the others' as of the last tick."""
+        return self.hub.count(channel) + self.elsewhere.get(channel, 0)
+
+    async def _mark_log_ends(self, channels: list[str]) -> None:
+        """Tell each followed public channel where its log ends (one read for all)."""
+        ends: list[tuple[str, int]] = []
+        async with self.store.read() as repo:
+            for channel in channels:
+                event_id = event_of(channel)
+                if event_id is not None:
+                    ends.append((channel, await repo.last_seq(event_id)))
+        for channel, seq in ends:
+            await self.broker.publish(channel, mark(seq))
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:
@@ -152,6 +188,7 @@ class Services:
             await self._stop_tasks()
             await self.hub.close()
             await self.broker.stop()
+            await self.shared.close()
             await self.store.close()
 
     async def _stop_tasks(self) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -22,6 +24,7 @@ from panel.services import Services
 from panel.store import Store, store_for_url
 
 T = TypeVar("T")
+REDIS_URL = os.environ.get("LIVEPANEL_TEST_REDIS", "redis://127.0.0.1:6379/0")
 EDITOR = Actor("editor", 0, "test-editor")
 # 15 September 2026 is British Summer Time: 13:00 in London is 12:00 UTC.
 EVENT_START = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
@@ -35,6 +38,40 @@ def settings(tmp_path: Path) -> Settings:
         uploads_dir=tmp_path / "uploads",
         presence_interval=0.2,
     )
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The shared test Redis: required in CI, skipped (with the reason) elsewhere if away."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs Redis at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis at {REDIS_URL} is not reachable ({exc}); CI requires it")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key and channel prefix of this test's own (Redis is shared); its keys go after."""
+    import redis
+
+    prefix = f"livepanel-test-{secrets.token_hex(6)}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture

@@ -233,16 +233,21 @@ def cookie_header(client: httpx.AsyncClient) -> str:
     return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
+async def desk_login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    """Fill in and send the real desk login form (its CSRF token from the page)."""
+    page = await client.get("/desk/login")
+    assert page.status_code == 200
+    return await client.post(
+        "/desk/login",
+        data={"csrf_token": csrf_from(page.text), "username": username, "password": password},
+    )
+
+
 async def editor_client(server: LiveServer, username: str = "desk-editor") -> httpx.AsyncClient:
     """An httpx client signed in to the desk through the real login form."""
     await server.acall(lambda: server.actions.create_editor(username, PASSWORD))
     client = httpx.AsyncClient(base_url=server.url, timeout=15)
-    page = await client.get("/desk/login")
-    assert page.status_code == 200
-    response = await client.post(
-        "/desk/login",
-        data={"csrf_token": csrf_from(page.text), "username": username, "password": PASSWORD},
-    )
+    response = await desk_login(client, username, PASSWORD)
     assert response.status_code == 303, response.text
     assert response.headers["location"].endswith("/desk")
     return client

@@ -547,20 +547,3 @@ def test_commands_finish_promptly(tmp_path: Path) -> None:
     started = time.monotonic()
     one_clear_line(livepanel(tmp_path, "migrate", "--db", f"sqlite:///{notes}"))
     assert time.monotonic() - started < 15
-
-
-def test_a_redis_url_is_refused_with_one_clear_line(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path}/x.db"
-    line = one_clear_line(
-        livepanel(
-            tmp_path,
-            "serve",
-            "--db",
-            db,
-            "--port",
-            str(free_port()),
-            "--redis",
-            "redis://127.0.0.1:6379/0",
-        )
-    )
-    assert "Redis" in line

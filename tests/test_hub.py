@@ -20,6 +20,7 @@ from panel.live.broker import (
     LocalBroker,
     Message,
     broker_for_url,
+    mark,
     public_channel,
     staff_channel,
 )
@@ -262,6 +263,34 @@ async def test_a_skipped_message_is_filled_from_the_log_before_delivery(rig: Rig
     assert rig.hub.filled == 2
 
 
+async def test_a_mark_fills_a_lost_last_frame_from_the_log(rig: Rig) -> None:
+    """Nothing was published for seqs 1..3 (all lost): the mark with the log's end, as the
+    presence tick sends it, delivers them, once, in order."""
+    sub, _ = await rig.join(since=0)
+    await rig.commit(3)
+    await rig.broker.publish(rig.channel, mark(3))
+    assert seqs(await queued(sub, 3)) == [1, 2, 3]
+    await rig.broker.publish(rig.channel, mark(3))  # nothing new: nothing read or sent
+    await rig.broker.publish(rig.channel, mark(None))  # "look where the log ends"
+    frames = await rig.commit(1)
+    await rig.broker.publish(rig.channel, Message(4, protocol.encode(frames[0])))
+    assert seqs(await queued(sub, 1)) == [4]
+    assert rig.hub.filled == 3 and rig.hub.duplicates == 0
+
+
+async def test_a_mark_without_a_seq_reads_where_the_log_ends(rig: Rig) -> None:
+    sub, _ = await rig.join(since=0)
+    await rig.commit(2)
+    await rig.broker.publish(rig.channel, mark(None))
+    assert seqs(await queued(sub, 2)) == [1, 2]
+    channel = staff_channel(rig.event_id)
+    staff, _ = await rig.join(since=None, channel=channel)
+    await wait_for(lambda: rig.broker.subscriptions(channel) == 1, message="staff followed")
+    await rig.broker.publish(channel, mark(None))
+    await rig.broker.publish(channel, Message(None, "notice"))
+    assert await queued(staff, 1) == ["notice"], "staff channels ignore marks"
+
+
 async def test_duplicates_are_dropped(rig: Rig) -> None:
     sub, _ = await rig.join(since=0)
     frames = await rig.commit(4)
@@ -346,11 +375,15 @@ async def test_local_broker_delivers_in_order_and_cleans_up_on_exit() -> None:
     assert broker.subscriptions("a") == 0
 
 
-def test_a_redis_url_is_refused_with_one_line() -> None:
-    with pytest.raises(ValueError, match="the Redis broker is not built yet") as refused:
-        broker_for_url("redis://localhost:6379/0")
-    assert "\n" not in str(refused.value)
+def test_the_broker_is_chosen_by_url_scheme() -> None:
+    from panel.live.redis_broker import RedisBroker
+
     assert isinstance(broker_for_url(None), LocalBroker)
+    redis = broker_for_url("redis://127.0.0.1:6379/0", "site-a:")
+    assert isinstance(redis, RedisBroker) and redis.prefix == "site-a:"
+    with pytest.raises(ValueError, match="expected a redis:// URL") as refused:
+        broker_for_url("amqp://localhost")
+    assert "\n" not in str(refused.value)
 
 
 async def test_the_hub_follows_a_channel_only_while_it_has_subscribers(rig: Rig) -> None:

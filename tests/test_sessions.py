@@ -26,6 +26,7 @@ from tests.livehelpers import (
     client_for,
     cookie_header,
     csrf_from,
+    desk_login,
     post_as,
 )
 
@@ -38,18 +39,6 @@ async def event(server: LiveServer) -> dict[str, Any]:
     return await server.acall(lambda: seed_event(server.actions))
 
 
-async def sign_in(
-    client: httpx.AsyncClient, username: str, password: str = PASSWORD
-) -> httpx.Response:
-    """The desk's login form, as a browser posts it (signed in already, the page redirects to
-    the desk, whose forms carry the same CSRF secret)."""
-    page = await client.get("/desk/login", follow_redirects=True)
-    return await client.post(
-        "/desk/login",
-        data={"csrf_token": csrf_from(page.text), "username": username, "password": password},
-    )
-
-
 @contextlib.asynccontextmanager
 async def desk(
     server: LiveServer, username: str, password: str = PASSWORD, *, new: bool = True
@@ -58,7 +47,7 @@ async def desk(
     if new:
         await server.acall(lambda: server.actions.create_editor(username, password))
     async with client_for(server) as client:
-        response = await sign_in(client, username, password)
+        response = await desk_login(client, username, password)
         assert response.status_code == 303, response.text
         yield client
 
@@ -173,12 +162,20 @@ async def test_signing_in_again_rotates_the_session(server: LiveServer) -> None:
         await browser.get("/desk/login")
         planted = copy_of(server, browser)  # a pre-login cookie, planted by someone else
         await server.acall(lambda: server.actions.create_editor("fay", PASSWORD))
-        assert (await sign_in(browser, "fay")).status_code == 303
+        assert (await desk_login(browser, "fay", PASSWORD)).status_code == 303
         first = session_of(browser)["sid"]
         assert "sid" not in session_of(planted)
         assert (await planted.get("/desk")).status_code == 303  # the planted cookie got nothing
         earlier = copy_of(server, browser)
-        assert (await sign_in(browser, "fay")).status_code == 303
+        again = await browser.post(  # signed in, the login page redirects: post its form anyway
+            "/desk/login",
+            data={
+                "csrf_token": csrf_from((await browser.get("/desk")).text),
+                "username": "fay",
+                "password": PASSWORD,
+            },
+        )
+        assert again.status_code == 303
         assert session_of(browser)["sid"] != first
         assert (await earlier.get("/desk")).status_code == 303  # the old session ended
         assert (await browser.get("/desk")).status_code == 200
@@ -216,10 +213,26 @@ async def test_a_password_change_ends_the_other_sessions_and_not_this_one(
         await notified(server, event, on_phone)  # this session's socket stays open
         await on_phone.close()
     async with client_for(server) as browser:
-        assert (await sign_in(browser, "gus")).status_code == 401  # the old password
+        assert (await desk_login(browser, "gus", PASSWORD)).status_code == 401  # the old password
     async with desk(server, "gus", NEW_PASSWORD, new=False):
         pass
     assert "editor.password" in await audit_actions(server)
+
+
+async def test_guessing_the_current_password_is_rate_limited(server: LiveServer) -> None:
+    """A borrowed session cannot try passwords faster than a sign-in page allows."""
+    async with desk(server, "pat") as pat:
+        form = {
+            "csrf_token": csrf_from((await pat.get("/desk/account")).text),
+            "current_password": "a guess",
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        }
+        notices = []
+        for _ in range(11):
+            page = await pat.post("/desk/account", data=form, follow_redirects=True)
+            notices.append("Too many attempts" in page.text)
+        assert notices == [False] * 10 + [True]
 
 
 # -- an admin disables, removes and unlocks editors ---------------------------------------
@@ -242,7 +255,7 @@ async def test_disabling_an_editor_ends_their_sessions_and_closes_their_socket(
         api = await hal.get("/api/v1/events/probation/questions?status=pending", headers=bearer)
         assert api.status_code == 401
     async with client_for(server) as browser:
-        refused = await sign_in(browser, "hal")
+        refused = await desk_login(browser, "hal", PASSWORD)
         assert refused.status_code == 403 and "disabled" in refused.text
     assert "Account enabled." in await admin_post(admin, f"/desk/editors/{hal_id}/enable")
     async with desk(server, "hal", new=False) as hal:
@@ -264,7 +277,7 @@ async def test_removing_an_editor_ends_their_sessions_at_once(
             assert await signed_out(socket)
         assert (await ivy.get("/desk")).status_code == 303
     async with client_for(server) as browser:
-        assert (await sign_in(browser, "ivy")).status_code == 401
+        assert (await desk_login(browser, "ivy", PASSWORD)).status_code == 401
     # An admin cannot remove or disable themselves (the last admin could lock everyone out).
     boss = await editor_id(server, "boss")
     assert "You cannot remove your own account." in await admin_post(
@@ -292,10 +305,10 @@ async def test_an_admin_unlocks_a_locked_account(
     for _ in range(5):
         await server.acall(lambda: _fails(server.actions.sign_in("kim", "wrong password")))
     async with client_for(server) as browser:
-        assert (await sign_in(browser, "kim")).status_code == 429  # locked
+        assert (await desk_login(browser, "kim", PASSWORD)).status_code == 429  # locked
         assert "Locked until" in (await admin.get("/desk/editors")).text
         assert "Account unlocked." in await admin_post(admin, f"/desk/editors/{kim_id}/unlock")
-        assert (await sign_in(browser, "kim")).status_code == 303
+        assert (await desk_login(browser, "kim", PASSWORD)).status_code == 303
     assert "editor.unlock" in await audit_actions(server)
 
 

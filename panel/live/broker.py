@@ -11,7 +11,11 @@ can be added in a file of its own and chosen by `broker_for_url`:
 
 A message is a frame already encoded once by the publisher, plus its seq (None for frames
 that are not logged: staff notices). The broker promises neither delivery nor exactly-once:
-the hub (panel/live/hub.py) drops duplicates by seq and fills gaps from the event log.
+the hub (panel/live/hub.py) drops duplicates by seq and fills gaps from the event log. A
+*mark* (`mark(seq)`, empty text) is no frame: it tells the hub that the log reaches `seq`, so
+that a lost last frame, or frames lost while Redis was away, are read from the log.
+
+`LocalBroker` is one process; `RedisBroker` (panel/live/redis_broker.py) joins processes.
 """
 
 from __future__ import annotations
@@ -48,6 +52,16 @@ class Message:
 
     seq: int | None
     text: str
+
+    @property
+    def is_mark(self) -> bool:
+        return not self.text
+
+
+def mark(seq: int | None) -> Message:
+    """Not a frame: "the log reaches `seq`" (None: "look where the log ends"); the hub fills
+    any gap up to there from the log. Marks stay in the process that makes them."""
+    return Message(seq, "")
 
 
 class Broker(Protocol):
@@ -116,11 +130,18 @@ class LocalBroker:
         """How many subscriptions `channel` has now (for tests and diagnostics)."""
         return len(self._queues.get(channel, ()))
 
+    def channels(self) -> list[str]:
+        """The channels that have a subscription now."""
+        return list(self._queues)
 
-def broker_for_url(url: str | None) -> Broker:
-    """The broker for `url`: LocalBroker without one; raises ValueError with one clear line."""
+
+def broker_for_url(url: str | None, prefix: str = "livepanel:") -> Broker:
+    """LocalBroker without a URL, RedisBroker for a Redis one (channels named under
+    `prefix`); raises ValueError with one clear line for anything else."""
     if not url:
         return LocalBroker()
-    raise ValueError(
-        f"cannot use broker {url!r}: the Redis broker is not built yet; run one process"
-    )
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from panel.live.redis_broker import RedisBroker  # redis is an optional extra
+
+        return RedisBroker(url, prefix)
+    raise ValueError(f"cannot use broker {url!r}: expected a redis:// URL")

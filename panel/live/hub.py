@@ -239,7 +239,10 @@ class Hub:
                 await self._receive(stream, message)
 
     async def _receive(self, stream: _Stream, message: Message) -> None:
-        if stream.event_id is None or message.seq is None:
+        if message.is_mark:
+            if stream.event_id is not None:
+                await self._reach(stream, stream.event_id, message.seq)
+        elif stream.event_id is None or message.seq is None:
             self._deliver(stream, None, message.text)
         elif message.seq <= stream.last:
             self.duplicates += 1  # delivered already (read from the log, or sent twice)
@@ -263,6 +266,15 @@ class Hub:
         if stream.last != last:  # a log with holes: trust the counter, serve from the log
             stream.ring.clear()
             stream.last = last
+
+    async def _reach(self, stream: _Stream, event_id: int, seq: int | None) -> None:
+        """A mark: deliver from the log up to `seq` (None: up to where the log ends now).
+        This catches a lost last frame, and whatever was lost while Redis was away."""
+        if seq is None:
+            async with self.store.read() as repo:
+                seq = await repo.last_seq(event_id)
+        if seq > stream.last:
+            await self._fill_gap(stream, event_id, seq + 1)
 
     async def _fill_gap(self, stream: _Stream, event_id: int, seq: int) -> None:
         """Deliver the frames between the last one delivered and `seq`, read from the log."""

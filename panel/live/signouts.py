@@ -47,6 +47,8 @@ class Signouts:
     async def follow(self, messages: AsyncIterator[Message]) -> None:
         """Close the watched sockets of every announced session (a task, until cancelled)."""
         async for message in messages:
+            if message.is_mark:
+                continue  # a broker's resubscription note (panel/live/redis_broker.py)
             try:
                 ended = json.loads(message.text)
             except ValueError:

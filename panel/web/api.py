@@ -128,7 +128,7 @@ async def post_question(request: Request) -> Response:
                 headers={"Idempotent-Replayed": "true"},
             )
     svc.questions.check(data.get("body"), data.get("name", ""))  # typos cost no quota
-    wait = limit_reached(request)
+    wait = await limit_reached(request)
     if wait:
         return json_error(
             "rate_limited",
@@ -151,7 +151,7 @@ async def upvote(request: Request) -> Response:
         raise RuleError("forbidden", "Cross-site requests are not allowed.")
     # Reader ids are free to mint (clear the cookie), so upvotes are also limited per IP.
     ip = request.client.host if request.client else "unknown"
-    wait = svc.upvote_limiter.retry_after(f"ip:{ip}")
+    wait = await svc.upvote_limiter.retry_after(f"ip:{ip}")
     if wait:
         return json_error(
             "rate_limited",

@@ -50,7 +50,7 @@ async def login(request: Request) -> Response:
     svc = services(request)
     form = await read_form(request)
     username = str(form.get("username", ""))[:60]
-    wait = svc.login_limiter.retry_after(f"login:{_ip(request)}")
+    wait = await svc.login_limiter.retry_after(f"login:{_ip(request)}")
     if wait:
         return render(
             request,

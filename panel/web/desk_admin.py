@@ -124,7 +124,7 @@ async def change_password(request: Request) -> Response:
     async def act() -> None:
         # Guessing the current password from a borrowed session is limited like signing in.
         ip = request.client.host if request.client else "unknown"
-        if wait := svc.login_limiter.retry_after(f"password:{ip}"):
+        if wait := await svc.login_limiter.retry_after(f"password:{ip}"):
             raise RuleError("rate_limited", f"Too many attempts; wait {wait} seconds.")
         if new != form.get("confirm_password"):
             raise RuleError("invalid", "The new password and its confirmation differ.")

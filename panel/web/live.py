@@ -47,7 +47,7 @@ async def reader_stream(ws: WebSocket) -> None:
         async for message in sub.catch_up:
             await ws.send_text(message)
         # A newcomer learns the audience size now; after that it comes on the timer.
-        count = svc.hub.count(channel)
+        count = svc.audience_of(channel)
         await ws.send_text(p.unlogged(p.PRESENCE, {"audience": count}, svc.clock.now()))
         await _pump(ws, sub)
 

@@ -96,12 +96,12 @@ def _render_list(request: Request, pages: PageCache, view: EventView) -> Rendere
     return pages.put(view.event.id, view.last_seq, view.list_key, html, len(view.questions))
 
 
-def limit_reached(request: Request) -> int:
+async def limit_reached(request: Request) -> int:
     """Seconds the reader must wait before posting again (0: go ahead); per reader and per IP."""
     svc = services(request)
     ip = request.client.host if request.client else "unknown"
-    wait = svc.reader_limiter.retry_after(f"reader:{reader_id(request)}")
-    return wait or svc.ip_limiter.retry_after(f"ip:{ip}")
+    wait = await svc.reader_limiter.retry_after(f"reader:{reader_id(request)}")
+    return wait or await svc.ip_limiter.retry_after(f"ip:{ip}")
 
 
 async def post_question_form(request: Request) -> Response:
@@ -123,7 +123,7 @@ async def post_question_form(request: Request) -> Response:
         svc.questions.check(kept["body"], kept["name"])  # typos cost no quota
     except RuleError as exc:
         return await refused(exc.message, 422)
-    wait = limit_reached(request)
+    wait = await limit_reached(request)
     if wait:
         response = await refused(f"You are posting too fast; try again in {wait} seconds.", 429)
         response.headers["Retry-After"] = str(wait)
@@ -153,7 +153,7 @@ async def upvote_form(request: Request) -> Response:
     await read_form(request)
     question_id = request.path_params["question_id"]
     ip = request.client.host if request.client else "unknown"
-    if svc.upvote_limiter.retry_after(f"ip:{ip}"):
+    if await svc.upvote_limiter.retry_after(f"ip:{ip}"):
         raise RuleError("rate_limited", "Too many upvotes from here; try again in a minute.")
     await svc.votes.upvote(question_id, reader_id(request))
     async with svc.store.read() as repo:

@@ -40,6 +40,7 @@ from panel.web import (
 )
 from panel.web.assets import Assets, HashedStaticFiles
 from panel.web.base import STATUS_FOR_CODE, html_error_page, json_error, services
+from panel.web.caching import PrivateWhenPersonal
 from panel.web.pagecache import PageCache
 
 log = logging.getLogger(__name__)
@@ -323,6 +324,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             # pass through untouched; compresslevel 6 costs far less CPU than 9 for ~1% size.
             Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6),
             Middleware(SecurityHeaders, frame_ancestors=embed_ancestors(settings)),
+            # Just outside the session: sees its Set-Cookie and Vary: Cookie.
+            Middleware(PrivateWhenPersonal),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret or secrets.token_hex(32),

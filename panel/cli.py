@@ -21,7 +21,7 @@ from panel.clock import SystemClock
 from panel.config import Settings
 from panel.demo import DemoInfo, load_demo
 from panel.domain import RuleError, parse_iso
-from panel.store import Store, StoreError, store_for_url
+from panel.store import Store, StoreError, display_url, store_for_url
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -192,7 +192,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
         return None
 
     _with_store(settings, work)  # opening the store applies pending migrations
-    print(f"Database {settings.db_url} is up to date.")
+    print(f"Database {display_url(settings.db_url)} is up to date.")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -274,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(
-            "--db", help="database URL (default sqlite:///livepanel.db; env LIVEPANEL_DB)"
+            "--db",
+            help="database URL: sqlite:///path/to/file.db (default sqlite:///livepanel.db)"
+            " or postgresql://user@host:port/db; env LIVEPANEL_DB",
         )
         return p
 

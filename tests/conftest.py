@@ -1,4 +1,5 @@
-"""Shared fixtures: settings on a temp dir, a real SQLite store, a real uvicorn on a free port."""
+"""Shared fixtures: settings on a temp dir, a real store (SQLite, or PostgreSQL where a test asks
+for both), a real uvicorn on a free port."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from panel.config import Settings
 from panel.domain import Actor
 from panel.services import Services
 from panel.store import Store, store_for_url
+from tests.pgdb import scratch_schema
 
 T = TypeVar("T")
 REDIS_URL = os.environ.get("LIVEPANEL_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -31,9 +33,20 @@ EVENT_START = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The test's database: a SQLite file in its temp dir, or, for tests marked with
+    `pgdb.BOTH_STORES` (parametrized "postgresql"), a PostgreSQL schema of its own."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path}/livepanel.db"
+        return
+    with scratch_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(
-        db_url=f"sqlite:///{tmp_path}/livepanel.db",
+        db_url=db_url,
         secret="test-secret-not-for-production",
         uploads_dir=tmp_path / "uploads",
         presence_interval=0.2,

@@ -229,6 +229,11 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
+def from_site(server: LiveServer) -> dict[str, str]:
+    """The headers a browser adds to a form posted from one of the site's own pages."""
+    return {"Origin": server.url, "Sec-Fetch-Site": "same-origin"}
+
+
 def cookie_header(client: httpx.AsyncClient) -> str:
     return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 

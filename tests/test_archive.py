@@ -29,6 +29,7 @@ from panel.render import markdown_to_html
 from panel.store import Store, search
 from panel.transcripts import Transcripts
 from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event
+from tests.pgdb import BOTH_STORES
 
 HOUR = timedelta(hours=1)
 PASSWORD = "a long enough password"
@@ -385,6 +386,7 @@ async def _event_status(server: LiveServer, event_id: int) -> str:
     return str(event.status)
 
 
+@BOTH_STORES
 async def test_hidden_pending_and_unpublished_never_reach_a_public_surface(
     server: LiveServer,
 ) -> None:
@@ -527,6 +529,7 @@ async def test_json_and_markdown_exports_hold_every_published_item(server: LiveS
 
 
 # -- search ---------------------------------------------------------------------------------
+@BOTH_STORES
 async def test_search_ranks_question_matches_first_and_escapes_snippets(server: LiveServer) -> None:
     items = [
         Item(
@@ -585,6 +588,7 @@ def test_snippet_markup_is_built_from_markers_only() -> None:
     assert search.match_query("¿?!") == ""
 
 
+@BOTH_STORES
 async def test_search_filters_by_panelist_and_paginates(server: LiveServer) -> None:
     items = [
         Item(
@@ -615,6 +619,7 @@ async def test_search_filters_by_panelist_and_paginates(server: LiveServer) -> N
     assert "No transcripts with answers from Nobody Atall." in nobody.text
 
 
+@BOTH_STORES
 async def test_demo_archive_reads_as_an_article_and_is_everywhere(
     server: LiveServer, settings: Settings
 ) -> None:

@@ -12,6 +12,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,6 +23,7 @@ import pytest
 
 from panel.store.migrations import load_migrations
 from tests.conftest import wait_for
+from tests.pgdb import admin
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 90  # seconds for any one command; they normally take about one
@@ -492,22 +495,14 @@ async def test_serve_demo_serves_the_demo(tmp_path: Path) -> None:
     assert (tmp_path / "livepanel-demo.db").is_file()
 
 
-async def test_serve_starts_on_an_empty_database(tmp_path: Path) -> None:
-    """Plain `serve` migrates a new file first and then answers; SIGTERM stops it."""
+@asynccontextmanager
+async def serving(cwd: Path, *args: str) -> AsyncIterator[httpx.AsyncClient]:
+    """`serve --port P ARGS` as a subprocess; yields a client once /healthz answers, then
+    stops it with SIGTERM and checks that it exited as uvicorn does."""
     port = free_port()
-    db = tmp_path / "site.db"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "panel.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            f"sqlite:///{db}",
-        ],
-        cwd=tmp_path,
+        [sys.executable, "-m", "panel.cli", "serve", "--port", str(port), *args],
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env(),
@@ -515,15 +510,15 @@ async def test_serve_starts_on_an_empty_database(tmp_path: Path) -> None:
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
 
-            async def answers() -> httpx.Response | None:
+            async def healthy() -> bool:
                 assert proc.poll() is None, "serve exited early"
                 try:
-                    return await client.get("/")
+                    return (await client.get("/healthz")).status_code == 200
                 except httpx.TransportError:
-                    return None
+                    return False
 
-            front = await wait_for(answers, timeout=60, interval=0.1, message="serve to answer")
-        assert front.status_code == 200 and "Live now" in front.text
+            await wait_for(healthy, timeout=60, interval=0.1, message="serve to answer")
+            yield client
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -534,10 +529,36 @@ async def test_serve_starts_on_an_empty_database(tmp_path: Path) -> None:
             proc.wait(timeout=30)
             raise
     assert proc.returncode in STOPPED_BY_SIGTERM
+
+
+async def test_serve_starts_on_an_empty_database(tmp_path: Path) -> None:
+    """Plain `serve` migrates a new file first and then answers; SIGTERM stops it."""
+    db = tmp_path / "site.db"
+    async with serving(tmp_path, "--db", f"sqlite:///{db}") as client:
+        front = await client.get("/")
+    assert front.status_code == 200 and "Live now" in front.text
     expected = [version for version, _ in load_migrations("sqlite")]
     assert [
         v for (v,) in query(db, "SELECT version FROM schema_migrations ORDER BY version")
     ] == expected
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_migrate_demo_and_serve_on_postgresql(tmp_path: Path, db_url: str) -> None:
+    """`migrate`, `demo` and `serve` take a postgresql:// URL: migrations are recorded once,
+    and the server answers from the demo data in that database."""
+    for _ in range(2):
+        migrated = livepanel(tmp_path, "migrate", "--db", db_url)
+        assert migrated.returncode == 0 and "up to date" in migrated.stdout, migrated.stderr
+    demo = livepanel(tmp_path, "demo", "--db", db_url)
+    assert demo.returncode == 0 and "Livepanel demo loaded." in demo.stdout, demo.stderr
+    recorded = admin(
+        lambda conn: conn.fetch("SELECT version FROM schema_migrations ORDER BY version"), db_url
+    )
+    assert [r["version"] for r in recorded] == [v for v, _ in load_migrations("postgresql")]
+    async with serving(tmp_path, "--db", db_url) as client:
+        page = await client.get(f"/events/{LIVE_SLUG}")
+    assert page.status_code == 200 and "Maria Ashdown" in page.text
 
 
 def test_commands_finish_promptly(tmp_path: Path) -> None:

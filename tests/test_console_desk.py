@@ -17,6 +17,7 @@ from tests.livehelpers import (
     cookie_header,
     csrf_from,
     editor_client,
+    from_site,
     last_seq,
     post_as,
     question_in_store,
@@ -145,24 +146,34 @@ async def test_a_console_answer_reaches_readers_live_and_needs_the_csrf_token(
 async def test_the_question_form_refuses_a_missing_or_wrong_csrf_token(
     server: LiveServer, event: dict[str, Any]
 ) -> None:
+    """A reader with a session must send its token; the first question (no session yet) is
+    taken from this site's own page only, and a refused one stores nothing."""
     slug = event["slug"]
+    url = f"/events/{slug}/questions"
     async with client_for(server) as reader, client_for(server) as other:
-        page = await reader.get(f"/events/{slug}")
-        token = csrf_from(page.text)
+        for who in (reader, other):  # each reader's first question starts their session
+            first = await who.post(url, data={"body": "First question"}, headers=from_site(server))
+            assert first.status_code == 303 and who.cookies.get("livepanel")
+        token = csrf_from((await reader.get(f"/events/{slug}")).text)
         their_token = csrf_from((await other.get(f"/events/{slug}")).text)
         assert their_token != token
         for bad in ({}, {"csrf_token": ""}, {"csrf_token": "x" * 43}, {"csrf_token": their_token}):
-            response = await reader.post(
-                f"/events/{slug}/questions", data={"body": "Forged question", **bad}
-            )
+            response = await reader.post(url, data={"body": "Forged question", **bad})
             assert response.status_code == 403, bad
+        # A wrong token is refused even from this site's own page.
+        response = await reader.post(
+            url,
+            data={"body": "Forged question", "csrf_token": their_token},
+            headers=from_site(server),
+        )
+        assert response.status_code == 403
         # Without the session cookie the page's token is worth nothing either.
         async with client_for(server) as cookieless:
             response = await cookieless.post(
-                f"/events/{slug}/questions", data={"body": "Forged question", "csrf_token": token}
+                url, data={"body": "Forged question", "csrf_token": token}
             )
             assert response.status_code == 403
-    assert await questions_in_store(server, event["id"]) == []
+    assert [q.body for q in await questions_in_store(server, event["id"])] == ["First question"] * 2
 
 
 async def test_the_upvote_form_needs_the_csrf_token_and_counts_once(
@@ -171,14 +182,19 @@ async def test_the_upvote_form_needs_the_csrf_token_and_counts_once(
     q = await post_as(server, event["id"], "asker", "Vote by form")
     await server.acall(lambda: server.actions.moderate(q.id, "approve", EDITOR))
     async with client_for(server) as reader:
-        token = csrf_from((await reader.get(f"/events/{event['slug']}")).text)
         for bad in ({}, {"csrf_token": "forged"}):
             assert (await reader.post(f"/questions/{q.id}/upvote", data=bad)).status_code == 403
         stored = await question_in_store(server, q.id)
         assert stored is not None and stored.upvotes == 0
+        # The first upvote (no session: no token) comes from this site's page and starts one.
+        first = await reader.post(f"/questions/{q.id}/upvote", headers=from_site(server))
+        assert first.status_code == 303 and reader.cookies.get("livepanel")
+        token = csrf_from((await reader.get(f"/events/{event['slug']}")).text)
         for _ in range(2):
             done = await reader.post(f"/questions/{q.id}/upvote", data={"csrf_token": token})
             assert done.status_code == 303
+        again = await reader.post(f"/api/v1/questions/{q.id}/upvote")
+        assert again.json()["upvotes"] == 1
     stored = await question_in_store(server, q.id)
     assert stored is not None and stored.upvotes == 1
 
@@ -189,9 +205,10 @@ async def test_a_reader_sees_the_status_of_their_own_question_and_nobody_else_do
     slug = event["slug"]
     text = f"My private worry {uuid.uuid4().hex[:8]}"
     async with client_for(server) as reader, client_for(server) as other:
-        token = csrf_from((await reader.get(f"/events/{slug}")).text)
         posted = await reader.post(
-            f"/events/{slug}/questions", data={"csrf_token": token, "body": text, "name": "Sam"}
+            f"/events/{slug}/questions",
+            data={"body": text, "name": "Sam"},
+            headers=from_site(server),
         )
         assert posted.status_code == 303
         assert posted.headers["location"].startswith(f"/events/{slug}")
@@ -218,15 +235,14 @@ async def test_the_form_keeps_the_text_when_a_question_is_refused(
     # Long, and not Latin: carried in a cookie it would pass browsers' 4 KB limit and vanish.
     text = "Why? " + "ж" * 2100
     async with client_for(server) as reader:
-        token = csrf_from((await reader.get(f"/events/{slug}")).text)
         response = await reader.post(
-            f"/events/{slug}/questions", data={"csrf_token": token, "body": text}
+            f"/events/{slug}/questions", data={"body": text}, headers=from_site(server)
         )
         # The refusal answers with the page itself: the error, and the text kept in the form.
         assert response.status_code == 422
         assert "the limit is 2000" in response.text
         assert text in html.unescape(response.text), "the reader's text is kept in the form"
-        assert len(response.headers.get("set-cookie", "")) < 4096
+        assert "set-cookie" not in response.headers  # a refused first question starts nothing
         # Nothing of it lingers: the next visit shows a clean form.
         assert text not in html.unescape((await reader.get(f"/events/{slug}")).text)
     assert await questions_in_store(server, event["id"]) == []
@@ -351,6 +367,8 @@ async def test_non_editors_cannot_moderate(server: LiveServer, event: dict[str, 
     token = await server.acall(lambda: server.actions.create_invite(event["id"], event["core"][0]))
     async with client_for(server) as reader, client_for(server) as console:
         await console.get(f"/invite/{token}")
+        # A reader with a session (their first question), so their page carries a token.
+        await reader.post(f"/api/v1/events/{slug}/questions", json={"body": "Mine"})
         for who in (reader, console):  # a reader, and a panelist: neither is an editor
             assert_error_shape(
                 await who.post(f"/api/v1/questions/{q.id}/moderate", json={"action": "approve"}),
@@ -379,10 +397,10 @@ async def test_non_editors_cannot_moderate(server: LiveServer, event: dict[str, 
 async def test_post_moderation_event_publishes_form_questions_at_once(server: LiveServer) -> None:
     info = await seed_live(server, slug="open-floor", moderation="post")
     async with client_for(server) as reader, client_for(server) as other:
-        token = csrf_from((await reader.get("/events/open-floor")).text)
         posted = await reader.post(
             "/events/open-floor/questions",
-            data={"csrf_token": token, "body": "Straight to the page"},
+            data={"body": "Straight to the page"},
+            headers=from_site(server),
         )
         assert posted.status_code == 303
         assert "your question is published" in (await reader.get("/events/open-floor")).text

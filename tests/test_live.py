@@ -35,6 +35,7 @@ from tests.livehelpers import (
     post_as,
     seed_live,
 )
+from tests.pgdb import BOTH_STORES
 
 CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN = 1008, 1009, 1013
 
@@ -64,6 +65,7 @@ async def upvote(server: LiveServer, question_id: int, reader: str) -> int:
 
 
 # -- order ------------------------------------------------------------------------------------
+@BOTH_STORES
 async def test_posted_approved_answered_reach_three_readers_in_log_order(
     server: LiveServer,
 ) -> None:
@@ -170,6 +172,7 @@ async def test_a_newcomer_gets_the_audience_size_right_after_catching_up(
 
 
 # -- resume -----------------------------------------------------------------------------------
+@BOTH_STORES
 async def test_resume_after_fifty_missed_frames_gets_each_exactly_once(server: LiveServer) -> None:
     info = await seed_live(server)
     slug, event_id = info["slug"], info["id"]
@@ -219,6 +222,7 @@ async def test_resume_after_fifty_missed_frames_gets_each_exactly_once(server: L
             await back.close()
 
 
+@BOTH_STORES
 async def test_connecting_while_frames_are_written_misses_and_repeats_nothing(
     server: LiveServer,
 ) -> None:

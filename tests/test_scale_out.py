@@ -1,6 +1,6 @@
 """`livepanel serve` as several processes: two servers on different ports, and `--workers`,
-sharing one SQLite file and one Redis prefix, act as one site. Real subprocesses, real Redis,
-real WebSocket clients."""
+sharing one database (a SQLite file, or a PostgreSQL schema) and one Redis prefix, act as one
+site. Real subprocesses, real PostgreSQL and Redis, real WebSocket clients."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from websockets.asyncio.client import connect
 
 from tests.conftest import wait_for
 from tests.livehelpers import WS_OPTIONS, Reader, assert_gapless, csrf_from, desk_login
+from tests.pgdb import scratch_schema
 from tests.test_cli import (
     LIVE_SLUG,
     STOPPED_BY_SIGTERM,
@@ -135,22 +136,36 @@ def serving(
         assert "Traceback" not in output, output
 
 
-@pytest.fixture
-def site(tmp_path: Path, redis_url: str, redis_prefix: str) -> dict[str, Any]:
+@contextlib.contextmanager
+def site_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database the processes share: a SQLite file, or a PostgreSQL
+    schema of the test's own."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path}/site.db"
+    else:
+        with scratch_schema() as url:
+            yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def site(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str, redis_prefix: str
+) -> Iterator[dict[str, Any]]:
     """A demo database, its editor's password, and the environment of every process."""
-    loaded = livepanel(tmp_path, "demo", "--db", f"sqlite:///{tmp_path}/site.db")
-    assert loaded.returncode == 0, loaded.stderr
-    password = re.search(r"user: editor\s+password: (\S+)", loaded.stdout)
-    assert password
-    return {
-        "args": ["--db", f"sqlite:///{tmp_path}/site.db", "--redis", redis_url],
-        "env": {
-            **SECRET,
-            "LIVEPANEL_REDIS_PREFIX": redis_prefix,
-            "LIVEPANEL_PRESENCE_INTERVAL": "0.3",
-        },
-        "password": password.group(1),
-    }
+    with site_database(request.param, tmp_path) as db:
+        loaded = livepanel(tmp_path, "demo", "--db", db)
+        assert loaded.returncode == 0, loaded.stderr
+        password = re.search(r"user: editor\s+password: (\S+)", loaded.stdout)
+        assert password
+        yield {
+            "args": ["--db", db, "--redis", redis_url],
+            "env": {
+                **SECRET,
+                "LIVEPANEL_REDIS_PREFIX": redis_prefix,
+                "LIVEPANEL_PRESENCE_INTERVAL": "0.3",
+            },
+            "password": password.group(1),
+        }
 
 
 async def open_reader(server: Serve, since: int) -> Reader:

@@ -15,6 +15,7 @@ from panel.domain import Frame
 from panel.scheduler import Scheduler
 from panel.store import Store, store_for_url
 from tests.conftest import EVENT_START, LiveServer, seed_event, wait_for
+from tests.pgdb import BOTH_STORES
 
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
@@ -22,7 +23,7 @@ MINUTE = timedelta(minutes=1)
 
 @asynccontextmanager
 async def node(settings: Settings, clock: FakeClock) -> AsyncIterator[Scheduler]:
-    """One server process's worth of store, actions and scheduler on the shared SQLite file."""
+    """One server process's worth of store, actions and scheduler on the shared database."""
     store = store_for_url(settings.db_url)
     await store.open()
     try:
@@ -77,6 +78,7 @@ async def test_tick_before_the_start_does_nothing(
     assert event is not None and event.status == "scheduled"
 
 
+@BOTH_STORES
 async def test_tick_walks_an_event_through_its_day(
     store: Store, actions: Actions, clock: FakeClock
 ) -> None:
@@ -131,6 +133,7 @@ async def test_second_tick_changes_nothing(
     assert scheduler.ticks == 3
 
 
+@BOTH_STORES
 async def test_restart_after_missed_transitions_makes_each_once_in_order(
     settings: Settings, store: Store, actions: Actions, clock: FakeClock
 ) -> None:
@@ -178,6 +181,7 @@ async def test_restart_after_a_partly_run_event(
     assert [f.seq for f in frames] == list(range(1, 9))
 
 
+@BOTH_STORES
 async def test_two_processes_ticking_at_once_make_each_transition_once(
     settings: Settings, store: Store, actions: Actions, clock: FakeClock
 ) -> None:

@@ -542,7 +542,7 @@ async def test_every_form_post_refuses_a_missing_or_wrong_csrf_token(
             "editor_id": admin_id,
             "action": "disable",
         }
-        foreign = csrf_of((await other.get("/events/alpha")).text)  # another session's token
+        foreign = csrf_of((await other.get("/desk/login")).text)  # another session's token
         data = {
             "action": "pin",
             "status": "closed",
@@ -1025,14 +1025,15 @@ async def test_sign_in_starts_a_new_session_and_sign_out_ends_it(server: LiveSer
     await server.acall(lambda: server.actions.create_editor("fix", PASSWORD))
     await server.acall(lambda: seed_event(server.actions))
     async with browser(server) as victim:
-        page = await victim.get("/events/probation")  # a reader's session, with a reader id
+        # A reader's session, with a reader id: made by their first question.
+        page = await victim.post("/api/v1/events/probation/questions", json={"body": "Mine?"})
         planted = victim.cookies.get("livepanel")
         assert session_of(victim).get("reader")
         token = csrf_of((await victim.get("/desk/login")).text)
         signed = await victim.post(
             "/desk/login", data={"csrf_token": token, "username": "fix", "password": PASSWORD}
         )
-        assert signed.status_code == 303 and page.status_code == 200
+        assert signed.status_code == 303 and page.status_code == 201
         cookie = signed.headers["set-cookie"]
         attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
         assert {"httponly", "samesite", "path"} <= attributes and "samesite=lax" in cookie.lower()

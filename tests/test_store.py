@@ -1,4 +1,5 @@
-"""The SQLite store on a real file: round-trips, migrations, the gapless log, group commit."""
+"""The store on a real SQLite file, and the tests marked BOTH_STORES also on a PostgreSQL
+schema: round-trips, migrations, the gapless log, group commit (SQLite)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from panel.domain import EventStatus, Frame, QuestionStatus
+from panel.domain import EventStatus, Frame, QuestionStatus, RuleError
 from panel.security import token_hash
 from panel.store import Repo, Store, StoreError, store_for_url
 from panel.store.migrations import load_migrations
 from tests.conftest import EVENT_START
+from tests.pgdb import BOTH_STORES
 
 NOW = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -60,6 +62,16 @@ async def append(
     return await store.write(job)
 
 
+def refusal(store: Store, unique: bool = True) -> type[Exception]:
+    """What a store raises for a row its schema refuses. PostgreSQL reports a taken unique
+    key as the same 409 refusal (RuleError) an action's own check gives."""
+    if store.dialect == "sqlite":
+        return sqlite3.IntegrityError
+    import asyncpg
+
+    return RuleError if unique else asyncpg.IntegrityConstraintViolationError
+
+
 async def log_seqs(store: Store, event_id: int) -> list[int]:
     async with store.read() as repo:
         return [
@@ -76,6 +88,7 @@ async def versions(store: Store) -> list[int]:
 # -- round trips -----------------------------------------------------------------------------
 
 
+@BOTH_STORES
 async def test_event_round_trip(store: Store, settings) -> None:  # noqa: ANN001
     """Every field of an event comes back as written, times as aware UTC instants."""
     related = [{"title": "Diary", "url": "https://example.org/d", "summary": "One line."}]
@@ -113,6 +126,7 @@ async def test_event_round_trip(store: Store, settings) -> None:  # noqa: ANN001
         assert await repo.event_by_id(event_id) == by_id
 
 
+@BOTH_STORES
 async def test_list_events_filters_by_status_and_orders_by_start(store: Store) -> None:
     """list_events returns events by start time and honours the status filter."""
     late = await new_event(
@@ -130,15 +144,17 @@ async def test_list_events_filters_by_status_and_orders_by_start(store: Store) -
         assert [e.status for e in await repo.list_events([EventStatus.CLOSED])] == ["closed"]
 
 
+@BOTH_STORES
 async def test_duplicate_slug_is_refused_by_the_database(store: Store) -> None:
     """Slugs are unique; the failed insert leaves one event."""
     await new_event(store, "same")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(refusal(store)):
         await new_event(store, "same")
     async with store.read() as repo:
         assert len(await repo.list_events()) == 1
 
 
+@BOTH_STORES
 async def test_slots_panelists_and_lineup_round_trip(store: Store) -> None:
     """Slots come back in time order with state; the lineup splits core and slot panelists."""
     event_id = await new_event(store)
@@ -190,15 +206,17 @@ async def test_slots_panelists_and_lineup_round_trip(store: Store) -> None:
     assert [p.name for p in lineup.everyone()] == ["Maria", "Jenna", "Sandra", "Kerry"]
 
 
+@BOTH_STORES
 async def test_slot_must_end_after_it_starts(store: Store) -> None:
     """The schema refuses a slot that ends before it starts."""
     event_id = await new_event(store)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(refusal(store, unique=False)):
         await store.write(
             lambda repo: repo.insert_slot(event_id, "Backwards", EVENT_START + HOUR, EVENT_START)
         )
 
 
+@BOTH_STORES
 async def test_questions_answers_and_client_key_round_trip(store: Store) -> None:
     """Questions and answers come back with every field; a client key finds its question."""
     event_id = await new_event(store)
@@ -261,6 +279,7 @@ async def test_questions_answers_and_client_key_round_trip(store: Store) -> None
     assert (answer.created_at, answer.updated_at) == (NOW + HOUR, later)
 
 
+@BOTH_STORES
 async def test_same_client_key_from_same_reader_is_refused(store: Store) -> None:
     """The unique index backs idempotent posting: one question per (reader, key)."""
     event_id = await new_event(store)
@@ -278,13 +297,14 @@ async def test_same_client_key_from_same_reader_is_refused(store: Store) -> None
         )
 
     await store.write(insert("r1"))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(refusal(store)):
         await store.write(insert("r1"))
     await store.write(insert("r2"))  # another reader may use the same key
     async with store.read() as repo:
         assert len(await repo.questions(event_id, list(QuestionStatus))) == 2
 
 
+@BOTH_STORES
 async def test_upvotes_count_once_per_reader(store: Store) -> None:
     """A reader's second upvote is ignored; another reader's counts."""
     event_id = await new_event(store)
@@ -310,6 +330,7 @@ async def test_upvotes_count_once_per_reader(store: Store) -> None:
     assert question is not None and question.upvotes == 3
 
 
+@BOTH_STORES
 async def test_concurrent_upvotes_from_one_reader_count_once(store: Store) -> None:
     """Fifty simultaneous upvotes from one reader still count one."""
     event_id = await new_event(store)
@@ -355,6 +376,7 @@ async def ask(
     )
 
 
+@BOTH_STORES
 async def test_published_questions_leave_out_merged_and_unpublished(store: Store) -> None:
     """Readers get approved, unmerged questions, pinned first and then the newest (ties by
     id); merged ones come apart, oldest first; other statuses and events stay out."""
@@ -392,6 +414,7 @@ async def test_published_questions_leave_out_merged_and_unpublished(store: Store
     assert approved == [ids["pinned"], ids["old"], ids["new"], ids["twin"], ids["merged"]]
 
 
+@BOTH_STORES
 async def test_questions_filter_by_the_panelist_they_are_put_to(store: Store) -> None:
     """`directed_to` keeps one panelist's questions; None keeps all; an unknown id none."""
     event_id = await new_event(store)
@@ -427,6 +450,7 @@ async def test_questions_filter_by_the_panelist_they_are_put_to(store: Store) ->
         assert await repo.pending_questions(event_id, 10**9) == []
 
 
+@BOTH_STORES
 async def test_answered_questions_are_those_a_transcript_can_hold(store: Store) -> None:
     """Approved, not merged, marked answered and with a published answer, oldest first."""
     event_id = await new_event(store)
@@ -458,6 +482,7 @@ async def test_answered_questions_are_those_a_transcript_can_hold(store: Store) 
     assert answered == [ids["first"], ids["kept"]]
 
 
+@BOTH_STORES
 async def test_list_events_with_no_statuses_lists_none(store: Store) -> None:
     """An empty status list matches nothing (None means every status)."""
     await new_event(store)
@@ -466,26 +491,35 @@ async def test_list_events_with_no_statuses_lists_none(store: Store) -> None:
         assert len(await repo.list_events(None)) == 1
 
 
+@BOTH_STORES
 async def test_store_declares_its_dialect_and_hands_it_to_every_repo(store: Store) -> None:
     """The backend says which SQL it speaks; reads, writes and search follow it."""
-    assert store.dialect == "sqlite"
+    dialect = "sqlite" if store.url.startswith("sqlite:") else "postgresql"
+    assert store.dialect == dialect
     async with store.read() as repo:
-        assert repo.dialect == "sqlite"
-        assert repo.archive_query('probation" OR x') == '"probation" "OR" "x"'
+        assert repo.dialect == dialect
+        assert (
+            repo.archive_query('probation" OR x')
+            == {
+                "sqlite": '"probation" "OR" "x"',
+                "postgresql": "probation OR x",  # words for plainto_tsquery: no operators
+            }[dialect]
+        )
         assert await repo.count_archive_hits(repo.archive_query("probation")) == 0
         assert Repo(repo.conn).dialect == "sqlite"  # the default, for Repo(conn)
-        elsewhere = Repo(repo.conn, "postgresql")
-        with pytest.raises(NotImplementedError, match="postgresql"):
+        elsewhere = Repo(repo.conn, "oracle")
+        with pytest.raises(NotImplementedError, match="oracle"):
             elsewhere.archive_query("probation")
-        with pytest.raises(NotImplementedError, match="postgresql"):
+        with pytest.raises(NotImplementedError, match="oracle"):
             await elsewhere.search_archive('"probation"')
 
     async def dialect_of(repo: Repo) -> str:
         return repo.dialect
 
-    assert await store.write(dialect_of) == "sqlite"
+    assert await store.write(dialect_of) == dialect
 
 
+@BOTH_STORES
 async def test_invites_found_by_hash_until_revoked(store: Store) -> None:
     """An invite is looked up by the token's hash only; revoking hides it, once."""
     event_id = await new_event(store)
@@ -515,10 +549,11 @@ async def test_invites_found_by_hash_until_revoked(store: Store) -> None:
     assert row is not None and row["revoked_at"] and row["last_used_at"]
 
 
+@BOTH_STORES
 async def test_editors_round_trip_and_unique_username(store: Store) -> None:
     """Editors are found by name and id; a second editor with the same name is refused."""
     eid = await store.write(lambda repo: repo.insert_editor("alice", "$argon2id$x", "admin", NOW))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(refusal(store)):
         await store.write(lambda repo: repo.insert_editor("alice", "$argon2id$y", "editor", NOW))
     await store.write(lambda repo: repo.record_login(eid, 3, None))
     async with store.read() as repo:
@@ -533,6 +568,7 @@ async def test_editors_round_trip_and_unique_username(store: Store) -> None:
     )
 
 
+@BOTH_STORES
 async def test_audit_log_round_trip(store: Store) -> None:
     """Audit entries keep who, what, when and the before/after views."""
     event_id = await new_event(store)
@@ -557,6 +593,7 @@ async def test_audit_log_round_trip(store: Store) -> None:
     assert rows[0]["at"] < rows[1]["at"]
 
 
+@BOTH_STORES
 async def test_transcript_saves_and_updates_in_place(store: Store) -> None:
     """A transcript is one row per event; saving again replaces it."""
     event_id = await new_event(store)
@@ -583,9 +620,10 @@ async def test_transcript_saves_and_updates_in_place(store: Store) -> None:
 # -- migrations --------------------------------------------------------------------------------
 
 
+@BOTH_STORES
 async def test_migrations_applied_once_then_nothing(store: Store, settings) -> None:  # noqa: ANN001
     """Opening applies every migration; migrating again, or reopening the file, applies none."""
-    expected = [version for version, _ in load_migrations("sqlite")]
+    expected = [version for version, _ in load_migrations(store.dialect)]
     assert expected, "there must be at least one migration"
     assert await versions(store) == expected
     assert await store.migrate() == []
@@ -631,6 +669,7 @@ async def test_database_that_is_not_sqlite_gives_one_clear_error(tmp_path: Path)
 # -- the event log -----------------------------------------------------------------------------
 
 
+@BOTH_STORES
 async def test_seq_is_gapless_under_200_concurrent_appends(store: Store) -> None:
     """200 concurrent writes each append one frame: seqs are exactly 1..200, each once."""
     event_id = await new_event(store)
@@ -643,6 +682,7 @@ async def test_seq_is_gapless_under_200_concurrent_appends(store: Store) -> None
         assert event is not None and event.last_seq == 200
 
 
+@BOTH_STORES
 async def test_seq_is_gapless_when_some_appends_fail(store: Store) -> None:
     """Jobs that fail after appending give their seq back: no gap, no duplicate."""
     event_id = await new_event(store)
@@ -656,6 +696,7 @@ async def test_seq_is_gapless_when_some_appends_fail(store: Store) -> None:
     assert await log_seqs(store, event_id) == list(range(1, 101))
 
 
+@BOTH_STORES
 async def test_seq_counts_per_event(store: Store) -> None:
     """Each event has its own counter, even when appends to several events interleave."""
     events = [await new_event(store, f"e{i}") for i in range(3)]
@@ -664,6 +705,7 @@ async def test_seq_counts_per_event(store: Store) -> None:
         assert await log_seqs(store, event_id) == list(range(1, 31))
 
 
+@BOTH_STORES
 async def test_frames_since_pages_and_keeps_payloads(store: Store) -> None:
     """frames_since returns the frames after a seq, in order, with type, payload and time."""
     event_id = await new_event(store)
@@ -736,6 +778,7 @@ async def test_failing_job_rolls_back_alone_within_its_group(store: Store) -> No
     assert [(f.seq, f.type) for f in frames] == [(1, "added.A"), (2, "added.C"), (3, "added.D")]
 
 
+@BOTH_STORES
 async def test_on_commit_listener_gets_frames_in_seq_order(store: Store) -> None:
     """The listener sees each committed frame once, in seq order; failed jobs' never."""
     event_id = await new_event(store)
@@ -773,6 +816,7 @@ async def test_listener_runs_after_the_commit(store: Store, settings) -> None:  
         assert await log_seqs(other, event_id) == [1, 2, 3]
 
 
+@BOTH_STORES
 async def test_write_returns_only_after_commit(store: Store, settings) -> None:  # noqa: ANN001
     """An acknowledged write is visible to a separate store opened afterwards."""
     event_id = await new_event(store)
@@ -781,6 +825,7 @@ async def test_write_returns_only_after_commit(store: Store, settings) -> None: 
         assert await log_seqs(other, event_id) == list(range(1, 21))
 
 
+@BOTH_STORES
 async def test_write_on_a_closed_store_is_refused(store: Store) -> None:
     """A write after close raises StoreError instead of hanging."""
     await store.close()

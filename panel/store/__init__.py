@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from panel.store.base import Store, StoreError
+from panel.store.base import Store, StoreError, display_url
 from panel.store.repo import Repo
 
-__all__ = ["Repo", "Store", "StoreError", "store_for_url"]
+__all__ = ["Repo", "Store", "StoreError", "display_url", "store_for_url"]
 
 
 def store_for_url(url: str) -> Store:
@@ -15,10 +15,14 @@ def store_for_url(url: str) -> Store:
 
         return SQLiteStore(url)
     if url.startswith(("postgresql://", "postgres://")):
-        raise StoreError(
-            f"cannot use {url}: the PostgreSQL backend is not built yet; use sqlite:///path"
-        )
+        try:
+            from panel.store.postgres import PostgresStore
+        except ImportError:
+            raise StoreError(
+                "PostgreSQL needs the asyncpg driver: pip install 'livepanel[postgres]'"
+            ) from None
+        return PostgresStore(url)
     raise StoreError(
-        f"unsupported database URL {url!r}: expected sqlite:///path/to/file.db "
+        f"unsupported database URL {display_url(url)!r}: expected sqlite:///path/to/file.db "
         "or postgresql://user@host:port/db"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from panel.domain import Frame
 from panel.store.repo import Repo
@@ -17,10 +18,23 @@ class StoreError(RuntimeError):
     """The database cannot be opened or reached; the message is one clear line."""
 
 
+def display_url(url: str) -> str:
+    """A database URL as it may appear in messages and logs: without its password."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # cannot be taken apart (a broken IPv6 host): hide what may be secret
+        _, at, host = url.rpartition("@")
+        return f"***@{host}" if at else url
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 class Store(Protocol):
     url: str
-    # The SQL dialect the backend speaks ("sqlite"): it picks the migrations folder and the
-    # archive search statements, and is handed to every Repo.
+    # The SQL dialect the backend speaks ("sqlite", "postgresql"): it picks the migrations
+    # folder and the archive search statements, and is handed to every Repo.
     dialect: str
 
     async def open(self) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from panel.domain import Frame, iso
+from panel.domain import Frame, RuleError, iso
 
 Row = Mapping[str, Any]
 
@@ -47,6 +47,15 @@ class Conn(Protocol):
     async def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int: ...
+
+
+def in_range(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Refuse whole numbers a 64-bit column cannot hold (an id like /questions/99999999999999999999)
+    before they reach the database: "no such item", never a driver error."""
+    for value in (params or {}).values():
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise RuleError("not_found", "No such item: a number in the request is out of range.")
+    return params or {}
 
 
 def in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:

@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from panel.domain import RuleError
 from panel.store.base import CommitListener, StoreError
-from panel.store.migrations import load_migrations, split_statements
+from panel.store.migrations import apply_pending, split_statements
 from panel.store.repo import Repo, Row
+from panel.store.rows import in_range
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -29,14 +29,6 @@ PRAGMAS = (
     "PRAGMA foreign_keys = ON",
 )
 MAX_GROUP = 64  # writes committed together at most
-
-
-def _in_range(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """Refuse whole numbers SQLite cannot hold (an id like /questions/99999999999999999999)."""
-    for value in (params or {}).values():
-        if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            raise RuleError("not_found", "No such item: a number in the request is out of range.")
-    return params or {}
 
 
 async def _execute_when_free(db: aiosqlite.Connection, sql: str, attempts: int = 50) -> None:
@@ -58,12 +50,12 @@ class SQLiteConn:
         self.db = db
 
     async def fetchall(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        async with self.db.execute(sql, _in_range(params)) as cur:
+        async with self.db.execute(sql, in_range(params)) as cur:
             rows = await cur.fetchall()
         return [dict(r) for r in rows]
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
-        async with self.db.execute(sql, _in_range(params)) as cur:
+        async with self.db.execute(sql, in_range(params)) as cur:
             return cur.rowcount
 
 
@@ -135,25 +127,14 @@ class SQLiteStore:
     async def migrate(self) -> list[int]:
         assert self._writer is not None
         conn = SQLiteConn(self._writer)
-        applied: list[int] = []
+
+        async def run_script(sql: str) -> None:
+            for statement in split_statements(sql):  # inside our transaction, one by one
+                await conn.execute(statement)
+
         try:
             await self._writer.execute("BEGIN IMMEDIATE")  # one migrator at a time
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations"
-                " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            done = {
-                r["version"] for r in await conn.fetchall("SELECT version FROM schema_migrations")
-            }
-            for version, sql in load_migrations(self.dialect):
-                if version in done:
-                    continue
-                for statement in split_statements(sql):
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO schema_migrations VALUES (:v, datetime('now'))", {"v": version}
-                )
-                applied.append(version)
+            applied = await apply_pending(conn, self.dialect, run_script)
             await self._writer.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):  # BEGIN itself may have failed

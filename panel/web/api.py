@@ -13,6 +13,7 @@ from panel.live import protocol as p
 from panel.live.broker import public_channel
 from panel.web.auth import answerer, editor_actor, require_editor
 from panel.web.base import (
+    current_reader,
     json_error,
     origin_allowed,
     read_json,
@@ -92,7 +93,8 @@ async def list_questions(request: Request) -> Response:
     async with svc.store.read() as repo:
         people = {x.id: x for x in (await repo.lineup(event.id)).everyone()}
         if request.query_params.get("mine"):
-            questions = await repo.reader_questions(event.id, reader_id(request))
+            mine = current_reader(request)  # asking whose they are starts no session
+            questions = await repo.reader_questions(event.id, mine) if mine else []
         else:
             questions = await repo.questions(event.id, [status])
         answers = await repo.answers_for_event(event.id)

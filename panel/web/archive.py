@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response
 from panel import exports
 from panel.domain import EventStatus, parse_iso
 from panel.render import marked_html
-from panel.web.base import event_or_404, render, services, whole_number
+from panel.web.base import event_or_404, render_public, services, whole_number
+from panel.web.caching import ARCHIVE, LIVE
 from panel.web.eventview import date_label, load_event_view
 
 PAGE_SIZE = 10
@@ -39,10 +40,11 @@ async def _document(request: Request) -> dict[str, Any]:
 
 async def transcript_page(request: Request) -> Response:
     document = await _document(request)
-    return render(
+    return render_public(
         request,
         "archive.html",
         {"t": exports.transcript_view(document, site_url(request)), "preview": False},
+        ARCHIVE,
     )
 
 
@@ -51,12 +53,15 @@ async def transcript_markdown(request: Request) -> Response:
     return Response(
         exports.transcript_markdown(document, site_url(request)),
         media_type="text/markdown; charset=utf-8",
+        headers={"cache-control": ARCHIVE},
     )
 
 
 async def transcript_json(request: Request) -> Response:
     document = await _document(request)
-    return JSONResponse(exports.transcript_json(document, site_url(request)))
+    return JSONResponse(
+        exports.transcript_json(document, site_url(request)), headers={"cache-control": ARCHIVE}
+    )
 
 
 async def feed(request: Request) -> Response:
@@ -66,6 +71,7 @@ async def feed(request: Request) -> Response:
     return Response(
         exports.atom_feed(rows, site_url(request), svc.clock.now()),
         media_type="application/atom+xml; charset=utf-8",
+        headers={"cache-control": ARCHIVE},
     )
 
 
@@ -113,7 +119,7 @@ async def archive_index(request: Request) -> Response:
             total = await repo.count_published_transcripts(person=person)
             rows = await repo.published_transcripts(person=person, limit=PAGE_SIZE, offset=offset)
             transcripts = [_card(row) for row in rows]
-    return render(
+    return render_public(
         request,
         "archive_index.html",
         {
@@ -125,6 +131,7 @@ async def archive_index(request: Request) -> Response:
             "total": total,
             "pages": _pages(page, total, {"q": query, "panelist": person}),
         },
+        ARCHIVE,
     )
 
 
@@ -165,7 +172,10 @@ async def event_calendar(request: Request) -> Response:
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{event.slug}.ics"'},
+        headers={
+            "content-disposition": f'attachment; filename="{event.slug}.ics"',
+            "cache-control": LIVE,
+        },
     )
 
 
@@ -176,7 +186,7 @@ async def embed(request: Request) -> Response:
     async with svc.store.read() as repo:
         view = await load_event_view(repo, event, svc.clock.now())
     view.questions = view.questions[:EMBED_QUESTIONS]
-    return render(
+    return render_public(
         request,
         "embed.html",
         {
@@ -185,4 +195,5 @@ async def embed(request: Request) -> Response:
             "archived": view.event.status == EventStatus.PUBLISHED,
             "live": view.event.status in (EventStatus.SCHEDULED, EventStatus.LIVE),
         },
+        LIVE,
     )

@@ -64,12 +64,27 @@ def page_cache(conn: HTTPConnection) -> PageCache:
     return conn.state.page_cache  # type: ignore[no-any-return]
 
 
+def session_if_any(conn: HTTPConnection) -> dict[str, Any] | None:
+    """The session when the request brought one, else None without touching it: reading
+    `conn.session` marks the response `Vary: Cookie`, which a public page must not carry."""
+    return conn.session if conn.scope.get("session") else None
+
+
+def current_reader(conn: HTTPConnection) -> str | None:
+    """The anonymous reader id if this reader has one already; never makes one."""
+    session = session_if_any(conn)
+    rid = session.get("reader") if session is not None else None
+    return str(rid) if rid else None
+
+
 def reader_id(conn: HTTPConnection) -> str:
-    """The anonymous reader id, kept in the signed session cookie; made on first need."""
-    rid = conn.session.get("reader")
+    """The anonymous reader id, kept in the signed session cookie; made by the first action
+    that needs one (asking, upvoting), never by viewing a page."""
+    rid = current_reader(conn)
     if not rid:
         rid = conn.session["reader"] = new_reader_id()
-    return str(rid)
+        csrf_token(conn)  # in the same cookie, so the reader's next page carries a token
+    return rid
 
 
 def csrf_token(conn: HTTPConnection) -> str:
@@ -83,11 +98,16 @@ async def editor_session(conn: HTTPConnection) -> StaffSession | None:
     """The editor's session that the cookie names, while it lasts (panel/sessions.py); looked
     up once per request."""
     if not hasattr(conn.state, "editor_session"):
-        session = await services(conn).sessions.find(conn.session.get("sid"))
+        cookie = session_if_any(conn)  # no cookie: nothing to look up, and no Vary: Cookie
+        token = cookie.get("sid") if cookie is not None else None
+        session = await services(conn).sessions.find(token) if token else None
         editor = session is not None and session.actor.kind == "editor"
         conn.state.editor_session = session if editor else None
     found: StaffSession | None = conn.state.editor_session
     return found
+
+
+CSRF_REFUSED = "This form has expired or did not come from this site."
 
 
 async def read_form(request: Request, max_bytes: int | None = None) -> FormData:
@@ -95,6 +115,20 @@ async def read_form(request: Request, max_bytes: int | None = None) -> FormData:
 
     `max_bytes` above the default allows one uploaded file of about that size.
     """
+    form = await parse_form(request, max_bytes)
+    check_csrf_token(request, form)
+    return form
+
+
+async def read_reader_form(request: Request) -> FormData:
+    """A reader's form (ask, upvote), checked by `check_reader_form`."""
+    form = await parse_form(request)
+    check_reader_form(request, form)
+    return form
+
+
+async def parse_form(request: Request, max_bytes: int | None = None) -> FormData:
+    """The posted form, refused when too big; its CSRF token is not checked yet."""
     limit = max_bytes or MAX_FORM_BYTES
     too_large = RuleError(
         "too_large",
@@ -116,37 +150,88 @@ async def read_form(request: Request, max_bytes: int | None = None) -> FormData:
             raise too_large
         return message
 
-    form = await Request(request.scope, receive).form(
+    return await Request(request.scope, receive).form(
         max_files=1 if max_bytes else 0, max_fields=50, max_part_size=MAX_FORM_BYTES
     )
+
+
+def check_csrf_token(request: Request, form: FormData) -> None:
+    """Refuse the form unless it carries the session's CSRF token (masked)."""
     sent = form.get("csrf_token")
     secret = unmask_csrf(sent) if isinstance(sent, str) and len(sent) <= 200 else None
     expected = request.session.get("csrf")
     if secret is None or not expected or not same(secret, expected):
-        raise RuleError(
-            "csrf",
-            "This form has expired or did not come from this site. Reload the page and try again.",
-        )
-    return form
+        raise RuleError("csrf", f"{CSRF_REFUSED} Reload the page and try again.")
+
+
+def check_reader_form(request: Request, form: FormData) -> None:
+    """A reader's form is checked by its token when it carries one and the reader has a
+    session; a page served without a cookie (cacheable by a CDN) has no token to carry, so
+    then the browser's own word that our page sent it must do (`came_from_this_site`)."""
+    session = session_if_any(request)
+    if form.get("csrf_token") and session is not None and session.get("csrf"):
+        check_csrf_token(request, form)
+    elif not came_from_this_site(request):
+        raise RuleError("csrf", f"{CSRF_REFUSED} Nothing was sent: check it and send it again.")
+
+
+def site_origins(conn: HTTPConnection) -> set[str]:
+    """This site's origins: the request's own scheme and host, and LIVEPANEL_PUBLIC_URL's."""
+    allowed = {f"{conn.url.scheme.replace('ws', 'http')}://{conn.headers.get('host', '')}"}
+    public = services(conn).settings.public_url
+    if public:
+        parts = urlsplit(public)
+        allowed.add(f"{parts.scheme}://{parts.netloc}")
+    return allowed
 
 
 def origin_allowed(conn: HTTPConnection) -> bool:
     """Same-origin check for unsafe requests and staff sockets; an absent Origin is allowed."""
     origin = conn.headers.get("origin")
-    if not origin:
-        return True
-    public = services(conn).settings.public_url
-    allowed = {f"{conn.url.scheme.replace('ws', 'http')}://{conn.headers.get('host', '')}"}
-    if public:
-        parts = urlsplit(public)
-        allowed.add(f"{parts.scheme}://{parts.netloc}")
-    return origin in allowed
+    return not origin or origin in site_origins(conn)
+
+
+def came_from_this_site(request: Request) -> bool:
+    """Whether the browser says one of our own pages sent this request. A cross-site page can
+    forge none of these headers; unlike `origin_allowed`, saying nothing is not enough."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site != "same-origin":
+        return False  # "same-site" too: a sibling subdomain is not this site
+    origin = request.headers.get("origin")
+    if origin:  # "null" (a sandboxed frame, a privacy redirect) is not ours either
+        return origin in site_origins(request)
+    referer = urlsplit(request.headers.get("referer", ""))
+    return bool(referer.netloc) and f"{referer.scheme}://{referer.netloc}" in site_origins(request)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    """A page that needs a session (staff pages, login): it makes one if there is none."""
+    return _render(request, name, context, status, request.session)
+
+
+def render_public(
+    request: Request, name: str, context: dict[str, Any], cache: str, status: int = 200
+) -> Response:
+    """A page anyone may see: with no session it makes none and touches none, so it sets no
+    cookie, has no `Vary: Cookie` and keeps `cache`, a public Cache-Control (a page that
+    uses the reader's session is made private by caching.PrivateWhenPersonal)."""
+    response = _render(request, name, context, status, session_if_any(request))
+    response.headers["cache-control"] = cache
+    return response
+
+
+def _render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    status: int,
+    session: dict[str, Any] | None,
+) -> Response:
     base = {
-        "csrf_token": mask_csrf(csrf_token(request)),  # a new disguise per page (BREACH)
-        "editor": "sid" in request.session,  # shows the Desk link; it grants nothing
+        # A new disguise per page (BREACH); no session, no token (see check_reader_form).
+        "csrf_token": mask_csrf(csrf_token(request)) if session is not None else "",
+        # Shows the Desk link; it grants nothing (the session is checked where it matters).
+        "editor": session is not None and "sid" in session,
         "site_name": "Livepanel",
     }
     return templates(request).TemplateResponse(
@@ -182,8 +267,10 @@ def local_time(event: Event, at: datetime, fmt: str = "%H:%M") -> str:
 
 
 def html_error_page(request: Request, status: int, title: str, message: str) -> Response:
+    """An error page; it has no form, so it starts no session."""
     try:
-        return render(request, "error.html", {"title": title, "message": message}, status)
+        context = {"title": title, "message": message}
+        return _render(request, "error.html", context, status, session_if_any(request))
     except Exception:  # the error page itself must never fail
         return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
 

@@ -4,7 +4,8 @@ The list is the same for every reader at one version of the event: its public st
 exactly when the event's log seq (`events.last_seq`) does, and the rest of what the list
 shows (panelists' names and roles, the event's time zone) is in the key. The per-page CSRF
 token of the upvote forms is not stored: the list is rendered with a random placeholder
-and split there, and each page joins the parts with its own token.
+and split there, and each page joins the parts with its own token (an empty one for a reader
+without a session, whose public page a CDN may keep and serve to anyone).
 """
 
 from __future__ import annotations

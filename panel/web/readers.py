@@ -10,14 +10,19 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from panel.domain import Event, EventStatus, RuleError
 from panel.web.base import (
     STATUS_FOR_CODE,
+    check_reader_form,
+    current_reader,
     event_or_404,
     page_cache,
-    read_form,
+    parse_form,
+    read_reader_form,
     reader_id,
-    render,
+    render_public,
     services,
+    session_if_any,
     templates,
 )
+from panel.web.caching import LIVE, PRIVATE
 from panel.web.eventview import (
     STATUS_LABELS,
     EventView,
@@ -50,7 +55,8 @@ async def index(request: Request) -> Response:
     archive = [
         card(e) for e in reversed(events) if e.status in (EventStatus.CLOSED, EventStatus.PUBLISHED)
     ]
-    return render(request, "index.html", {"live": live, "upcoming": upcoming, "archive": archive})
+    context = {"live": live, "upcoming": upcoming, "archive": archive}
+    return render_public(request, "index.html", context, LIVE)
 
 
 async def event_page(request: Request) -> Response:
@@ -58,30 +64,37 @@ async def event_page(request: Request) -> Response:
     if event.status == EventStatus.PUBLISHED:
         # The curated transcript is the permanent public record (hidden items stay hidden).
         return RedirectResponse(f"/archive/{event.slug}", status_code=302)
-    return await _event_response(request, event)
+    return await _event_response(request, event, LIVE)
 
 
 async def _event_response(
-    request: Request, event: Event, form: dict[str, str] | None = None, status: int = 200
+    request: Request,
+    event: Event,
+    cache: str,
+    form: dict[str, str] | None = None,
+    status: int = 200,
 ) -> Response:
-    """The event page; with `form`, the question form shows its error and keeps the text."""
+    """The event page; with `form`, the question form shows its error and keeps the text.
+    Without a session it is the same for every reader, so `cache` may let a CDN keep it."""
     svc = services(request)
     pages = page_cache(request)
     async with svc.store.read() as repo:
-        view = await load_event_view(repo, event, svc.clock.now(), reader_id(request), pages)
+        view = await load_event_view(repo, event, svc.clock.now(), current_reader(request), pages)
     listed = view.listed or _render_list(request, pages, view)
-    return render(
+    session = session_if_any(request)
+    return render_public(
         request,
         "event.html",
         {
             "view": view,
             "questions_list": listed,
             "form": form or {},
-            "notice": request.session.pop("notice", None),
+            "notice": session.pop("notice", None) if session is not None else None,
             "accepting": event.status in (EventStatus.SCHEDULED, EventStatus.LIVE),
             "max_chars": svc.settings.question_max_chars,
             "name_max": svc.settings.name_max_chars,
         },
+        cache,
         status,
     )
 
@@ -106,10 +119,11 @@ async def limit_reached(request: Request) -> int:
 
 async def post_question_form(request: Request) -> Response:
     """The form path: POST, then redirect back with a notice. A refusal answers with the page
-    itself, the error shown and the text kept (not carried in the cookie: it may be long)."""
+    itself, the error shown and the text kept (not carried in the cookie: it may be long).
+    A reader without a cookie gets one here, with their first question."""
     svc = services(request)
     event = await event_or_404(request, request.path_params["slug"])
-    form = await read_form(request)
+    form = await parse_form(request)
     kept = {
         "body": str(form.get("body", ""))[:4000],
         "name": str(form.get("name", ""))[:200],
@@ -117,12 +131,13 @@ async def post_question_form(request: Request) -> Response:
     }
 
     async def refused(message: str, status: int) -> Response:
-        return await _event_response(request, event, {**kept, "error": message}, status)
+        return await _event_response(request, event, PRIVATE, {**kept, "error": message}, status)
 
     try:
+        check_reader_form(request, form)  # a forged form is refused, its text shown back
         svc.questions.check(kept["body"], kept["name"])  # typos cost no quota
     except RuleError as exc:
-        return await refused(exc.message, 422)
+        return await refused(exc.message, STATUS_FOR_CODE.get(exc.code, 422))
     wait = await limit_reached(request)
     if wait:
         response = await refused(f"You are posting too fast; try again in {wait} seconds.", 429)
@@ -150,7 +165,7 @@ async def post_question_form(request: Request) -> Response:
 
 async def upvote_form(request: Request) -> Response:
     svc = services(request)
-    await read_form(request)
+    await read_reader_form(request)
     question_id = request.path_params["question_id"]
     ip = request.client.host if request.client else "unknown"
     if await svc.upvote_limiter.retry_after(f"ip:{ip}"):

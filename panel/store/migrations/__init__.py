@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from importlib import resources
+from typing import TYPE_CHECKING
+
+from panel.domain import iso
+
+if TYPE_CHECKING:
+    from panel.store.rows import Conn
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -38,3 +46,27 @@ def split_statements(sql: str) -> list[str]:
     if buffer.strip():
         statements.append(buffer.strip())
     return statements
+
+
+async def apply_pending(
+    conn: Conn, dialect: str, run_script: Callable[[str], Awaitable[object]]
+) -> list[int]:
+    """Run the dialect's migrations that schema_migrations does not list yet, in order, and
+    record each; returns the versions applied. The caller holds the transaction, and the lock
+    that keeps other processes from migrating at the same time."""
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations"
+        " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {r["version"] for r in await conn.fetchall("SELECT version FROM schema_migrations")}
+    applied: list[int] = []
+    for version, sql in load_migrations(dialect):
+        if version in done:
+            continue
+        await run_script(sql)
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :at)",
+            {"v": version, "at": iso(datetime.now(UTC))},
+        )
+        applied.append(version)
+    return applied

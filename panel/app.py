@@ -18,10 +18,11 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from panel.clock import Clock, SystemClock
 from panel.config import Settings
@@ -59,6 +60,7 @@ def routes() -> list[Any]:
         Route("/events/{slug}", readers.event_page),
         Route("/events/{slug}/questions", readers.post_question_form, methods=["POST"]),
         Route("/questions/{question_id:int}/upvote", readers.upvote_form, methods=["POST"]),
+        # Served by PublicStream, in front of the middleware; listed here as the fallback.
         WebSocketRoute("/events/{slug}/live", live.reader_stream),
         WebSocketRoute("/staff/events/{slug}/live", live.staff_stream),
         Route("/invite/{token}", console.redeem),
@@ -239,6 +241,25 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class PublicStream:
+    """Sends the readers' WebSocket (`route`) straight to its handler, past the middleware
+    below: it needs no session, gzip or security headers, and each of those layers would
+    wrap every send to every socket and stay on every socket's stack (docs/performance.md).
+    The route stays in the route table, which serves anything this does not match."""
+
+    def __init__(self, app: ASGIApp, route: WebSocketRoute) -> None:
+        self.app = app
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            match, child = self.route.matches(scope)
+            if match == Match.FULL:
+                await live.reader_stream(WebSocket({**scope, **child}, receive, send), send)
+                return
+        await self.app(scope, receive, send)
+
+
 async def rule_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RuleError)
     status = STATUS_FOR_CODE.get(exc.code, 400)
@@ -309,9 +330,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             pages.clear()  # what it keeps is good for this run's store only
 
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    table = routes()
+    public_stream = next(
+        r for r in table if isinstance(r, WebSocketRoute) and r.endpoint is live.reader_stream
+    )
     app = Starlette(
         routes=[
-            *routes(),
+            *table,
             Mount(
                 "/static",
                 HashedStaticFiles(directory=settings.static_dir, assets=assets),
@@ -320,7 +345,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Mount("/uploads", StaticFiles(directory=str(settings.uploads_dir)), name="uploads"),
         ],
         middleware=[
-            # Outermost: compresses what the others produced (headers included). WebSockets
+            # Outermost (inside Starlette's error middleware, which passes WebSockets through).
+            Middleware(PublicStream, route=public_stream),
+            # Then: compresses what the others produced (headers included). WebSockets
             # pass through untouched; compresslevel 6 costs far less CPU than 9 for ~1% size.
             Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6),
             Middleware(SecurityHeaders, frame_ancestors=embed_ancestors(settings)),

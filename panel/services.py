@@ -19,6 +19,7 @@ from panel.events import Events
 from panel.live import protocol
 from panel.live.audience import Audience
 from panel.live.broker import Broker, event_of, mark
+from panel.live.directory import EventDirectory
 from panel.live.hub import Hub
 from panel.live.publisher import Publisher
 from panel.live.signouts import SESSIONS_CHANNEL, Signouts
@@ -43,6 +44,7 @@ class Services:
     clock: Clock
     store: Store
     hub: Hub
+    directory: EventDirectory  # slug -> visible event, for the readers' socket connect
     broker: Broker
     publisher: Publisher
     actions: Actions  # every action, by noun (below) and by its flat name
@@ -86,6 +88,7 @@ class Services:
             clock=clock,
             store=store,
             hub=hub,
+            directory=EventDirectory(store),
             broker=broker,
             publisher=Publisher(broker),
             actions=actions,
@@ -165,6 +168,7 @@ class Services:
         await self.store.open()
         # The writer only hands committed frames over; the publisher task fans them out.
         self.store.on_commit(self.publisher.hand_over)
+        self.store.on_commit(self.directory.forget_changed)
         await self.broker.start()
         try:
             async with contextlib.AsyncExitStack() as stack:

@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from panel.clock import FakeClock
 from panel.config import Settings
 from panel.domain import RuleError
-from tests.conftest import EDITOR, LiveServer, seed_event, wait_for
+from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event, wait_for
 from tests.livehelpers import (
     Frame,
     Reader,
@@ -222,6 +223,59 @@ async def test_resume_after_fifty_missed_frames_gets_each_exactly_once(server: L
             await back.close()
 
 
+async def approve_burst(server: LiveServer, question_ids: list[int]) -> None:
+    """Approve the questions all at once: the writer commits them as one group, so their
+    frames reach the hub together, faster than it can send them one by one."""
+
+    async def burst() -> None:
+        await asyncio.gather(
+            *(server.actions.moderate(qid, "approve", EDITOR) for qid in question_ids)
+        )
+
+    await server.acall(burst)
+
+
+async def test_a_burst_reaches_every_reader_once_in_order_coalesced(server: LiveServer) -> None:
+    info = await seed_live(server)
+    slug, event_id = info["slug"], info["id"]
+    pending = [await post_as(server, event_id, f"r{i}", f"Burst question {i}") for i in range(65)]
+    ids = [q.id for q in pending]
+    async with api(server) as client:
+        start = await last_seq(client, slug)
+        readers = [await Reader.open(server, slug, since=start) for _ in range(5)]
+        try:
+            for reader in readers:
+                await reader.until_type("presence")  # caught up: what follows is live
+            live_from = [len(reader.raw) for reader in readers]
+            await approve_burst(server, ids[:30])
+            await approve_burst(server, ids[30:60])
+            end = await last_seq(client, slug)
+            assert end == start + 60
+            log = await log_frames(client, slug, since=start)
+            for reader, first in zip(readers, live_from, strict=True):
+                await reader.until_seq(end)
+                assert_gapless(reader.logged, start + 1, end)
+                assert reader.logged == log
+                arrays = [m for m in reader.raw[first:] if len(logged(flatten(m))) > 1]
+                assert arrays, "a burst waiting for the hub goes out as one array message"
+
+            # Resume from inside a coalesced message: exactly the rest, then live frames.
+            middle = start + 25
+            back = await Reader.open(server, slug, since=middle)
+            try:
+                await back.until_seq(end)
+                assert_gapless(back.logged, middle + 1, end)
+                await approve_burst(server, ids[60:])
+                await back.until_seq(end + 5)
+                assert_gapless(back.logged, middle + 1, end + 5)
+                assert back.logged == await log_frames(client, slug, since=middle)
+            finally:
+                await back.close()
+        finally:
+            for reader in readers:
+                await reader.close()
+
+
 @BOTH_STORES
 async def test_connecting_while_frames_are_written_misses_and_repeats_nothing(
     server: LiveServer,
@@ -357,6 +411,23 @@ async def test_unknown_and_draft_events_are_refused_with_1008(server: LiveServer
         reader = await Reader.open(server, slug, since=0)
         assert await reader.close_code() == CLOSE_POLICY, slug
         assert reader.frames == []
+
+
+async def test_an_event_set_back_to_draft_refuses_the_next_reader_at_once(
+    server: LiveServer,
+) -> None:
+    """The connect's slug lookup is kept in memory, but never past a status change."""
+    tomorrow = EVENT_START + timedelta(days=1)  # stays scheduled: the scheduler leaves it be
+    info = await server.acall(
+        lambda: seed_event(server.actions, slug="second-thoughts", start=tomorrow)
+    )
+    first = await Reader.open(server, info["slug"], since=0)
+    await first.until_type("presence")  # accepted: the lookup is now kept
+    await server.acall(lambda: server.actions.set_status(info["id"], "draft", EDITOR))
+    second = await Reader.open(server, info["slug"], since=0)
+    assert await second.close_code() == CLOSE_POLICY
+    assert second.frames == []
+    await first.close()
 
 
 # -- privacy ----------------------------------------------------------------------------------

@@ -5,9 +5,11 @@ can be added in a file of its own and chosen by `broker_for_url`:
 
 - `await broker.publish(channel, message)` sends one message to every subscription of
   `channel`, in this process and (for a shared backend) in every other one.
-- `async with broker.subscribe(channel) as messages:` yields an async iterator of the
-  messages published on `channel` from the moment the block is entered, in publish order.
-  Leaving the block ends the subscription.
+- `async with broker.subscribe(channel) as messages:` yields a `Subscription`: an async
+  iterator of the messages published on `channel` from the moment the block is entered, in
+  publish order, whose `drain(limit)` also returns the messages already received without
+  waiting (so the hub can send a burst to each socket as one message). Leaving the block
+  ends the subscription.
 
 A message is a frame already encoded once by the publisher, plus its seq (None for frames
 that are not logged: staff notices). The broker promises neither delivery nor exactly-once:
@@ -64,6 +66,18 @@ def mark(seq: int | None) -> Message:
     return Message(seq, "")
 
 
+class Subscription(Protocol):
+    """What `Broker.subscribe` yields: the channel's messages, in publish order."""
+
+    def __aiter__(self) -> AsyncIterator[Message]: ...
+
+    async def __anext__(self) -> Message:
+        """The next message, waiting for it if none has arrived."""
+
+    def drain(self, limit: int) -> list[Message]:
+        """Up to `limit` messages that have already arrived, without waiting; [] if none."""
+
+
 class Broker(Protocol):
     async def start(self) -> None:
         """Connect (a no-op in one process)."""
@@ -74,7 +88,7 @@ class Broker(Protocol):
     async def publish(self, channel: str, message: Message) -> None:
         """Send `message` to every subscription of `channel`."""
 
-    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
         """The messages published on `channel` while the block is open, in order."""
 
 
@@ -89,6 +103,12 @@ class _Messages:
 
     async def __anext__(self) -> Message:
         return await self._queue.get()
+
+    def drain(self, limit: int) -> list[Message]:
+        taken: list[Message] = []
+        while len(taken) < limit and not self._queue.empty():
+            taken.append(self._queue.get_nowait())
+        return taken
 
 
 class LocalBroker:
@@ -114,7 +134,7 @@ class LocalBroker:
             queue.put_nowait(message)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
         queue: asyncio.Queue[Message] = asyncio.Queue()
         self._queues.setdefault(channel, set()).add(queue)
         try:

@@ -27,6 +27,9 @@ from panel.store.base import Store
 
 log = logging.getLogger(__name__)
 LOG_PAGE = 1000  # frames read from the event log at a time
+# At most this many broker messages already waiting are sent to each socket as one message
+# (the same bound as a catch-up message's).
+BURST = protocol.CATCH_UP_BATCH
 
 
 async def _no_catch_up() -> AsyncGenerator[str, None]:
@@ -41,9 +44,9 @@ def _new_future() -> asyncio.Future[None]:
 
 @dataclass(eq=False)
 class Subscriber:
-    """One socket on one channel: first `catch_up` (public channels), then live messages.
+    """One socket on one channel: first `catch_up` (public channels), then live frames.
     Those are written at once by the socket's `send_now`, or kept in `pending` (at most
-    `limit`) while it cannot take them. `ended` is done when the socket must close and
+    `limit` frames) while it cannot take them. `ended` is done when the socket must close and
     resume by seq (1013). Plain structures, not a queue and an event: nobody waits on them
     per frame, and a socket's memory counts 5,000 times over."""
 
@@ -62,19 +65,20 @@ class Subscriber:
         if not self.ended.done():
             self.ended.set_result(None)
 
-    def offer(self, text: str) -> bool:
-        """Send one message now, or keep it, without awaiting; when `pending` is full, end
-        instead of growing. Nothing is sent directly while earlier messages are pending."""
+    def offer(self, texts: Sequence[str], message: str) -> bool:
+        """Send encoded frames now as one message (`message`: them, joined), or keep them,
+        without awaiting; when `pending` would overflow, end instead of growing. Nothing is
+        sent directly while earlier frames are pending."""
         if self.ended.done():
             return False
-        if self.send_now is not None and not self.pending and self.send_now(text):
+        if self.send_now is not None and not self.pending and self.send_now(message):
             return True
-        if len(self.pending) >= self.limit:
+        if len(self.pending) + len(texts) > self.limit:
             # Never grow memory for a slow reader: it is closed and resumes by seq.
             self.overflowed = True
             self.end()
             return False
-        self.pending.append(text)
+        self.pending.extend(texts)
         return True
 
     def drain(self) -> list[str]:
@@ -119,6 +123,9 @@ class _Stream:
         self.last = seq
 
 
+_Out = tuple[int | None, str]  # a frame to deliver: its seq (None: not logged), its text
+
+
 def _encoded(frames: Sequence[Frame]) -> list[tuple[int, str]]:
     """Logged frames, each encoded once, with their seqs."""
     return [(f.seq, protocol.encode(f)) for f in frames if f.seq is not None]
@@ -142,7 +149,7 @@ class Hub:
         self.ring_frames = ring_frames
         self._streams: dict[str, _Stream] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.delivered = 0  # messages handed to subscriber queues, for /metrics
+        self.delivered = 0  # frames written or queued to sockets, for /metrics
         self.dropped = 0  # subscribers closed for falling behind
         self.duplicates = 0  # public messages dropped because their seq was delivered already
         self.filled = 0  # frames read from the log to fill a gap
@@ -182,7 +189,7 @@ class Hub:
         """An unlogged frame (presence) to this process's live subscribers of `channel`."""
         stream = self._streams.get(channel)
         if stream is not None:
-            self._deliver(stream, None, text)
+            self._deliver(stream, [(None, text)])
 
     def recent(self, channel: str, since: int, upto: int) -> list[str] | None:
         """The encoded frames with since < seq <= upto if the ring holds them all, else None."""
@@ -236,20 +243,29 @@ class Hub:
                 await self._load(stream, stream.event_id)
             stream.ready.set()
             async for message in messages:
-                await self._receive(stream, message)
+                # Whatever else has arrived meanwhile (a commit group, or frames published
+                # while the last fan-out ran) goes to each socket in the same message.
+                burst = [message, *messages.drain(BURST - 1)]
+                self._deliver(stream, await self._receive(stream, burst))
 
-    async def _receive(self, stream: _Stream, message: Message) -> None:
-        if message.is_mark:
-            if stream.event_id is not None:
-                await self._reach(stream, stream.event_id, message.seq)
-        elif stream.event_id is None or message.seq is None:
-            self._deliver(stream, None, message.text)
-        elif message.seq <= stream.last:
-            self.duplicates += 1  # delivered already (read from the log, or sent twice)
-        else:
-            if message.seq > stream.last + 1:
-                await self._fill_gap(stream, stream.event_id, message.seq)
-            self._deliver(stream, message.seq, message.text)
+    async def _receive(self, stream: _Stream, burst: list[Message]) -> list[_Out]:
+        """The frames of `burst` to deliver, in order: duplicates dropped, gaps (and marks)
+        filled from the log, each logged frame kept in the ring."""
+        out: list[_Out] = []
+        for message in burst:
+            if message.is_mark:
+                if stream.event_id is not None:
+                    await self._reach(stream, stream.event_id, message.seq, out)
+            elif stream.event_id is None or message.seq is None:
+                out.append((None, message.text))
+            elif message.seq <= stream.last:
+                self.duplicates += 1  # delivered already (read from the log, or sent twice)
+            else:
+                if message.seq > stream.last + 1:
+                    await self._fill_gap(stream, stream.event_id, message.seq, out)
+                stream.append(message.seq, message.text)
+                out.append((message.seq, message.text))
+        return out
 
     async def _load(self, stream: _Stream, event_id: int) -> None:
         """Where the log ends now, and its most recent frames for the ring (one snapshot)."""
@@ -267,17 +283,21 @@ class Hub:
             stream.ring.clear()
             stream.last = last
 
-    async def _reach(self, stream: _Stream, event_id: int, seq: int | None) -> None:
-        """A mark: deliver from the log up to `seq` (None: up to where the log ends now).
-        This catches a lost last frame, and whatever was lost while Redis was away."""
+    async def _reach(
+        self, stream: _Stream, event_id: int, seq: int | None, out: list[_Out]
+    ) -> None:
+        """A mark: add the log's frames up to `seq` (None: up to where the log ends now) to
+        `out`. This catches a lost last frame, and whatever was lost while Redis was away."""
         if seq is None:
             async with self.store.read() as repo:
                 seq = await repo.last_seq(event_id)
         if seq > stream.last:
-            await self._fill_gap(stream, event_id, seq + 1)
+            await self._fill_gap(stream, event_id, seq + 1, out)
 
-    async def _fill_gap(self, stream: _Stream, event_id: int, seq: int) -> None:
-        """Deliver the frames between the last one delivered and `seq`, read from the log."""
+    async def _fill_gap(self, stream: _Stream, event_id: int, seq: int, out: list[_Out]) -> None:
+        """Add the frames between the last one received and `seq` to `out`, read from the
+        log. A socket that goes live meanwhile takes them from the ring instead: `_deliver`
+        gives it only what is newer than its catch-up."""
         while stream.last < seq - 1:
             async with self.store.read() as repo:
                 page = await repo.frames_since(
@@ -287,15 +307,26 @@ class Hub:
                 return  # not in the log (a store restored from backup): go on from `seq`
             for found, text in _encoded(page):
                 self.filled += 1
-                self._deliver(stream, found, text)
+                stream.append(found, text)
+                out.append((found, text))
 
-    def _deliver(self, stream: _Stream, seq: int | None, text: str) -> None:
-        """Hand one encoded frame to every live subscriber, without awaiting."""
-        if seq is not None:
-            stream.append(seq, text)
+    def _deliver(self, stream: _Stream, frames: list[_Out]) -> None:
+        """Hand encoded frames (seq order) to every live subscriber as one message, joined
+        once, without awaiting. A socket whose catch-up already reached some of them gets
+        only the newer ones."""
+        if not frames or not stream.live:
+            return
+        texts = [text for _, text in frames]
+        message = protocol.encode_batch(texts)
+        oldest = min((seq for seq, _ in frames if seq is not None), default=None)
         for sub in stream.live:
-            if (seq is None or seq > sub.after) and sub.offer(text):
-                self.delivered += 1
+            if oldest is None or oldest > sub.after:
+                if sub.offer(texts, message):
+                    self.delivered += len(texts)
+                continue
+            newer = [text for seq, text in frames if seq is None or seq > sub.after]
+            if newer and sub.offer(newer, protocol.encode_batch(newer)):
+                self.delivered += len(newer)
 
     # -- catch-up, run by the joining socket's task ---------------------------------------
     async def _catch_up(

@@ -24,7 +24,7 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from panel.live.broker import LocalBroker, Message, mark
+from panel.live.broker import LocalBroker, Message, Subscription, mark
 from panel.redis_client import connect, redis_errors
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class RedisBroker:
             log.warning("could not publish to Redis (%s); readers elsewhere catch up", exc)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
         try:
             async with self._local.subscribe(channel) as messages:
                 await self._sync(channel)

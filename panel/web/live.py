@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
+from starlette.types import Message, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from panel.domain import EventStatus
 from panel.live import protocol as p
 from panel.live.broker import public_channel, staff_channel
 from panel.live.hub import Subscriber
@@ -20,6 +20,9 @@ from panel.web.base import origin_allowed, services, whole_number
 
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 5.0
+# An ASGI send that is a coroutine function (uvicorn's, Starlette's WebSocket.send), so that
+# DirectSender can step one send by hand.
+SendCoroutine = Callable[[Message], Coroutine[Any, Any, None]]
 
 
 def parse_since(raw: str | None) -> int | None:
@@ -27,20 +30,21 @@ def parse_since(raw: str | None) -> int | None:
     return 0 if raw is None or raw == "" else whole_number(raw)
 
 
-async def reader_stream(ws: WebSocket) -> None:
-    """Catch-up from `since`, then live frames; every frame exactly once, in seq order."""
+async def reader_stream(ws: WebSocket, send: Send | None = None) -> None:
+    """Catch-up from `since`, then live frames; every frame exactly once, in seq order.
+    `send`: the server's own ASGI send, when no middleware stands between (app.PublicStream);
+    live frames then go to it without Starlette's bookkeeping on each one."""
     svc = services(ws)
     since = parse_since(ws.query_params.get("since"))
-    async with svc.store.read() as repo:
-        event = await repo.event_by_slug(ws.path_params["slug"])
+    event_id = await svc.directory.visible(ws.path_params["slug"])  # no read, mostly
     await ws.accept()
-    if event is None or event.status == EventStatus.DRAFT:
+    if event_id is None:
         await ws.close(p.CLOSE_POLICY, "unknown event")
         return
     if since is None:
         await ws.close(p.CLOSE_POLICY, "since must be a whole number >= 0")
         return
-    channel = public_channel(event.id)
+    channel = public_channel(event_id)
     # The hub serves the catch-up (from its ring, or the log when `since` is older) and
     # makes the socket live in the same step, so the seam has no gap and no repeat.
     async with svc.hub.subscribe(channel, since) as sub:
@@ -49,7 +53,7 @@ async def reader_stream(ws: WebSocket) -> None:
         # A newcomer learns the audience size now; after that it comes on the timer.
         count = svc.audience_of(channel)
         await ws.send_text(p.unlogged(p.PRESENCE, {"audience": count}, svc.clock.now()))
-        await _pump(ws, sub)
+        await _pump(ws, sub, cast(SendCoroutine, send or ws.send))
 
 
 class DirectSender:
@@ -62,15 +66,15 @@ class DirectSender:
     the messages queued behind it, and the subscriber's bounded queue drops a reader that
     stays behind (1013), as before."""
 
-    def __init__(self, ws: WebSocket, sub: Subscriber) -> None:
-        self.ws = ws
+    def __init__(self, send: SendCoroutine, sub: Subscriber) -> None:
+        self.send = send  # an ASGI send: a "websocket.send" message changes no socket state
         self.sub = sub
         self.finishing: asyncio.Task[None] | None = None
 
     def __call__(self, text: str) -> bool:
         if self.finishing is not None:
             return False  # earlier messages are still going out: queue this one behind them
-        send = self.ws.send_text(text)
+        send = self.send({"type": "websocket.send", "text": text})
         try:
             waiting = send.send(None)
         except StopIteration:
@@ -86,7 +90,7 @@ class DirectSender:
         try:
             await _resume(send, waiting)
             while items := self.sub.drain():
-                await self.ws.send_text(p.encode_batch(items))
+                await self.send({"type": "websocket.send", "text": p.encode_batch(items)})
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -119,19 +123,19 @@ async def _resume(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
         raise
 
 
-async def _go_live(ws: WebSocket, sub: Subscriber) -> DirectSender:
+async def _go_live(send: SendCoroutine, sub: Subscriber) -> DirectSender:
     """Send what queued during the catch-up, then let the hub write to the socket directly;
     no await between finding the queue empty and switching, so the order holds."""
     while items := sub.drain():
-        await ws.send_text(p.encode_batch(items))
-    sender = DirectSender(ws, sub)
+        await send({"type": "websocket.send", "text": p.encode_batch(items)})
+    sender = DirectSender(send, sub)
     sub.send_now = sender
     return sender
 
 
-async def _pump(ws: WebSocket, sub: Subscriber) -> None:
+async def _pump(ws: WebSocket, sub: Subscriber, send: SendCoroutine) -> None:
     """Send live, receive, until either side ends or the hub ends the subscriber (1013)."""
-    sender = await _go_live(ws, sub)
+    sender = await _go_live(send, sub)
     receiver = asyncio.create_task(_receive(ws))
     try:
         waiting: set[asyncio.Future[Any]] = {receiver, sub.ended}
@@ -206,7 +210,7 @@ async def staff_stream(ws: WebSocket) -> None:
             await ws.close(p.CLOSE_POLICY, "sign in first")
             return
         async with svc.hub.subscribe(staff_channel(event.id)) as sub:
-            pump = asyncio.create_task(_pump(ws, sub))
+            pump = asyncio.create_task(_pump(ws, sub, ws.send))
             try:
                 await asyncio.wait({pump, signed_out}, return_when=asyncio.FIRST_COMPLETED)
             finally:

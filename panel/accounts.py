@@ -1,4 +1,5 @@
-"""Editors' accounts: creating them, signing in (with lockout), roles and API tokens."""
+"""Editors' accounts: creating them, signing in (with lockout), passwords, roles, disabling
+and removing them, and API tokens."""
 
 from __future__ import annotations
 
@@ -9,12 +10,22 @@ from panel.config import Settings
 from panel.domain import SYSTEM, Actor, RuleError, iso, parse_iso
 from panel.lockouts import LOCKOUT, MAX_FAILED_LOGINS, Lockouts, MemoryLockouts
 from panel.security import hash_password, new_token, token_hash, verify_password
+from panel.sessions import (
+    SessionsEnded,
+    StaffSession,
+    idle_since,
+    nobody_to_tell,
+    open_session,
+    session_id,
+)
 from panel.store import Store
+from panel.store.rows import Row
 from panel.text import clean_text
 from panel.writes import Tx, Writer
 
 LOCKED = "Too many failed attempts; try again in a few minutes."
 WRONG = "Wrong username or password."
+DISABLED = "This account is disabled. Ask an admin to enable it."
 _DUMMY_HASH = (
     "$argon2id$v=19$m=19456,t=2,p=1$IwqQz8ja+PqG5dqkuRKkeA$"
     "JK3PSUm6LAHPdvU+2B7y95BKWIw6oHh5bUmTTQslKmM"
@@ -30,14 +41,13 @@ class Accounts:
         self.settings = settings
         # Failed sign-ins to usernames that have no account (shared by processes with Redis).
         self.unknown_logins = lockouts or MemoryLockouts(clock)
+        self.on_sessions_ended: SessionsEnded = nobody_to_tell
 
     async def create_editor(
         self, username: str, password: str, role: str = "editor", actor: Actor = SYSTEM
     ) -> int:
         username = clean_text(username, field="Username", max_chars=60, required=True)
-        if len(password) < 8:
-            raise RuleError("invalid", "A password needs at least 8 characters.")
-        hashed = await hash_password(password)
+        hashed = await _new_password_hash(password)
 
         async def job(tx: Tx) -> int:
             if await tx.repo.editor_by_username(username):
@@ -50,11 +60,15 @@ class Accounts:
 
         return await self.write(actor, job)
 
-    async def authenticate(self, username: str, password: str) -> dict[str, Any]:
-        """The editor row for a right password; locks the account after repeated failures.
+    async def sign_in(
+        self, username: str, password: str, replacing: object = None
+    ) -> tuple[dict[str, Any], str]:
+        """The editor row and a new session's token for a right password; locks the account
+        after repeated failures. The session the browser held before (`replacing`, its
+        token) ends, so a planted cookie is never promoted (session fixation).
 
-        The password is checked (slowly, in a thread) before the transaction; the lock and
-        the failure count are read and written inside one, so concurrent attempts count."""
+        The password is checked (slowly, in a thread) before the transaction; the lock, the
+        failure count and the new session are read and written inside one."""
         async with self.write.store.read() as repo:
             known = await repo.editor_by_username(username)
         if known is None:
@@ -63,23 +77,33 @@ class Accounts:
         if locked and parse_iso(locked) > self.clock.now():
             raise RuleError("locked", LOCKED)
         ok = await verify_password(known["password_hash"], password)
+        token = new_token()  # made before the transaction, so a retried job keeps it
+        previous = session_id(replacing)
 
-        async def job(tx: Tx) -> dict[str, Any] | None:
+        async def job(tx: Tx) -> tuple[dict[str, Any] | None, list[str]]:
             editor = await tx.repo.editor_by_username(username)
             if editor is None or editor["password_hash"] != known["password_hash"]:
-                return None  # deleted or given a new password meanwhile: not this password
+                return None, []  # deleted or given a new password meanwhile: not this password
             until = editor["locked_until"]
             if until and parse_iso(until) > tx.now:
                 raise RuleError("locked", LOCKED)
             failed = 0 if ok else editor["failed_logins"] + 1
             lock = iso(tx.now + LOCKOUT) if failed >= MAX_FAILED_LOGINS else None
             await tx.repo.record_login(editor["id"], 0 if lock else failed, lock)
-            return dict(editor) if ok else None
+            if not ok:
+                return None, []
+            if editor["disabled_at"] is not None:
+                raise RuleError("forbidden", DISABLED)
+            ended = await tx.repo.end_sessions(session_id=previous) if previous else []
+            await tx.repo.end_stale_sessions(tx.now, idle_since(self.settings, tx.now))
+            await open_session(tx, token, self.settings, "editor", editor_id=editor["id"])
+            return dict(editor), ended
 
-        editor = await self.write(Actor("editor", known["id"], username), job)
+        editor, ended = await self.write(Actor("editor", known["id"], username), job)
         if editor is None:
             raise RuleError("bad_login", WRONG)
-        return editor
+        await self.on_sessions_ended(ended)
+        return editor, token
 
     async def _unknown_login(self, username: str, password: str) -> NoReturn:
         """Refuse a username without an account exactly as a real account would be refused,
@@ -105,6 +129,87 @@ class Accounts:
                 event_id=None,
                 before={"role": editor["role"]},
                 after={"role": role},
+            )
+
+        await self.write(actor, job)
+
+    async def change_password(self, session: StaffSession, current: str, new: str) -> None:
+        """An editor's own new password, given the current one. Their other sessions end
+        (a password change is how one signs out a lost laptop); this one stays."""
+        editor_id = int(session.actor.id or 0)
+        async with self.write.store.read() as repo:
+            known = await repo.editor_by_id(editor_id)
+        if known is None or not await verify_password(known["password_hash"], current):
+            raise RuleError("bad_login", "That is not your current password.")
+        hashed = await _new_password_hash(new)
+
+        async def job(tx: Tx) -> list[str]:
+            editor = await tx.repo.editor_by_id(editor_id)
+            if editor is None or editor["password_hash"] != known["password_hash"]:
+                raise RuleError("conflict", "Your password was changed meanwhile; try again.")
+            await tx.repo.set_password_hash(editor_id, hashed)
+            ended = await tx.repo.end_sessions(editor_id=editor_id, keep=session.id)
+            await tx.audit(
+                "editor.password",
+                f"editor:{editor['username']}",
+                event_id=None,
+                after={"sessions_ended": len(ended)},
+            )
+            return ended
+
+        await self.on_sessions_ended(await self.write(session.actor, job))
+
+    async def set_disabled(self, editor_id: int, disabled: bool, actor: Actor) -> None:
+        """An admin disables another editor (their sessions end, their API tokens stop
+        working and they cannot sign in) or enables them again."""
+
+        async def job(tx: Tx) -> list[str]:
+            editor = await _other_editor(tx, editor_id, "disable")
+            await tx.repo.set_editor_disabled(editor_id, tx.now if disabled else None)
+            ended = await tx.repo.end_sessions(editor_id=editor_id) if disabled else []
+            await tx.audit(
+                "editor.disable" if disabled else "editor.enable",
+                f"editor:{editor['username']}",
+                event_id=None,
+                after={"sessions_ended": len(ended)},
+            )
+            return ended
+
+        await self.on_sessions_ended(await self.write(actor, job))
+
+    async def remove_editor(self, editor_id: int, actor: Actor) -> None:
+        """An admin deletes another editor's account: sessions and API tokens go with it.
+        Their answers stay, signed "The editors"; the audit log keeps their name."""
+
+        async def job(tx: Tx) -> list[str]:
+            editor = await _other_editor(tx, editor_id, "remove")
+            ended = await tx.repo.end_sessions(editor_id=editor_id)
+            await tx.repo.delete_editor(editor_id)
+            await tx.audit(
+                "editor.remove",
+                f"editor:{editor['username']}",
+                event_id=None,
+                before={"role": editor["role"]},
+                after={"sessions_ended": len(ended)},
+            )
+            return ended
+
+        await self.on_sessions_ended(await self.write(actor, job))
+
+    async def unlock(self, editor_id: int, actor: Actor) -> None:
+        """An admin lifts a lockout early (after failed sign-ins) and resets the count."""
+
+        async def job(tx: Tx) -> None:
+            editor = await _other_editor(tx, editor_id, "unlock")
+            await tx.repo.record_login(editor_id, 0, None)
+            await tx.audit(
+                "editor.unlock",
+                f"editor:{editor['username']}",
+                event_id=None,
+                before={
+                    "failed_logins": editor["failed_logins"],
+                    "locked_until": editor["locked_until"],
+                },
             )
 
         await self.write(actor, job)
@@ -135,3 +240,22 @@ class Accounts:
             await tx.audit("token.revoke", f"token:{token_id}", event_id=None, after={})
 
         await self.write(actor, job)
+
+
+async def _new_password_hash(password: str) -> str:
+    if len(password) < 8:
+        raise RuleError("invalid", "A password needs at least 8 characters.")
+    return await hash_password(password)
+
+
+async def _other_editor(tx: Tx, editor_id: int, verb: str) -> Row:
+    """The editor an admin acts on: another account than the admin's own."""
+    acting = await tx.repo.editor_by_id(int(tx.actor.id or 0))
+    if acting is None or acting["role"] != "admin" or acting["disabled_at"] is not None:
+        raise RuleError("forbidden", "Only admins manage editors.")
+    if editor_id == acting["id"]:
+        raise RuleError("invalid", f"You cannot {verb} your own account.")
+    editor = await tx.repo.editor_by_id(editor_id)
+    if editor is None:
+        raise RuleError("not_found", "No such editor.")
+    return editor

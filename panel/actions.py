@@ -11,7 +11,8 @@ the tests call. Each service lives in its own module and inherits from nothing:
 | `events` | panel/events.py | create, edit, duplicate, delete, rules, status |
 | `schedule` | panel/schedule.py | slots, the clock's transitions |
 | `roster` | panel/roster.py | panelists, the panel, invites |
-| `accounts` | panel/accounts.py | editors, sign-in and lockout, roles, API tokens |
+| `accounts` | panel/accounts.py | editors, sign-in and lockout, passwords, roles, API tokens |
+| `sessions` | panel/sessions.py | finding a staff session, signing out |
 | `transcripts` | panel/transcripts.py | curation, publish, republish, unpublish |
 | `drafts` | panel/drafts.py | panelists' drafts and claims |
 | `backstage` | panel/backstage.py | notes between editors and panelists |
@@ -34,6 +35,7 @@ from panel.moderation import Moderation
 from panel.questions import Questions
 from panel.roster import Roster
 from panel.schedule import Schedule
+from panel.sessions import SessionsEnded, StaffSessions
 from panel.store import Store
 from panel.transcripts import Transcripts
 from panel.votes import Votes
@@ -54,6 +56,7 @@ class Actions:
         self.schedule = Schedule(store, clock, settings)
         self.roster = Roster(store, clock, settings)
         self.accounts = Accounts(store, clock, settings, lockouts)
+        self.sessions = StaffSessions(store, clock, settings)
         self.transcripts = Transcripts(store, clock, settings)
         self.drafts = Drafts(store, clock, settings)
         self.backstage = Backstage(store, clock, settings)
@@ -87,7 +90,11 @@ class Actions:
         self.redeem_invite = self.roster.redeem_invite
         self.revoke_invite = self.roster.revoke_invite
         self.create_editor = self.accounts.create_editor
-        self.authenticate = self.accounts.authenticate
+        self.sign_in = self.accounts.sign_in
+        self.change_password = self.accounts.change_password
+        self.set_editor_disabled = self.accounts.set_disabled
+        self.remove_editor = self.accounts.remove_editor
+        self.unlock_editor = self.accounts.unlock
         self.set_editor_role = self.accounts.set_editor_role
         self.create_api_token = self.accounts.create_api_token
         self.revoke_api_token = self.accounts.revoke_api_token
@@ -101,6 +108,18 @@ class Actions:
     def on_schedule_change(self, callback: Callable[[], None]) -> None:
         self.events.on_schedule_change = callback
         self.schedule.on_schedule_change = callback
+
+    @property
+    def on_sessions_ended(self) -> SessionsEnded:
+        """Awaited after a commit that ended staff sessions, with their ids (open sockets
+        close: panel/live/signouts.py)."""
+        return self.sessions.on_sessions_ended
+
+    @on_sessions_ended.setter
+    def on_sessions_ended(self, callback: SessionsEnded) -> None:
+        self.sessions.on_sessions_ended = callback
+        self.accounts.on_sessions_ended = callback
+        self.roster.on_sessions_ended = callback
 
     async def publish_transcript(
         self, event_id: int, actor: Actor, intro_md: str = "", outro_md: str = ""

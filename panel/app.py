@@ -143,6 +143,11 @@ def routes() -> list[Any]:
         Route("/desk/editors", desk_admin.editors_page),
         Route("/desk/editors", desk_admin.create_editor, methods=["POST"]),
         Route("/desk/editors/{editor_id:int}/role", desk_admin.set_role, methods=["POST"]),
+        Route(
+            "/desk/editors/{editor_id:int}/{action}", desk_admin.account_action, methods=["POST"]
+        ),
+        Route("/desk/account", desk_admin.account_page),
+        Route("/desk/account", desk_admin.change_password, methods=["POST"]),
         Route("/desk/tokens", desk_admin.tokens_page),
         Route("/desk/tokens", desk_admin.create_token, methods=["POST"]),
         Route("/desk/tokens/{token_id:int}/revoke", desk_admin.revoke_token, methods=["POST"]),

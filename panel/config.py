@@ -50,6 +50,10 @@ class Settings:
     # vote's own (panel/votes.py).
     vote_frame_seconds: float = 1.0
     ws_max_message_bytes: int = 64 * 1024
+    # Editors' and panelists' sessions (panel/sessions.py): ended after this long without a
+    # request, and in any case this long after sign-in.
+    session_idle_seconds: int = 12 * 3600
+    session_max_seconds: int = 7 * 24 * 3600
 
     @property
     def secure_cookies(self) -> bool:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import SYSTEM, Actor, RuleError
 from panel.security import new_token, token_hash
+from panel.sessions import SessionsEnded, nobody_to_tell, open_session, session_id
 from panel.store import Store
 from panel.text import clean_text
 from panel.writes import Tx, Writer
@@ -17,6 +19,7 @@ class Roster:
     def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
         self.write = Writer(store, clock)
         self.settings = settings
+        self.on_sessions_ended: SessionsEnded = nobody_to_tell
 
     async def add_panelist(
         self,
@@ -140,34 +143,57 @@ class Roster:
         await self.write(actor, job)
         return token
 
-    async def redeem_invite(self, token: str) -> tuple[int, int]:
-        """(event_id, panelist_id) for a live invite token; records its use."""
+    async def redeem_invite(
+        self, token: str, replacing: Mapping[str, object] | None = None
+    ) -> tuple[int, int, str]:
+        """(event_id, panelist_id, a new session's token) for a live invite token; records
+        its use. The browser's earlier session for that event ends (`replacing`: its
+        session tokens by event id), so a planted cookie is never promoted."""
+        session = new_token()  # made before the transaction, so a retried job keeps it
 
-        async def job(tx: Tx) -> tuple[int, int]:
+        async def job(tx: Tx) -> tuple[int, int, list[str]]:
             invite = await tx.repo.invite_by_hash(token_hash(token))
             if invite is None:
                 raise RuleError("forbidden", "This invite link is not valid or was revoked.")
             await tx.repo.touch_invite(invite["id"], tx.now)
-            return invite["event_id"], invite["panelist_id"]
+            previous = session_id((replacing or {}).get(str(invite["event_id"])))
+            ended = await tx.repo.end_sessions(session_id=previous) if previous else []
+            await open_session(
+                tx,
+                session,
+                self.settings,
+                "panelist",
+                panelist_id=invite["panelist_id"],
+                invite_id=invite["id"],
+                event_id=invite["event_id"],
+            )
+            return invite["event_id"], invite["panelist_id"], ended
 
-        return await self.write(SYSTEM, job)
+        event_id, panelist_id, ended = await self.write(SYSTEM, job)
+        await self.on_sessions_ended(ended)
+        return event_id, panelist_id, session
 
     async def revoke_invite(
         self, invite_id: int, actor: Actor, event_id: int | None = None
     ) -> None:
         """Revoke an invite (of `event_id`, when given: a link from one event's page cannot
-        touch another's)."""
+        touch another's); every console session opened with it ends."""
 
-        async def job(tx: Tx) -> None:
+        async def job(tx: Tx) -> list[str]:
             invite = await tx.repo.invite(invite_id)
             if invite is None or event_id not in (None, invite["event_id"]):
                 raise RuleError("not_found", "No such invite.")
             await tx.repo.revoke_invite(invite_id, tx.now)
+            ended = await tx.repo.end_sessions(invite_id=invite_id)
             await tx.audit(
-                "invite.revoke", f"invite:{invite_id}", event_id=invite["event_id"], after={}
+                "invite.revoke",
+                f"invite:{invite_id}",
+                event_id=invite["event_id"],
+                after={"sessions_ended": len(ended)},
             )
+            return ended
 
-        await self.write(actor, job)
+        await self.on_sessions_ended(await self.write(actor, job))
 
 
 def _profile(name: object, role: object, bio: object, photo: str | None) -> dict[str, Any]:

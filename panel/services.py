@@ -22,12 +22,14 @@ from panel.live.broker import Broker, event_of, mark
 from panel.live.directory import EventDirectory
 from panel.live.hub import Hub
 from panel.live.publisher import Publisher
+from panel.live.signouts import SESSIONS_CHANNEL, Signouts
 from panel.moderation import Moderation
 from panel.questions import Questions
 from panel.roster import Roster
 from panel.schedule import Schedule
 from panel.scheduler import Scheduler
 from panel.security import Limiter
+from panel.sessions import StaffSessions
 from panel.shared import Shared, shared_for
 from panel.store import Store, store_for_url
 from panel.transcripts import Transcripts
@@ -54,6 +56,8 @@ class Services:
     schedule: Schedule
     roster: Roster
     accounts: Accounts
+    sessions: StaffSessions
+    signouts: Signouts
     transcripts: Transcripts
     drafts: Drafts
     backstage: Backstage
@@ -77,6 +81,8 @@ class Services:
         actions = Actions(store, clock, settings, shared.lockouts)
         scheduler = Scheduler(store, actions.schedule, clock)
         actions.on_schedule_change = scheduler.poke
+        signouts = Signouts(broker)
+        actions.on_sessions_ended = signouts.announce
         return cls(
             settings=settings,
             clock=clock,
@@ -94,6 +100,8 @@ class Services:
             schedule=actions.schedule,
             roster=actions.roster,
             accounts=actions.accounts,
+            sessions=actions.sessions,
+            signouts=signouts,
             transcripts=actions.transcripts,
             drafts=actions.drafts,
             backstage=actions.backstage,
@@ -155,36 +163,45 @@ class Services:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:
         """Open the store, start the broker, the publisher, the scheduler, the audience
-        counter and the vote tally; on the way out, stop them and every channel the hub follows."""
+        counter, the vote tally and the sign-out follower; on the way out, stop them and
+        every channel the hub follows."""
         await self.store.open()
         # The writer only hands committed frames over; the publisher task fans them out.
         self.store.on_commit(self.publisher.hand_over)
         self.store.on_commit(self.directory.forget_changed)
         await self.broker.start()
         try:
-            # Answers written before their HTML was stored get it now, once (migration 0005).
-            await self.answers.render_missing()
-            for name, coro in (
-                ("publisher", self.publisher.run()),
-                ("scheduler", self.scheduler.run()),
-                ("audience", self._announce_audience()),
-                ("votes", self.votes.run()),
-            ):
-                task = asyncio.create_task(coro, name=name)
-                task.add_done_callback(_report_crash)
-                self.tasks.append(task)
-            yield self
+            async with contextlib.AsyncExitStack() as stack:
+                # Subscribed before anything is served, so no sign-out can be missed.
+                signouts = await stack.enter_async_context(self.broker.subscribe(SESSIONS_CHANNEL))
+                stack.push_async_callback(self._stop_tasks)
+                # Answers written before their HTML was stored get it now, once (migration 0005).
+                await self.answers.render_missing()
+                for name, coro in (
+                    ("publisher", self.publisher.run()),
+                    ("scheduler", self.scheduler.run()),
+                    ("audience", self._announce_audience()),
+                    ("votes", self.votes.run()),
+                    ("signouts", self.signouts.follow(signouts)),
+                ):
+                    task = asyncio.create_task(coro, name=name)
+                    task.add_done_callback(_report_crash)
+                    self.tasks.append(task)
+                yield self
         finally:
-            for task in self.tasks:
-                task.cancel()
-            for task in self.tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            self.tasks.clear()
+            await self._stop_tasks()
             await self.hub.close()
             await self.broker.stop()
             await self.shared.close()
             await self.store.close()
+
+    async def _stop_tasks(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks.clear()
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

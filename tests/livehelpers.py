@@ -50,6 +50,7 @@ class Reader:
         self.ws = ws
         self.raw: list[str] = []
         self.frames: list[Frame] = []
+        self.close_reason: str | None = None  # set by close_code
 
     @classmethod
     async def open(
@@ -128,6 +129,7 @@ class Reader:
             try:
                 await self.receive(left)
             except ConnectionClosed as exc:
+                self.close_reason = exc.rcvd.reason if exc.rcvd is not None else None
                 return exc.rcvd.code if exc.rcvd is not None else None
             except TimeoutError:
                 continue

@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.conftest import wait_for
-from tests.livehelpers import WS_OPTIONS, Reader, assert_gapless, desk_login
+from tests.livehelpers import WS_OPTIONS, Reader, assert_gapless, csrf_from, desk_login
 from tests.pgdb import scratch_schema
 from tests.test_cli import (
     LIVE_SLUG,
@@ -247,3 +247,37 @@ async def test_serve_with_workers_shares_one_port(tmp_path: Path, site: dict[str
                     await reader.close()
     output = server.log.read_text()
     assert len(re.findall(r"Started server process \[(\d+)\]", output)) == 2, output
+
+
+async def test_signing_out_on_one_process_closes_the_staff_socket_on_another(
+    tmp_path: Path, site: dict[str, Any]
+) -> None:
+    """The session ends in the shared database, and the notice goes through Redis: B refuses
+    the cookie at once and closes the staff socket it holds (1008 "signed out")."""
+    with serving(tmp_path, 2, site["args"], site["env"]) as (a, b):
+        await a.ready()
+        await b.ready()
+        async with editor_on(a, site["password"]) as editor:
+            cookie = "; ".join(f"{k}={v}" for k, v in editor.cookies.items())
+            on_b = Reader(
+                await connect(
+                    f"{b.ws_url}/staff/events/{LIVE_SLUG}/live",
+                    additional_headers={"Cookie": cookie},
+                    **WS_OPTIONS,
+                )
+            )
+            async with httpx.AsyncClient(base_url=b.url, timeout=15) as copy:
+                copy.cookies.set("livepanel", editor.cookies.get("livepanel") or "")
+                assert (await copy.get("/desk")).status_code == 200
+                # The socket on B is live: a question asked on A reaches it as a notice.
+                async with httpx.AsyncClient(timeout=15) as reader:
+                    assert (await ask(reader, a, "Is the desk listening?")).status_code == 201
+                await on_b.until(
+                    lambda frames: any(f["type"] == "queue.changed" for f in frames),
+                    what="a staff notice on B",
+                )
+                home = await editor.get("/desk")
+                out = await editor.post("/desk/logout", data={"csrf_token": csrf_from(home.text)})
+                assert out.status_code == 303
+                assert await on_b.close_code() == 1008 and on_b.close_reason == "signed out"
+                assert (await copy.get("/desk")).status_code == 303

@@ -32,7 +32,8 @@ class AccountRows(Rows):
 
     async def editors(self) -> list[Row]:
         return await self._all(
-            "SELECT id, username, role, created_at, locked_until FROM editors ORDER BY username"
+            "SELECT id, username, role, created_at, locked_until, disabled_at FROM editors"
+            " ORDER BY username"
         )
 
     async def set_editor_role(self, editor_id: int, role: str) -> None:
@@ -42,6 +43,18 @@ class AccountRows(Rows):
 
     async def delete_editor(self, editor_id: int) -> None:
         await self.conn.execute("DELETE FROM editors WHERE id = :id", {"id": editor_id})
+
+    async def set_password_hash(self, editor_id: int, password_hash: str) -> None:
+        await self.conn.execute(
+            "UPDATE editors SET password_hash = :h WHERE id = :id",
+            {"h": password_hash, "id": editor_id},
+        )
+
+    async def set_editor_disabled(self, editor_id: int, disabled_at: datetime | None) -> None:
+        await self.conn.execute(
+            "UPDATE editors SET disabled_at = :d WHERE id = :id",
+            {"d": iso(disabled_at) if disabled_at else None, "id": editor_id},
+        )
 
     async def record_login(self, editor_id: int, failed: int, locked_until: str | None) -> None:
         await self.conn.execute(
@@ -67,7 +80,7 @@ class AccountRows(Rows):
     async def api_token_by_hash(self, token_hash: str) -> Row | None:
         return await self._one(
             "SELECT t.*, e.username FROM api_tokens t JOIN editors e ON e.id = t.editor_id"
-            " WHERE t.token_hash = :h AND t.revoked_at IS NULL",
+            " WHERE t.token_hash = :h AND t.revoked_at IS NULL AND e.disabled_at IS NULL",
             h=token_hash,
         )
 

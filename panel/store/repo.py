@@ -11,6 +11,7 @@ from panel.store.log import LogRows
 from panel.store.people import PeopleRows
 from panel.store.questions import QuestionRows
 from panel.store.rows import Conn, Row
+from panel.store.sessions import SessionRows
 from panel.store.staffroom import StaffroomRows
 
 __all__ = ["Conn", "Repo", "Row"]
@@ -23,6 +24,7 @@ class Repo(
     AnswerRows,
     LogRows,
     AccountRows,
+    SessionRows,
     ArchiveRows,
     StaffroomRows,
 ):

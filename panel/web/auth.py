@@ -1,18 +1,25 @@
-"""Who is asking: editors (session or bearer token) and panelists (invite session)."""
+"""Who is asking: editors (a staff session or a bearer token) and panelists (a staff session
+opened by an invite). The cookie holds only the sessions' random tokens, and every request
+looks them up (panel/sessions.py), so a session that has ended stops working at once."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from starlette.requests import HTTPConnection
 
 from panel.domain import Actor, RuleError
 from panel.security import token_hash
-from panel.web.base import services
+from panel.sessions import StaffSession, session_id
+from panel.web.base import editor_session, services
 
 
 async def editor_actor(conn: HTTPConnection) -> Actor | None:
-    editor_id = conn.session.get("editor_id")
-    if editor_id:
-        return Actor("editor", int(editor_id), str(conn.session.get("editor_name", "")))
+    session = await editor_session(conn)
+    if session is not None:
+        return session.actor
     header = conn.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         async with services(conn).store.read() as repo:
@@ -30,31 +37,27 @@ async def require_editor(conn: HTTPConnection) -> Actor:
     return actor
 
 
-def panelist_actor(conn: HTTPConnection, event_id: int) -> Actor | None:
-    """The grant as the session holds it; blind to revocation (see signed_in_panelist)."""
-    grants = conn.session.get("panelist", {})
-    grant = grants.get(str(event_id))
-    if not grant:
-        return None
-    return Actor("panelist", int(grant["id"]), str(grant.get("name", "")), event_id=event_id)
+def panelist_token(conn: HTTPConnection, event_id: int) -> object:
+    """The token of this event's panelist session in the cookie (one per event signed in to)."""
+    tokens = conn.session.get("panelist")
+    return tokens.get(str(event_id)) if isinstance(tokens, dict) else None
+
+
+def _lets_in(session: StaffSession | None, kind: str, event_id: int) -> bool:
+    """An editor's session opens every event; a panelist's only its invite's event."""
+    return (
+        session is not None
+        and session.actor.kind == kind
+        and (kind == "editor" or session.actor.event_id == event_id)
+    )
 
 
 async def signed_in_panelist(conn: HTTPConnection, event_id: int) -> Actor | None:
-    """This event's panelist by invite session, unless that invite has been revoked since."""
-    actor = panelist_actor(conn, event_id)
-    invite_id = (conn.session.get("panelist", {}).get(str(event_id)) or {}).get("invite")
-    if actor is None or not isinstance(invite_id, int):
-        return None
-    async with services(conn).store.read() as repo:
-        invite = await repo.invite(invite_id)
-    if (
-        invite is None
-        or invite["revoked_at"] is not None
-        or invite["event_id"] != event_id
-        or invite["panelist_id"] != actor.id
-    ):
-        return None
-    return actor
+    """This event's panelist, while the session their invite opened lasts."""
+    session = await services(conn).sessions.find(panelist_token(conn, event_id))
+    return (
+        session.actor if session is not None and _lets_in(session, "panelist", event_id) else None
+    )
 
 
 async def answerer(conn: HTTPConnection, event_id: int) -> Actor:
@@ -63,3 +66,25 @@ async def answerer(conn: HTTPConnection, event_id: int) -> Actor:
     if actor is None:
         raise RuleError("unauthorized", "Only this event's panelists and editors can answer.")
     return actor
+
+
+@contextlib.asynccontextmanager
+async def staff_sign_out(
+    conn: HTTPConnection, event_id: int
+) -> AsyncIterator[asyncio.Future[None] | None]:
+    """For a staff socket: a future that is done once the session letting it in ends (None
+    when no session does). The editor's session is tried first, then this event's panelist
+    session. Each is watched before it is looked up, so an end in between still counts."""
+    svc = services(conn)
+    for token, kind in (
+        (conn.session.get("sid"), "editor"),
+        (panelist_token(conn, event_id), "panelist"),
+    ):
+        sid = session_id(token)
+        if sid is None:
+            continue
+        with svc.signouts.watch(sid) as signed_out:
+            if _lets_in(await svc.sessions.find(token), kind, event_id):
+                yield signed_out
+                return
+    yield None

@@ -19,6 +19,7 @@ from panel.domain import Event, RuleError
 from panel.render import markdown_to_html
 from panel.security import mask_csrf, new_csrf_token, new_reader_id, same, unmask_csrf
 from panel.services import Services
+from panel.sessions import StaffSession
 from panel.web.pagecache import PageCache
 
 MAX_FORM_BYTES = 64 * 1024
@@ -91,6 +92,19 @@ def csrf_token(conn: HTTPConnection) -> str:
     if not token:
         token = conn.session["csrf"] = new_csrf_token()
     return str(token)
+
+
+async def editor_session(conn: HTTPConnection) -> StaffSession | None:
+    """The editor's session that the cookie names, while it lasts (panel/sessions.py); looked
+    up once per request."""
+    if not hasattr(conn.state, "editor_session"):
+        cookie = session_if_any(conn)  # no cookie: nothing to look up, and no Vary: Cookie
+        token = cookie.get("sid") if cookie is not None else None
+        session = await services(conn).sessions.find(token) if token else None
+        editor = session is not None and session.actor.kind == "editor"
+        conn.state.editor_session = session if editor else None
+    found: StaffSession | None = conn.state.editor_session
+    return found
 
 
 CSRF_REFUSED = "This form has expired or did not come from this site."
@@ -216,7 +230,8 @@ def _render(
     base = {
         # A new disguise per page (BREACH); no session, no token (see check_reader_form).
         "csrf_token": mask_csrf(csrf_token(request)) if session is not None else "",
-        "editor": session.get("editor_name") if session is not None else None,
+        # Shows the Desk link; it grants nothing (the session is checked where it matters).
+        "editor": session is not None and "sid" in session,
         "site_name": "Livepanel",
     }
     return templates(request).TemplateResponse(
@@ -242,7 +257,7 @@ def json_error(
 async def event_or_404(request: Request, slug: str) -> Event:
     async with services(request).store.read() as repo:
         event = await repo.event_by_slug(slug)
-    if event is None or event.status == "draft" and not request.session.get("editor_id"):
+    if event is None or event.status == "draft" and await editor_session(request) is None:
         raise HTTPException(404, "No such event.")
     return event
 

@@ -18,7 +18,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel.domain import Actor, Draft, Event, RuleError, iso
 from panel.drafts import seen_by_panel
-from panel.security import token_hash
 from panel.web.auth import signed_in_panelist
 from panel.web.base import (
     STATUS_FOR_CODE,
@@ -43,21 +42,21 @@ MAX_DRAFT_JSON_BYTES = 256 * 1024
 async def redeem(request: Request) -> Response:
     """An invite link signs the panelist in to that event's console."""
     svc = services(request)
+    grants = request.session.get("panelist")
+    # Only session tokens, one per event (grants of the old shape, which held names, go).
+    tokens = (
+        {k: v for k, v in grants.items() if isinstance(v, str)} if isinstance(grants, dict) else {}
+    )
     try:
-        event_id, panelist_id = await svc.roster.redeem_invite(request.path_params["token"])
+        event_id, _, token = await svc.roster.redeem_invite(
+            request.path_params["token"], replacing=tokens
+        )
     except RuleError as exc:
         return html_error_page(request, 403, "Invite not valid", exc.message)
     async with svc.store.read() as repo:
         event = await repo.event_by_id(event_id)
-        panelist = await repo.panelist(panelist_id)
-        invite = await repo.invite_by_hash(token_hash(request.path_params["token"]))
-    if invite is None:  # revoked in the meantime
-        return html_error_page(request, 403, "Invite not valid", "This invite link was revoked.")
-    assert event is not None and panelist is not None
-    grants = dict(request.session.get("panelist", {}))
-    # The invite's id, so that revoking the invite also ends this session.
-    grants[str(event_id)] = {"id": panelist_id, "name": panelist.name, "invite": invite["id"]}
-    request.session["panelist"] = grants
+    assert event is not None
+    request.session["panelist"] = {**tokens, str(event_id): token}
     return RedirectResponse(f"/console/{event.slug}", status_code=303)
 
 

@@ -14,6 +14,7 @@ from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, RuleE
 from panel.web.auth import require_editor
 from panel.web.base import (
     STATUS_FOR_CODE,
+    editor_session,
     event_or_404,
     json_error,
     markdown_preview,
@@ -40,7 +41,7 @@ def _ip(request: Request) -> str:
 
 
 async def login_page(request: Request) -> Response:
-    if request.session.get("editor_id"):
+    if await editor_session(request) is not None:
         return RedirectResponse("/desk", status_code=303)
     return render(request, "desk_login.html", {"error": None, "username": ""})
 
@@ -58,31 +59,31 @@ async def login(request: Request) -> Response:
             429,
         )
     try:
-        editor = await svc.accounts.authenticate(username, str(form.get("password", "")))
+        _, token = await svc.accounts.sign_in(
+            username, str(form.get("password", "")), replacing=request.session.get("sid")
+        )
     except RuleError as exc:
         return render(
             request,
             "desk_login.html",
             {"error": exc.message, "username": username},
-            401 if exc.code == "bad_login" else 429,
+            STATUS_FOR_CODE.get(exc.code, 400),
         )
     csrf = request.session.get("csrf")
     request.session.clear()  # a fresh session at sign-in (no fixation)
-    request.session.update(
-        {
-            "editor_id": editor["id"],
-            "editor_name": editor["username"],
-            "editor_role": editor["role"],
-            "csrf": csrf,
-        }
-    )
+    # Only the random token: who it belongs to is in the database, and ends there.
+    request.session.update({"sid": token, "csrf": csrf})
     return RedirectResponse("/desk", status_code=303)
 
 
 async def logout(request: Request) -> Response:
+    """Ends this browser's session in the database, so a copy of the cookie stops working
+    too, and closes its open staff sockets in every process."""
     await read_form(request)
-    for key in ("editor_id", "editor_name", "editor_role"):
-        request.session.pop(key, None)
+    session = await editor_session(request)
+    if session is not None:
+        await services(request).sessions.sign_out(request.session.get("sid"), session.actor)
+    request.session.pop("sid", None)
     return RedirectResponse("/desk/login", status_code=303)
 
 

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from panel.live import protocol as p
 from panel.live.broker import public_channel, staff_channel
 from panel.live.hub import Subscriber
-from panel.web.auth import signed_in_panelist
+from panel.web.auth import staff_sign_out
 from panel.web.base import origin_allowed, services, whole_number
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,8 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
 
 
 async def staff_stream(ws: WebSocket) -> None:
-    """Editors and this event's panelists: notices that the queue changed (ids, never text)."""
+    """Editors and this event's panelists: notices that the queue changed (ids, never text).
+    The socket closes with 1008 "signed out" as soon as the session letting it in ends."""
     svc = services(ws)
     async with svc.store.read() as repo:
         event = await repo.event_by_slug(ws.path_params["slug"])
@@ -201,15 +202,24 @@ async def staff_stream(ws: WebSocket) -> None:
         await ws.accept()
         await ws.close(p.CLOSE_POLICY, "origin not allowed")
         return
-    allowed = event is not None and (
-        ws.session.get("editor_id") or await signed_in_panelist(ws, event.id)
-    )
-    if not allowed or event is None:
+    if event is None:
         await ws.accept()
         await ws.close(p.CLOSE_POLICY, "sign in first")
         return
-    # Subscribed before the handshake completes: notices carry no seq and are not replayed,
-    # so one sent after the client saw its socket open must not fall in between.
-    async with svc.hub.subscribe(staff_channel(event.id)) as sub:
-        await ws.accept()
-        await _pump(ws, sub, ws.send)
+    async with staff_sign_out(ws, event.id) as signed_out:
+        if signed_out is None:
+            await ws.accept()
+            await ws.close(p.CLOSE_POLICY, "sign in first")
+            return
+        # Subscribed before the handshake completes: notices carry no seq and are not
+        # replayed, so one sent after the client saw its socket open must not fall between.
+        async with svc.hub.subscribe(staff_channel(event.id)) as sub:
+            await ws.accept()
+            pump = asyncio.create_task(_pump(ws, sub, ws.send))
+            try:
+                await asyncio.wait({pump, signed_out}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                pump.cancel()
+                await asyncio.gather(pump, return_exceptions=True)
+            if signed_out.done():
+                await _close(ws, p.CLOSE_POLICY, "signed out")

@@ -8,6 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from panel.domain import Draft
 from tests.browser.conftest import LiveEvent, OpenPage, wait_until
 from tests.browser.helpers import assert_accessible
 from tests.browser.pages import ConsolePage, DeskPage, ReaderPage, wait_live
@@ -118,10 +119,19 @@ def test_a_typed_answer_survives_a_busy_hour(
 
 
 def draft_on_server(server: LiveServer, question_id: int, panelist_id: int) -> str | None:
-    async def read() -> str | None:
+    draft = _draft(server, question_id, panelist_id)
+    return draft.body if draft else None
+
+
+def claimed_on_server(server: LiveServer, question_id: int, panelist_id: int) -> bool:
+    draft = _draft(server, question_id, panelist_id)
+    return draft is not None and draft.claimed_until is not None
+
+
+def _draft(server: LiveServer, question_id: int, panelist_id: int) -> Draft | None:
+    async def read() -> Draft | None:
         async with server.services.store.read() as repo:
-            draft = await repo.draft(question_id, panelist_id)
-        return draft.body if draft else None
+            return await repo.draft(question_id, panelist_id)
 
     return server.call(read)
 
@@ -209,6 +219,9 @@ def test_a_refused_publish_keeps_the_text_with_the_reason(
     question_id = publish(server, live_event.id, "Can I apply with a criminal record?")
     console = panelist(maria, axe=axe_source)
     console.open_answer(question_id).fill("It depends on the offence and how long ago.")
+    # The box claims the question as it opens; a withdrawal before that claim lands would
+    # refuse it (409), which the hygiene check reports as a failed request.
+    wait_until(lambda: claimed_on_server(server, question_id, maria), what="the box's claim")
     server.call(lambda: server.actions.moderate(question_id, "withdraw", EDITOR))
     expect(console.question(question_id).locator(".situation")).to_contain_text(
         "The editors withdrew this question"

@@ -1,7 +1,8 @@
 """SQLite backend: one writer thread that commits in groups, a small pool of readers.
 
-Each connection has a thread of its own (panel/store/sqlite_conn.py). The writer task hands
-a whole group of jobs to the writer's thread in one call, where they run straight through.
+Each connection has a thread of its own (panel/store/sqlite_conn.py). Writes are queued for
+the writer's thread, which takes them in groups and runs each group straight through, one
+transaction and one fsync per group, handing the outcomes back to the event loop.
 """
 
 from __future__ import annotations

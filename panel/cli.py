@@ -1,4 +1,4 @@
-"""The `livepanel` command: serve, migrate, demo, create-editor, invite, export."""
+"""The `livepanel` command: serve, migrate, demo, create-editor, invite, export, copy-db."""
 
 from __future__ import annotations
 
@@ -280,6 +280,19 @@ def cmd_export(args: argparse.Namespace) -> None:
     sys.stdout.flush()
 
 
+def cmd_copy_db(args: argparse.Namespace) -> None:
+    """Copy a whole site into an empty database (SQLite to PostgreSQL or back)."""
+    from panel.store.copy import copy_database
+
+    def progress(table: str, rows: int) -> None:
+        print(f"  {table}: {rows} rows", flush=True)
+
+    source, target = display_url(args.source), display_url(args.target)
+    print(f"Copying {source} to {target} ...", flush=True)
+    total = asyncio.run(copy_database(args.source, args.target, progress))
+    print(f"Copied {total} rows from {source} to {target}.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livepanel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -336,6 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--public-url", dest="public_url", help="the site's public address, for links in the export"
     )
     export.set_defaults(func=cmd_export)
+
+    copy = sub.add_parser(
+        "copy-db",
+        help="copy a whole site into an empty database (SQLite to PostgreSQL or back)",
+        description="Copy every table from one database to another, empty one (migrated "
+        "first if new), in one transaction; ids and event logs continue where they were. "
+        "The source must be at the latest schema version (run `livepanel migrate` on it) "
+        "and should not be written during the copy: stop the servers first (the copy reads "
+        "one snapshot, so later writes would be left behind).",
+    )
+    copy.add_argument("--from", dest="source", required=True, help="the source database URL")
+    copy.add_argument("--to", dest="target", required=True, help="the empty target's URL")
+    copy.set_defaults(func=cmd_copy_db)
     return parser
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
+
 from panel.actions import Actions
 from panel.clock import FakeClock
 from panel.config import Settings
@@ -30,6 +32,17 @@ async def logged_counts(store: Store, event_id: int, question_id: int) -> list[i
     return counts([{"type": f.type, "data": f.data} for f in frames], question_id)
 
 
+@pytest.fixture
+async def long_window(
+    store: Store, clock: FakeClock, settings: Settings
+) -> tuple[Actions, dict[str, Any]]:
+    """Actions whose vote window is far longer than a test, and a live event: only the first
+    vote of each question goes out with it; the rest wait for the tally, which the tests run
+    by hand (no tally task runs here)."""
+    actions = Actions(store, clock, dataclasses.replace(settings, vote_frame_seconds=3600))
+    return actions, await seed_event(actions, status="live")
+
+
 async def published(actions: Actions, event_id: int, body: str) -> int:
     question, _ = await actions.post_question(event_id, "asker", body)
     await actions.moderate(question.id, "approve", EDITOR)
@@ -37,12 +50,9 @@ async def published(actions: Actions, event_id: int, body: str) -> int:
 
 
 async def test_a_storm_of_votes_costs_one_frame_per_question_per_window(
-    store: Store, clock: FakeClock, settings: Settings
+    store: Store, long_window: tuple[Actions, dict[str, Any]]
 ) -> None:
-    # A window far longer than the test: only the first vote of each question goes out
-    # with it; the rest wait for the tally, which this test runs by hand.
-    actions = Actions(store, clock, dataclasses.replace(settings, vote_frame_seconds=3600))
-    event = await seed_event(actions, status="live")
+    actions, event = long_window
     busy = await published(actions, event["id"], "Which qualification do I need?")
     quiet = await published(actions, event["id"], "Is there shift work?")
 
@@ -61,10 +71,9 @@ async def test_a_storm_of_votes_costs_one_frame_per_question_per_window(
 
 
 async def test_a_frame_that_carries_the_count_for_another_reason_settles_the_debt(
-    store: Store, clock: FakeClock, settings: Settings
+    store: Store, long_window: tuple[Actions, dict[str, Any]]
 ) -> None:
-    actions = Actions(store, clock, dataclasses.replace(settings, vote_frame_seconds=3600))
-    event = await seed_event(actions, status="live")
+    actions, event = long_window
     qid = await published(actions, event["id"], "Do you work weekends?")
     await actions.upvote(qid, "first")
     await actions.upvote(qid, "second")  # owed
@@ -74,10 +83,9 @@ async def test_a_frame_that_carries_the_count_for_another_reason_settles_the_deb
 
 
 async def test_votes_on_a_question_taken_down_are_not_announced(
-    store: Store, clock: FakeClock, settings: Settings
+    store: Store, long_window: tuple[Actions, dict[str, Any]]
 ) -> None:
-    actions = Actions(store, clock, dataclasses.replace(settings, vote_frame_seconds=3600))
-    event = await seed_event(actions, status="live")
+    actions, event = long_window
     qid = await published(actions, event["id"], "A question withdrawn later")
     await actions.upvote(qid, "first")
     await actions.upvote(qid, "second")  # owed

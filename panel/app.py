@@ -29,6 +29,7 @@ from panel.clock import Clock, SystemClock
 from panel.config import Settings
 from panel.domain import RuleError, parse_iso
 from panel.services import Services
+from panel.store import StoreError
 from panel.web import (
     api,
     archive,
@@ -41,7 +42,13 @@ from panel.web import (
     readers,
 )
 from panel.web.assets import Assets, HashedStaticFiles
-from panel.web.base import STATUS_FOR_CODE, html_error_page, json_error, services
+from panel.web.base import (
+    STATUS_FOR_CODE,
+    UNAVAILABLE_RETRY_AFTER,
+    html_error_page,
+    json_error,
+    services,
+)
 from panel.web.caching import PrivateWhenPersonal
 from panel.web.pagecache import PageCache
 
@@ -296,6 +303,19 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return html_error_page(request, exc.status_code, "That did not work", str(exc.detail))
 
 
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """The database cannot be reached (or a write's outcome is unknown): 503 with Retry-After.
+    Nothing was acknowledged; a retried question carries its client key, so it is stored once."""
+    log.warning("database unavailable on %s: %s", request.url.path, exc)
+    headers = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
+    message = "The service is briefly unavailable. Please try again in a few seconds."
+    if request.url.path.startswith("/api/"):
+        return json_error("unavailable", message, 503, headers=headers)
+    response = html_error_page(request, 503, "Briefly unavailable", message)
+    response.headers.update(headers)
+    return response
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     if request.url.path.startswith("/api/"):
@@ -374,6 +394,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         ],
         exception_handlers={
             RuleError: rule_error,
+            StoreError: store_unavailable,
             HTTPException: http_error,
             Exception: server_error,
         },

@@ -1,10 +1,16 @@
-"""Runs sessions by the clock: one task that wakes at the next transition of any event."""
+"""Runs sessions by the clock: one task that wakes at the next transition of any event.
+
+Only the process holding the "scheduler" lease (a row in `leases`) ticks; the others keep
+trying to take it, so one of them takes over within a lease of the leader's death."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 from datetime import datetime, timedelta
 
 from panel.clock import Clock
@@ -14,15 +20,34 @@ from panel.store import Store
 
 log = logging.getLogger(__name__)
 IDLE_RECHECK = timedelta(minutes=10)  # look again even if nothing is due (new events)
+LEASE = timedelta(seconds=10)  # how long leadership lasts unless renewed
+LEASE_NAME = "scheduler"
+
+
+def process_name() -> str:
+    """Who holds a lease: host and pid for people reading the row, and a random part so that
+    two schedulers are never taken for one."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class Scheduler:
-    def __init__(self, store: Store, schedule: Schedule, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        schedule: Schedule,
+        clock: Clock,
+        lease: timedelta = LEASE,
+        holder: str | None = None,
+    ) -> None:
         self.store = store
         self.schedule = schedule
         self.clock = clock
+        self.lease = lease
+        self.holder = holder or process_name()
+        self.leader = False  # held the lease at the last attempt
         self._poked = asyncio.Event()
         self.ticks = 0  # completed passes, so tests can wait for one
+        self.attempts = 0  # tries to take or renew the lease, so tests can wait for one
 
     def poke(self) -> None:
         """Look again now: an editor created or moved an event."""
@@ -47,19 +72,55 @@ class Scheduler:
         self.ticks += 1
         return wake
 
+    async def lead(self) -> bool:
+        """Take or renew the lease; whether this process is the one that schedules now. A
+        store that cannot be reached counts as not holding it."""
+        now = self.clock.now()
+        until = now + self.lease
+        try:
+            held = await self.store.write(
+                lambda repo: repo.take_lease(LEASE_NAME, self.holder, now, until)
+            )
+        except Exception:
+            log.exception("scheduler: cannot take or renew the lease")
+            held = False
+        if held != self.leader:
+            log.info("scheduler: %s %s the lead", self.holder, "took" if held else "lost")
+        self.leader = held
+        self.attempts += 1
+        return held
+
+    async def release(self) -> None:
+        """Give the lease up (a clean stop), so another process takes over at its next try."""
+        if not self.leader:
+            return
+        self.leader = False
+        try:
+            await self.store.write(lambda repo: repo.release_lease(LEASE_NAME, self.holder))
+        except Exception:  # e.g. the store is gone: the lease then simply expires
+            log.warning("scheduler: could not release the lease; it expires by itself")
+
     async def run(self) -> None:
-        """The scheduler task: tick, then sleep until the next transition or a poke."""
-        while True:
-            self._poked.clear()  # before the tick, so a poke during it is not lost
-            wake = await self.tick()
-            latest = self.clock.now() + IDLE_RECHECK
-            wake = latest if wake is None else min(wake, latest)
-            sleeper = asyncio.ensure_future(self.clock.sleep_until(wake))
-            poked = asyncio.ensure_future(self._poked.wait())
-            try:
-                await asyncio.wait({sleeper, poked}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (sleeper, poked):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+        """The scheduler task: take or renew the lease; if held, tick; then sleep until the
+        next transition, the next renewal (a third of the lease) or a poke."""
+        try:
+            while True:
+                self._poked.clear()  # before the tick, so a poke during it is not lost
+                renew = self.clock.now() + self.lease / 3
+                wake = await self.tick() if await self.lead() else renew
+                latest = min(self.clock.now() + IDLE_RECHECK, renew)
+                await self._sleep(latest if wake is None else min(wake, latest))
+        finally:
+            await self.release()
+
+    async def _sleep(self, wake: datetime) -> None:
+        """Until `wake` or a poke, whichever comes first."""
+        sleeper = asyncio.ensure_future(self.clock.sleep_until(wake))
+        poked = asyncio.ensure_future(self._poked.wait())
+        try:
+            await asyncio.wait({sleeper, poked}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, poked):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

@@ -28,7 +28,9 @@ from panel.store.base import StoreError, display_url
 from panel.store.migrations import load_migrations
 
 BATCH = 1000  # rows read and written at a time
-SKIPPED = {"schema_migrations"}  # equal on both sides, checked rather than copied
+# schema_migrations: equal on both sides, checked rather than copied; leases: runtime state
+# of the source's processes, meaningless to the target's.
+SKIPPED = {"schema_migrations", "leases"}
 # (table, column, referenced table, referenced column) of one single-column foreign key.
 ForeignKey = tuple[str, str, str, str]
 Progress = Callable[[str, int], None]

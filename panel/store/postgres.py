@@ -37,6 +37,7 @@ POOL_SIZE = 10  # connections per process, for reads and writes
 # Writes in flight per process. Writers to one event queue on its counter row and all but one
 # fail and try again, so more of them at once only means more tries.
 WRITERS = 4
+ACQUIRE_TIMEOUT = 10  # seconds to wait for a pooled connection before answering 503
 ATTEMPTS = 40  # tries of one write before it fails with StoreError
 BACKOFF_CAP = 0.05  # seconds: the longest random pause between two tries
 MIGRATION_LOCK = 0x6C69766570616E  # pg_advisory_xact_lock key ("livepan"): one migrator
@@ -51,6 +52,14 @@ UNREACHABLE = (
     asyncpg.OperatorInterventionError,
     asyncpg.InvalidAuthorizationSpecificationError,
     asyncpg.InvalidCatalogNameError,
+)
+# The connection went while in use (the server stopped, an admin ended the backend): a read
+# inside `read()` that hits one of these becomes a StoreError, so the client gets a 503.
+LOST = (
+    ConnectionError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
 )
 # A string literal, a `::` cast, or a `:name` parameter (group 1).
 _TOKENS = re.compile(r"'(?:[^']|'')*'|::|:([A-Za-z_]\w*)")
@@ -165,17 +174,21 @@ class PostgresStore:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Repo]:
         # One snapshot for the whole read: a page and its last_seq agree.
-        async with (
-            self._connection() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            yield Repo(PostgresConn(conn), self.dialect)
+        try:
+            async with (
+                self._connection() as conn,
+                conn.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                yield Repo(PostgresConn(conn), self.dialect)
+        except LOST as exc:  # the connection went during the read: one clear StoreError
+            where = display_url(self.url)
+            raise StoreError(f"read failed: lost {where}: {_one_line(exc)}") from None
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
         pool = self._open_pool()
         try:
-            conn = await pool.acquire()
+            conn = await pool.acquire(timeout=ACQUIRE_TIMEOUT)
         except UNREACHABLE as exc:
             where = display_url(self.url)
             raise StoreError(f"cannot reach database {where}: {_one_line(exc)}") from None

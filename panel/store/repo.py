@@ -7,6 +7,7 @@ from panel.store.accounts import AccountRows
 from panel.store.answers import AnswerRows
 from panel.store.archive import ArchiveRows
 from panel.store.events import EventRows
+from panel.store.leases import LeaseRows
 from panel.store.log import LogRows
 from panel.store.people import PeopleRows
 from panel.store.questions import QuestionRows
@@ -27,6 +28,7 @@ class Repo(
     SessionRows,
     ArchiveRows,
     StaffroomRows,
+    LeaseRows,
 ):
     """All queries on one connection: `Repo(conn, dialect)`. In a write, `frames` collects
     what the change appended."""

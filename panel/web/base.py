@@ -42,7 +42,10 @@ STATUS_FOR_CODE = {
     "unauthorized": 401,
     "too_large": 413,
     "bad_request": 400,
+    "unavailable": 503,
 }
+# Seconds a client is told to wait when the database cannot be reached (the 503).
+UNAVAILABLE_RETRY_AFTER = 5
 
 
 def whole_number(text: str | None) -> int | None:

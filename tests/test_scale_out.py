@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -86,6 +87,7 @@ class Serve:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         self.log = cwd / f"{name}.log"
+        self.killed = False
         with self.log.open("w") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "panel.cli", "serve", "--port", str(self.port), *args],
@@ -107,6 +109,12 @@ class Serve:
                     return False
 
             await wait_for(healthy, timeout=60, interval=0.1, message=f"{self.url} to answer")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no graceful shutdown."""
+        self.killed = True
+        self.proc.kill()
+        self.proc.wait(timeout=30)
 
     def stop(self) -> int:
         if self.proc.poll() is None:
@@ -132,6 +140,9 @@ def serving(
         codes = [server.stop() for server in servers]
     for server, code in zip(servers, codes, strict=True):
         output = server.log.read_text()
+        if server.killed:
+            assert code == -signal.SIGKILL, output
+            continue
         assert code in STOPPED_BY_SIGTERM, output
         assert "Traceback" not in output, output
 
@@ -153,19 +164,24 @@ def site(
 ) -> Iterator[dict[str, Any]]:
     """A demo database, its editor's password, and the environment of every process."""
     with site_database(request.param, tmp_path) as db:
-        loaded = livepanel(tmp_path, "demo", "--db", db)
-        assert loaded.returncode == 0, loaded.stderr
-        password = re.search(r"user: editor\s+password: (\S+)", loaded.stdout)
-        assert password
-        yield {
-            "args": ["--db", db, "--redis", redis_url],
-            "env": {
-                **SECRET,
-                "LIVEPANEL_REDIS_PREFIX": redis_prefix,
-                "LIVEPANEL_PRESENCE_INTERVAL": "0.3",
-            },
-            "password": password.group(1),
-        }
+        yield demo_site(tmp_path, db, redis_url, redis_prefix)
+
+
+def demo_site(tmp_path: Path, db: str, redis_url: str, redis_prefix: str) -> dict[str, Any]:
+    """Load the demo into `db`: the processes' arguments and environment, the editor's password."""
+    loaded = livepanel(tmp_path, "demo", "--db", db)
+    assert loaded.returncode == 0, loaded.stderr
+    password = re.search(r"user: editor\s+password: (\S+)", loaded.stdout)
+    assert password
+    return {
+        "args": ["--db", db, "--redis", redis_url],
+        "env": {
+            **SECRET,
+            "LIVEPANEL_REDIS_PREFIX": redis_prefix,
+            "LIVEPANEL_PRESENCE_INTERVAL": "0.3",
+        },
+        "password": password.group(1),
+    }
 
 
 async def open_reader(server: Serve, since: int) -> Reader:

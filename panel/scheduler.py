@@ -1,7 +1,11 @@
 """Runs sessions by the clock: one task that wakes at the next transition of any event.
 
 Only the process holding the "scheduler" lease (a row in `leases`) ticks; the others keep
-trying to take it, so one of them takes over within a lease of the leader's death."""
+trying to take it, so one of them takes over within a lease of the leader's death.
+
+An editor's change of an event or a slot may be made in any process, so a poke is also told to
+every process through the broker's `schedule` channel (`relay_pokes`, `follow_pokes`): the
+leader looks again at once, wherever the change was made."""
 
 from __future__ import annotations
 
@@ -11,10 +15,12 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from panel.clock import Clock
 from panel.domain import EventStatus, next_wakeup
+from panel.live.broker import Broker, Message
 from panel.schedule import Schedule
 from panel.store import Store
 
@@ -22,6 +28,7 @@ log = logging.getLogger(__name__)
 IDLE_RECHECK = timedelta(minutes=10)  # look again even if nothing is due (new events)
 LEASE = timedelta(seconds=10)  # how long leadership lasts unless renewed
 LEASE_NAME = "scheduler"
+SCHEDULE_CHANNEL = "schedule"  # broker channel: "an event or a slot changed, look again"
 
 
 def process_name() -> str:
@@ -46,12 +53,31 @@ class Scheduler:
         self.holder = holder or process_name()
         self.leader = False  # held the lease at the last attempt
         self._poked = asyncio.Event()
+        self._to_tell = asyncio.Event()  # a local change the other processes must hear of
         self.ticks = 0  # completed passes, so tests can wait for one
         self.attempts = 0  # tries to take or renew the lease, so tests can wait for one
 
     def poke(self) -> None:
-        """Look again now: an editor created or moved an event."""
+        """Look again now: an editor created or moved an event (and tell the others)."""
         self._poked.set()
+        self._to_tell.set()
+
+    async def relay_pokes(self, broker: Broker) -> None:
+        """Tell every process of this process's pokes (a task; pokes close together go as
+        one message)."""
+        while True:
+            await self._to_tell.wait()
+            self._to_tell.clear()
+            try:
+                await broker.publish(SCHEDULE_CHANNEL, Message(None, "poke"))
+            except Exception:  # the leader still looks within a third of a lease
+                log.exception("scheduler: could not tell the other processes of a change")
+
+    async def follow_pokes(self, messages: AsyncIterator[Message]) -> None:
+        """Look again when any process changed an event or a slot (a task)."""
+        async for message in messages:
+            if not message.is_mark:
+                self._poked.set()
 
     async def tick(self) -> datetime | None:
         """Make every due transition of every event; return when to look next."""

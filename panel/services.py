@@ -27,7 +27,7 @@ from panel.moderation import Moderation
 from panel.questions import Questions
 from panel.roster import Roster
 from panel.schedule import Schedule
-from panel.scheduler import Scheduler
+from panel.scheduler import SCHEDULE_CHANNEL, Scheduler
 from panel.security import Limiter
 from panel.sessions import StaffSessions
 from panel.shared import Shared, shared_for
@@ -174,12 +174,15 @@ class Services:
             async with contextlib.AsyncExitStack() as stack:
                 # Subscribed before anything is served, so no sign-out can be missed.
                 signouts = await stack.enter_async_context(self.broker.subscribe(SESSIONS_CHANNEL))
+                pokes = await stack.enter_async_context(self.broker.subscribe(SCHEDULE_CHANNEL))
                 stack.push_async_callback(self._stop_tasks)
                 # Answers written before their HTML was stored get it now, once (migration 0005).
                 await self.answers.render_missing()
                 for name, coro in (
                     ("publisher", self.publisher.run()),
                     ("scheduler", self.scheduler.run()),
+                    ("schedule-relay", self.scheduler.relay_pokes(self.broker)),
+                    ("schedule-follow", self.scheduler.follow_pokes(pokes)),
                     ("audience", self._announce_audience()),
                     ("votes", self.votes.run()),
                     ("signouts", self.signouts.follow(signouts)),

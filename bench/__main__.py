@@ -36,6 +36,13 @@ def main(argv: list[str] | None = None) -> int:
             action="store_true",
             help="200 readers, 20 messages, 2 processes; exit 1 on lost/out-of-order",
         )
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="Livepanel as `serve --workers N` with the Redis at 127.0.0.1:6379 (CPU and "
+            "RSS summed over the workers)",
+        )
         p.add_argument("--json", type=Path, help="write the JSON here instead of stdout")
         p.add_argument("--markdown", type=Path, help="also write the Markdown table here")
         add_ingest(p)
@@ -87,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             server_cpus=args.server_cpus,
             client_cpus=args.client_cpus,
             profile=args.profile if readers == largest else None,
+            workers=args.workers,
         )
         runs.append(asyncio.run(fanout.fanout(opts)))
     results: dict[str, object] = {"fanout": runs}

@@ -100,18 +100,52 @@ def add_shared_options(p: argparse.ArgumentParser, compression: str, why: str) -
     p.add_argument("--client-cpus", type=cpus, help="pin the client processes, e.g. 1")
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of one process, in seconds."""
+def _stat_fields(pid: int) -> list[str]:
     stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def family(pid: int) -> list[int]:
+    """`pid` and every process below it: `livepanel serve --workers N` is a supervisor and
+    its N workers, and the server's cost is theirs together."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(_stat_fields(int(entry.name))[1]), []).append(
+                    int(entry.name)
+                )
+            except (OSError, ValueError, IndexError):
+                continue  # the process ended meanwhile
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and every process below it, in seconds."""
+    total = 0
+    for member in family(pid):
+        with contextlib.suppress(OSError):
+            fields = _stat_fields(member)
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
 
 
 def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    """Resident memory of a process and every process below it."""
+    total = 0
+    for member in family(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    if total == 0:
+        raise RuntimeError(f"no VmRSS for pid {pid}")
+    return total
 
 
 # --------------------------------------------------------------------------- client process
@@ -339,6 +373,9 @@ class Options:
     server_cpus: set[int] | None = None
     client_cpus: set[int] | None = None
     profile: Path | None = None  # py-spy raw output for the Livepanel burst
+    # Livepanel as N worker processes sharing one port and a Redis (`serve --workers N`).
+    workers: int = 1
+    redis: str = "redis://127.0.0.1:6379/0"
     log: Any = sys.stderr
 
     def timeout(self, base: float) -> float:
@@ -606,7 +643,12 @@ async def run_livepanel(opts: Options) -> dict[str, Any]:
         timeout=120,
         **setup,
     )
-    proc = _server([*cli, "serve", "--db", db, "--port", str(port)], opts, env=env, cwd=ROOT)
+    serve = [*cli, "serve", "--db", db, "--port", str(port)]
+    if opts.workers > 1:  # a key prefix of this run's own, removed afterwards
+        prefix = f"livepanel-bench-{os.getpid()}-{port}:"
+        serve += ["--workers", str(opts.workers), "--redis", opts.redis]
+        env["LIVEPANEL_REDIS_PREFIX"] = prefix
+    proc = _server(serve, opts, env=env, cwd=ROOT)
     clients = None
     try:
         await wait_port(port)
@@ -642,6 +684,20 @@ async def run_livepanel(opts: Options) -> dict[str, Any]:
         if clients is not None:
             clients.stop()
         stop_process(proc)
+        if opts.workers > 1:
+            await _forget_redis_keys(opts.redis, prefix)
+
+
+async def _forget_redis_keys(url: str, prefix: str) -> None:
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
 
 
 COMPARED = [
@@ -686,6 +742,7 @@ async def fanout(opts: Options) -> dict[str, Any]:
         "rate_per_s": opts.rate,
         "client_processes": opts.procs,
         "compression": opts.compression,
+        "livepanel_workers": opts.workers,
         "baseline": baseline,
         "livepanel": livepanel,
         "ratio": {key: ratio(livepanel[key], baseline[key]) for key, _ in COMPARED},

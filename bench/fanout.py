@@ -458,13 +458,18 @@ class Clients:
         return [await self.expect(c, "result", self.result_timeout) for c in self.conns]
 
     def stop(self) -> None:
-        for proc in self.procs:
-            if proc.is_alive():
-                os.kill(proc.pid, signal.SIGTERM)
+        stop_clients(self.procs)
+
+
+def stop_clients(procs: list[Any]) -> None:
+    """Stop client processes by pid: SIGTERM, then SIGKILL if one is still alive after 10 s."""
+    for proc in procs:
+        if proc.is_alive():
+            os.kill(proc.pid, signal.SIGTERM)
+        proc.join(10)
+        if proc.is_alive():
+            os.kill(proc.pid, signal.SIGKILL)
             proc.join(10)
-            if proc.is_alive():
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.join(10)
 
 
 def relay_frame(i: int) -> str:

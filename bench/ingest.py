@@ -58,6 +58,7 @@ from bench.fanout import (
     free_port,
     percentile,
     run_client,
+    stop_clients,
     stop_process,
     wait_port,
 )
@@ -267,16 +268,6 @@ def expect(conn: Connection, kind: str, timeout: float) -> Any:
         except EOFError:  # the client process ended (its traceback is on stderr)
             raise RuntimeError(f"a client process ended before sending {kind!r}") from None
     raise TimeoutError(f"a client process sent no {kind!r} within {timeout:.0f} s")
-
-
-def stop_clients(procs: list[Any]) -> None:
-    for proc in procs:
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGTERM)
-        proc.join(10)
-        if proc.is_alive():
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.join(10)
 
 
 async def offer(

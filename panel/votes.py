@@ -50,13 +50,13 @@ class Votes:
             question = await tx.question(question_id)
             if question.status != QuestionStatus.APPROVED:
                 raise RuleError("not_found", "No such question.")
-            owed = False
-            if await tx.repo.add_upvote(question.id, reader_id, tx.now):
-                if self._may_announce(question.id):
-                    await publish_question(tx, question.id, p.QUESTION_UPDATED)
-                else:
-                    owed = True  # announced after the window, with the others
-            return (await tx.question(question_id)).upvotes, owed
+            if not await tx.repo.add_upvote(question.id, reader_id, tx.now):
+                return question.upvotes, False  # this reader's vote counted already
+            owed = not self._may_announce(question.id)  # if so, announced after the window
+            if not owed:
+                await publish_question(tx, question.id, p.QUESTION_UPDATED)
+            # The same transaction read the count and added this vote to it.
+            return question.upvotes + 1, owed
 
         total, owed = await self.write(Actor("reader", reader_id), job)
         if owed:

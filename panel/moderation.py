@@ -245,4 +245,8 @@ def _audit_view(q: Question) -> dict[str, Any]:
         "pinned": q.pinned,
         "merged_into": q.merged_into,
         "upvotes": q.upvotes,
+        # Without these, marking answered, directing and a reject's reason left no trace.
+        "answered": q.answered,
+        "directed_to": q.directed_to,
+        "reject_reason": q.reject_reason,
     }

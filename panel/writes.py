@@ -37,6 +37,9 @@ class Tx:
         before: Mapping[str, Any] | None = None,
         after: Mapping[str, Any] | None = None,
     ) -> None:
+        """Record who changed what; a change that changed nothing is not worth an entry."""
+        if before and before == after:
+            return
         await self.repo.audit(
             actor=str(self.actor),
             action=action,

@@ -87,11 +87,39 @@ class LogRows(Rows):
             },
         )
 
-    async def audit_entries(self, event_id: int | None = None, limit: int = 500) -> list[Row]:
-        if event_id is None:
-            return await self._all("SELECT * FROM audit_log ORDER BY id DESC LIMIT :l", l=limit)
+    async def audit_entries(
+        self,
+        event_id: int | None = None,
+        limit: int = 500,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+    ) -> list[Row]:
+        """Newest first: one event's entries (all entries if None), optionally one actor's or
+        one action's."""
+        where, params = _audit_where(event_id, actor=actor, action=action)
         return await self._all(
-            "SELECT * FROM audit_log WHERE event_id = :e ORDER BY id DESC LIMIT :l",
-            e=event_id,
-            l=limit,
+            f"SELECT * FROM audit_log{where} ORDER BY id DESC LIMIT :l", l=limit, **params
         )
+
+    async def audit_choices(self, event_id: int | None = None) -> tuple[list[str], list[str]]:
+        """The actors and the actions that occur in a log, for its filters."""
+        where, params = _audit_where(event_id)
+        actors = await self._all(f"SELECT DISTINCT actor FROM audit_log{where}", **params)
+        actions = await self._all(f"SELECT DISTINCT action FROM audit_log{where}", **params)
+        return (
+            sorted(str(r["actor"]) for r in actors),
+            sorted(str(r["action"]) for r in actions),
+        )
+
+
+def _audit_where(
+    event_id: int | None, *, actor: str | None = None, action: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (with its parameters) that picks a log and its filters."""
+    conditions, params = [], {}
+    for column, value in (("event_id", event_id), ("actor", actor), ("action", action)):
+        if value is not None:
+            conditions.append(f"{column} = :{column}")
+            params[column] = value
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), params

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -26,6 +25,7 @@ from panel.web.base import (
     whole_number,
 )
 from panel.web.consoleview import active_claims, load_notes
+from panel.web.desk_audit import audit_context
 from panel.web.eventview import STATUS_LABELS
 
 STATUS_CONTROLS = {
@@ -325,13 +325,9 @@ async def audit_page(request: Request) -> Response:
     await require_editor(request)
     slug = request.path_params.get("slug")
     event = await event_or_404(request, slug) if slug else None
-    async with services(request).store.read() as repo:
-        rows = await repo.audit_entries(event.id if event else None)
-    entries = [
-        {**row, "before": json.loads(row["before_json"]), "after": json.loads(row["after_json"])}
-        for row in rows
-    ]
-    return render(request, "desk_audit.html", {"event": event, "entries": entries})
+    return render(
+        request, "desk_audit.html", {"event": event, **await audit_context(request, event)}
+    )
 
 
 async def set_status(request: Request) -> Response:

@@ -432,7 +432,7 @@ async def test_audit_log_records_who_what_and_before_after(
         assert edit["actor"].endswith(":ed") and "Original wording" in edit["before_json"]
         assert "Corrected wording" in edit["after_json"]
         page = (await client.get(f"{queue}/audit")).text
-        assert "question.edit" in page and "Original wording" in page
+        assert f"ed edited #{qid} at" in page and "<del>Original</del>" in page
 
 
 async def test_an_api_token_works_until_revoked(server: LiveServer, event: dict[str, Any]) -> None:

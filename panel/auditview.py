@@ -20,6 +20,8 @@ from panel.domain import parse_iso
 # Fields whose values are prose: shown as a word diff rather than "old → new".
 TEXT_FIELDS = frozenset({"body", "intro_md", "outro_md", "bio", "summary", "reject_reason"})
 YES_NO_FIELDS = frozenset({"pinned", "answered", "hidden", "banned"})
+QUESTION_FIELDS = frozenset({"merged_into", "question"})  # ids shown as "#12"
+PANELIST_FIELDS = frozenset({"directed_to", "panelist_id", "to"})  # ids shown by name
 FIELD_LABELS = {
     "intro_md": "introduction",
     "outro_md": "closing note",
@@ -54,14 +56,18 @@ class Facts:
     names: Mapping[int, str]
 
     def panelist(self, value: Any) -> str:
-        """A panelist's name from an id (or `panelist:ID`); None is "anyone on the panel"."""
-        if value is None:
-            return "anyone on the panel"
-        text = str(value)
-        number = text.removeprefix("panelist:")
-        if number.isdigit():
-            return self.names.get(int(number), f"panelist {number}")
-        return {"panel": "the panel", "editors": "the editors"}.get(text, text)
+        return panelist_name(value, self.names)
+
+
+def panelist_name(value: Any, names: Mapping[int, str]) -> str:
+    """A panelist's name from an id (or `panelist:ID`); None is "anyone on the panel"."""
+    if value is None:
+        return "anyone on the panel"
+    text = str(value)
+    number = text.removeprefix("panelist:")
+    if number.isdigit():
+        return names.get(int(number), f"panelist {number}")
+    return {"panel": "the panel", "editors": "the editors"}.get(text, text)
 
 
 Phrase = str | Callable[[Facts], str]
@@ -248,6 +254,7 @@ class FieldChange:
     old: str
     new: str
     segments: tuple[Segment, ...] = ()
+    created: bool = False  # nothing before (a new note, slot, token…): show the value alone
 
 
 def word_diff(old: str, new: str) -> tuple[Segment, ...]:
@@ -271,10 +278,14 @@ def word_diff(old: str, new: str) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def show_value(field: str, value: Any, zone: tzinfo) -> str:
-    """A stored value as a person reads it: None as "—", yes/no, local times, lists."""
+def show_value(field: str, value: Any, zone: tzinfo, names: Mapping[int, str] | None = None) -> str:
+    """A stored value as a person reads it: None as "—", yes/no, names, local times, lists."""
+    if field == "directed_to" or (field in PANELIST_FIELDS and value is not None):
+        return panelist_name(value, names or {})
     if value is None or value == "":
         return NOTHING
+    if field in QUESTION_FIELDS:
+        return f"#{value}"
     if field in YES_NO_FIELDS or isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
@@ -287,21 +298,29 @@ def show_value(field: str, value: Any, zone: tzinfo) -> str:
     return str(value)
 
 
-def changes(before: Mapping[str, Any], after: Mapping[str, Any], zone: tzinfo) -> list[FieldChange]:
-    """The fields that differ, in the order they were written; unchanged ones are left out."""
+def changes(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    zone: tzinfo,
+    names: Mapping[int, str] | None = None,
+) -> list[FieldChange]:
+    """The fields that differ, in the order they were written; unchanged ones are left out.
+    A text changed from one wording to another is a word diff; the rest is "old → new"."""
     out = []
     for field in dict.fromkeys([*before, *after]):
         old, new = before.get(field), after.get(field)
         if old == new:
             continue
         label = FIELD_LABELS.get(field, field.replace("_", " "))
-        if field in TEXT_FIELDS and isinstance(old or "", str) and isinstance(new or "", str):
-            segments = word_diff(str(old or ""), str(new or ""))
-            out.append(FieldChange(label, str(old or ""), str(new or ""), segments))
-        else:
-            out.append(
-                FieldChange(label, show_value(field, old, zone), show_value(field, new, zone))
-            )
+        shown = FieldChange(
+            label,
+            show_value(field, old, zone, names),
+            show_value(field, new, zone, names),
+            created=not before,
+        )
+        if field in TEXT_FIELDS and old and new and isinstance(old, str) and isinstance(new, str):
+            shown = FieldChange(label, old, new, word_diff(old, new))
+        out.append(shown)
     return out
 
 
@@ -364,7 +383,7 @@ def audit_lines(
                 ),
                 actor=str(row["actor"]),
                 action=str(row["action"]),
-                changes=tuple(changes(before, after, zone)),
+                changes=tuple(changes(before, after, zone, names)),
             )
         )
     return lines

@@ -222,7 +222,16 @@ def test_values_read_as_words_and_unchanged_fields_are_left_out() -> None:
     )
     assert (times[0].old, times[0].new) == ("15 Sep 2026 13:00", "15 Sep 2026 14:00")
     merged = changes({"merged_into": None}, {"merged_into": 8}, LONDON)
-    assert (merged[0].label, merged[0].old, merged[0].new) == ("merged into", "—", "8")
+    assert (merged[0].label, merged[0].old, merged[0].new) == ("merged into", "—", "#8")
+    # Something new (a note): its values alone, panelists by name, no diff marks.
+    note = changes({}, {"to": "panelist:7", "question": 14, "body": "Hi"}, LONDON, {7: "Priya"})
+    assert [(c.label, c.new, c.created, c.segments) for c in note] == [
+        ("to", "Priya", True, ()),
+        ("about question", "#14", True, ()),
+        ("body", "Hi", True, ()),
+    ]
+    reason = changes({"reject_reason": ""}, {"reject_reason": "Spam"}, LONDON)
+    assert (reason[0].old, reason[0].new, reason[0].segments) == ("—", "Spam", ())
 
 
 def test_entries_that_changed_nothing_are_hidden() -> None:

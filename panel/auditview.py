@@ -396,7 +396,6 @@ def action_label(action: str) -> str:
 
 
 def actor_label(actor: str) -> str:
-    """An actor for the filter: the name, with the kind when it is not an editor."""
-    kind = actor.partition(":")[0]
+    """An actor for the filter: the name, marked when it is a panelist's."""
     name = who(actor)
-    return name if kind == "editor" or name == actor else f"{name} ({kind})"
+    return f"{name} (panelist)" if actor.startswith("panelist:") else name

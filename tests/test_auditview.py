@@ -17,6 +17,7 @@ from panel.actions import Actions
 from panel.auditview import (
     PHRASES,
     Segment,
+    actor_label,
     audit_lines,
     changes,
     is_noop,
@@ -290,6 +291,11 @@ async def test_marking_answered_is_recorded_once_with_its_change(actions: Action
         everyone, _ = await repo.audit_choices(None)
     assert str(EDITOR) in actors and {"question.approve", "question.answered"} <= set(kinds)
     assert set(actors) <= set(everyone)
+    assert [actor_label(a) for a in (str(EDITOR), "panelist:4:Maria Ashdown", "system")] == [
+        "test-editor",
+        "Maria Ashdown (panelist)",
+        "The system",
+    ]
 
 
 # -- the page, over HTTP ----------------------------------------------------------------------

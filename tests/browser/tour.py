@@ -64,6 +64,18 @@ def _console_answering(site: DemoSite, open_page: Callable[..., Page], **options
     return page
 
 
+def _desk_setup(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
+    return open_page(
+        site.url, f"/desk/events/{site.slug}/setup", storage_state=site.editor_state, **options
+    )
+
+
+def _desk_audit(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
+    return open_page(
+        site.url, f"/desk/events/{site.slug}/audit", storage_state=site.editor_state, **options
+    )
+
+
 def _not_found(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
     return open_page(site.url, "/events/no-such-event", **options)
 
@@ -78,6 +90,8 @@ PAGE_TYPES: dict[str, Callable[..., Page]] = {
     "console": _console,
     "console-answering": _console_answering,
     "not-found": _not_found,
+    "desk-setup": _desk_setup,
+    "desk-audit": _desk_audit,
 }
 
 

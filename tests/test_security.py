@@ -868,7 +868,7 @@ async def test_reader_ids_never_reach_any_public_output(
         queue = await editor.get("/desk/events/alpha")
         banned = await editor.post(
             f"/desk/questions/{world.pending}/moderate",
-            data={"action": "ban", "csrf_token": csrf_of(queue.text)},
+            data={"action": "ban", "confirm": "yes", "csrf_token": csrf_of(queue.text)},
         )
         assert banned.status_code == 303
         assert "reader-tw" in (await editor.get("/desk/events/alpha/setup")).text

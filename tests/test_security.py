@@ -541,6 +541,7 @@ async def test_every_form_post_refuses_a_missing_or_wrong_csrf_token(
             "panelist_id": world.alpha["core"][1],
             "editor_id": admin_id,
             "action": "disable",
+            "audit_id": 1,  # /desk/undo/{audit_id}
         }
         foreign = csrf_of((await other.get("/desk/login")).text)  # another session's token
         data = {

@@ -41,6 +41,15 @@ async def published(actions: Actions, event_id: int, body: str) -> int:
     return qid
 
 
+async def withdrawn(actions: Actions, event_id: int, body: str) -> tuple[int, int]:
+    """A question Anna published and then withdrew, and her undo token for that."""
+    qid = await published(actions, event_id, body)
+    await actions.moderate(qid, "withdraw", ANNA)
+    token = await actions.undo.offer(ANNA, event_id, f"question:{qid}")
+    assert token is not None
+    return qid, token
+
+
 async def last_seq(store: Store, event_id: int) -> int:
     async with store.read() as repo:
         return await repo.last_seq(event_id)
@@ -173,10 +182,7 @@ async def test_undo_is_refused_after_a_change_without_an_audit_entry(
     actions: Actions, store: Store, live: dict[str, Any], clock: FakeClock
 ) -> None:
     """A change that is not an editor's (here a vote tally's write) also blocks the undo."""
-    qid = await published(actions, live["id"], "Counted?")
-    await actions.moderate(qid, "withdraw", ANNA)
-    token = await actions.undo.offer(ANNA, live["id"], f"question:{qid}")
-    assert token is not None
+    qid, token = await withdrawn(actions, live["id"], "Counted?")
     clock.advance(seconds=1)
     await store.write(lambda repo: repo.update_question(qid, clock.now(), upvotes=3))
     with pytest.raises(RuleError, match=rf"^Cannot undo: #{qid} has changed since\.$"):
@@ -187,10 +193,7 @@ async def test_undo_is_refused_after_a_change_without_an_audit_entry(
 async def test_undo_is_refused_too_late_and_to_another_editor(
     actions: Actions, store: Store, live: dict[str, Any], clock: FakeClock
 ) -> None:
-    qid = await published(actions, live["id"], "Late?")
-    await actions.moderate(qid, "withdraw", ANNA)
-    token = await actions.undo.offer(ANNA, live["id"], f"question:{qid}")
-    assert token is not None
+    qid, token = await withdrawn(actions, live["id"], "Late?")
     with pytest.raises(RuleError, match=r"^Only the editor who did it can undo it\.$"):
         await actions.undo.undo(token, BEN)
     clock.advance(seconds=actions.settings.undo_seconds + 1)
@@ -202,10 +205,7 @@ async def test_undo_is_refused_too_late_and_to_another_editor(
 async def test_undo_just_inside_the_window_works_once(
     actions: Actions, store: Store, live: dict[str, Any], clock: FakeClock
 ) -> None:
-    qid = await published(actions, live["id"], "Slow click?")
-    await actions.moderate(qid, "withdraw", ANNA)
-    token = await actions.undo.offer(ANNA, live["id"], f"question:{qid}")
-    assert token is not None
+    qid, token = await withdrawn(actions, live["id"], "Slow click?")
     clock.advance(seconds=actions.settings.undo_seconds - 1)
     await actions.undo.undo(token, ANNA)
     assert (await question(store, qid)).status == QuestionStatus.APPROVED

@@ -107,7 +107,7 @@ def confirm_bulk(request: Request, form: FormData, event: Event, ids: list[int])
     verb = BULK_VERBS.get(str(form.get("action", "")))
     if confirmed(form) or verb is None or len(ids) < 2:
         return None
-    shown = ", ".join(f"#{i}" for i in ids[:10]) + (", …" if len(ids) > 10 else "")
+    shown = ", ".join(f"#{i}" for i in sorted(ids)[:10]) + (", …" if len(ids) > 10 else "")
     where = " from the reader page" if verb == "Withdraw" else ""
     text = f"{verb} {len(ids)} questions ({shown}){where}?"
     return confirm_page(request, form, event, text, f"{verb} {len(ids)} questions")

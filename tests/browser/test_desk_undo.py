@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from panel.config import Settings
 from panel.domain import Actor
 from tests.browser.conftest import EDITOR_NAME, EDITOR_PASSWORD, LiveEvent, event_status
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import assert_accessible, sign_in
 from tests.browser.pages import DeskPage, ReaderPage
 from tests.conftest import EDITOR, LiveServer
 
@@ -143,3 +143,41 @@ def test_undo_after_another_editor_acted_is_refused(
         f"Cannot undo: Bea directed #{qid} after you."
     )
     expect(editor.page.locator(f"#pending-{qid}")).to_have_count(0)  # still rejected
+
+
+def test_bulk_withdraw_of_several_asks_first_even_with_javascript(
+    server: LiveServer,
+    live_event: LiveEvent,
+    open_page: Callable[..., Page],
+    axe_source: str,
+) -> None:
+    """A bulk withdrawal cannot be undone, so the desk's script lets the server ask; the
+    confirmation page passes axe and fits a 375 px phone."""
+
+    async def two_published() -> list[int]:
+        ids = []
+        for n in (1, 2):
+            question, _ = await server.actions.post_question(live_event.id, f"r{n}", f"Q {n}?")
+            await server.actions.moderate(question.id, "approve", EDITOR)
+            ids.append(question.id)
+        return ids
+
+    ids = server.call(two_published)
+    server.call(lambda: server.actions.create_editor(EDITOR_NAME, EDITOR_PASSWORD))
+    page = sign_in(
+        open_page, server, EDITOR_NAME, EDITOR_PASSWORD, width=375, height=800, axe=axe_source
+    )
+    desk = DeskPage(page, live_event.slug).open()
+    for qid in ids:
+        desk.published(qid).locator(".select").check()
+    page.locator("#bulk-action").select_option("withdraw")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.locator(".confirm-question")).to_have_text(
+        f"Withdraw 2 questions (#{ids[0]}, #{ids[1]}) from the reader page?"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_accessible(page, "the desk's confirmation page")
+    page.get_by_role("button", name="Withdraw 2 questions").click()
+    expect(page.locator("p.notice")).to_have_text("2 questions done.")
+    for qid in ids:
+        expect(desk.published(qid)).to_have_count(0)

@@ -38,6 +38,7 @@ from panel.web import (
     desk,
     desk_admin,
     desk_setup,
+    desk_undo,
     live,
     readers,
 )
@@ -110,6 +111,7 @@ def routes() -> list[Any]:
         Route("/desk/questions/{question_id:int}/moderate", desk.moderate, methods=["POST"]),
         # The desk: bulk moderation, audit, set-up and accounts.
         Route("/desk/events/{slug}/bulk", desk.bulk_moderate, methods=["POST"]),
+        Route("/desk/undo/{audit_id:int}", desk_undo.undo, methods=["POST"]),
         Route(
             "/desk/events/{slug}/answers/{answer_id:int}/withdraw",
             desk.withdraw_answer,

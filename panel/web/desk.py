@@ -18,7 +18,6 @@ from panel.web.base import (
     event_or_404,
     json_error,
     markdown_preview,
-    perform,
     read_form,
     render,
     services,
@@ -26,6 +25,13 @@ from panel.web.base import (
     whole_number,
 )
 from panel.web.consoleview import active_claims, load_notes
+from panel.web.desk_confirm import (
+    confirm_answer_withdrawal,
+    confirm_bulk,
+    confirm_close,
+    confirm_moderation,
+)
+from panel.web.desk_undo import offer_undo
 from panel.web.eventview import STATUS_LABELS
 
 STATUS_CONTROLS = {
@@ -191,6 +197,7 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
         "to": to,
         "controls": _controls(event),
         "notice": request.session.pop("notice", None) if page else None,
+        "undo": request.session.pop("undo", None) if page else None,
         "notes": notes,
         "note_form": {"body": "", "to": "", "about": "", "error": None},
         "note_limit": svc.settings.note_max_chars,
@@ -266,25 +273,38 @@ async def _moderate_one(request: Request, actor: Actor, question_id: int, form: 
     )
 
 
-async def _queue_url(request: Request, question_id: int) -> str:
+async def _question_event(request: Request, question_id: int) -> Event:
     async with services(request).store.read() as repo:
         question = await repo.question(question_id)
         event = await repo.event_by_id(question.event_id) if question else None
     if event is None:
         raise RuleError("not_found", "No such question.")
-    return f"/desk/events/{event.slug}"
+    return event
+
+
+# Destructive actions on one question: their notice, with Undo (panel/web/desk_undo.py).
+UNDOABLE_NOTICES = {
+    "ban": "Question #{} rejected and its author banned.",
+    "withdraw": "Question #{} withdrawn.",
+}
 
 
 async def moderate(request: Request) -> Response:
     actor = await require_editor(request)
     form = await read_form(request)
     question_id = request.path_params["question_id"]
-    back = await _queue_url(request, question_id)
+    event = await _question_event(request, question_id)
+    if confirmation := await confirm_moderation(request, form, event, question_id):
+        return confirmation
     try:
         await _moderate_one(request, actor, question_id, form)
     except RuleError as exc:
         request.session["notice"] = exc.message
-    return RedirectResponse(back, status_code=303)
+    else:
+        if notice := UNDOABLE_NOTICES.get(str(form.get("action"))):
+            target = f"question:{question_id}"
+            await offer_undo(request, actor, event.id, target, notice.format(question_id))
+    return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
 
 
 async def bulk_moderate(request: Request) -> Response:
@@ -296,6 +316,8 @@ async def bulk_moderate(request: Request) -> Response:
     ids = [
         n for v in form.getlist("ids") if isinstance(v, str) and (n := whole_number(v)) is not None
     ][:200]
+    if confirmation := confirm_bulk(request, form, event, ids):
+        return confirmation
     for question_id in ids:
         try:
             await _moderate_one(request, actor, question_id, form)
@@ -310,14 +332,18 @@ async def bulk_moderate(request: Request) -> Response:
 
 async def withdraw_answer(request: Request) -> Response:
     actor = await require_editor(request)
-    await read_form(request)
+    form = await read_form(request)
     event = await event_or_404(request, request.path_params["slug"])
-    return await perform(
-        request,
-        services(request).answers.withdraw(request.path_params["answer_id"], actor),
-        f"/desk/events/{event.slug}",
-        "Answer withdrawn.",
-    )
+    answer_id = request.path_params["answer_id"]
+    if confirmation := await confirm_answer_withdrawal(request, form, event, answer_id):
+        return confirmation
+    try:
+        await services(request).answers.withdraw(answer_id, actor)
+    except RuleError as exc:
+        request.session["notice"] = exc.message
+    else:
+        await offer_undo(request, actor, event.id, f"answer:{answer_id}", "Answer withdrawn.")
+    return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
 
 
 async def audit_page(request: Request) -> Response:
@@ -339,13 +365,19 @@ async def set_status(request: Request) -> Response:
     actor = await require_editor(request)
     form = await read_form(request)
     event = await event_or_404(request, request.path_params["slug"])
-    # set_status pokes the scheduler itself (Actions.on_schedule_change).
-    return await perform(
-        request,
-        svc.events.set_status(event.id, str(form.get("status", "")), actor),
-        f"/desk/events/{event.slug}",
-        "Event status changed.",
-    )
+    if confirmation := await confirm_close(request, form, event):
+        return confirmation
+    status = str(form.get("status", ""))
+    try:
+        # set_status pokes the scheduler itself (Actions.on_schedule_change).
+        await svc.events.set_status(event.id, status, actor)
+    except RuleError as exc:
+        request.session["notice"] = exc.message
+    else:
+        request.session["notice"] = "Event status changed."
+        if status == EventStatus.CLOSED:
+            await offer_undo(request, actor, event.id, f"event:{event.slug}", "Event closed.")
+    return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
 
 
 async def preview(request: Request) -> Response:

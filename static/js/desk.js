@@ -1,6 +1,7 @@
 // The moderation desk: the queue reloads live; actions post without leaving the page;
 // keyboard shortcuts for fast moderation.
 import { fragmentRefresher, liveRegion, noteForm } from "./staff.js";
+import { confirmedBody, needsConfirmationPage, startCountdowns } from "./undo.js";
 
 const desk = document.getElementById("desk");
 if (desk) {
@@ -17,19 +18,22 @@ if (desk) {
     onFrames: (frames) => frames.some((frame) => frame.data?.note) && refreshNotes(),
   });
   noteForm(document.getElementById("note-form"), { onSent: refreshNotes });
+  startCountdowns(regionElement);
 
   regionElement.addEventListener("submit", async (event) => {
     const form = event.target;
     // getAttribute: the forms carry <input name="action">, which shadows form.action.
     if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return; // sorting and filtering navigate
+    if (needsConfirmationPage(form)) return;
     event.preventDefault();
     const current = document.activeElement?.closest(".queue-item");
     const next = current?.nextElementSibling?.id || current?.previousElementSibling?.id;
-    const response = await fetch(form.getAttribute("action") || location.href, { method: "POST", body: new FormData(form) });
+    const response = await fetch(form.getAttribute("action") || location.href, { method: "POST", body: confirmedBody(form) });
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
     const fresh = page.getElementById("queue-region");
     if (fresh) region.replace(fresh.innerHTML);
     else region.refresh();
+    startCountdowns(regionElement);
     // Keep the keyboard user's place: focus the question that took this one's place.
     const target = next && document.getElementById(next);
     if (target) target.focus();

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from panel.accounts import Accounts
 from panel.answers import Answers
 from panel.backstage import Backstage
+from panel.presence import DeskPresence
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import Actor
@@ -60,6 +61,7 @@ class Actions:
         self.transcripts = Transcripts(store, clock, settings)
         self.drafts = Drafts(store, clock, settings)
         self.backstage = Backstage(store, clock, settings)
+        self.presence = DeskPresence(store, clock, settings)
         # The flat names: the same bound methods.
         self.check_question = self.questions.check
         self.post_question = self.questions.post

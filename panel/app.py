@@ -38,6 +38,7 @@ from panel.web import (
     desk,
     desk_admin,
     desk_setup,
+    deskpresence,
     live,
     readers,
 )
@@ -106,6 +107,7 @@ def routes() -> list[Any]:
         Route("/desk", desk.home),
         Route("/desk/events/{slug}", desk.event_desk),
         Route("/desk/events/{slug}/queue", desk.queue_fragment),
+        Route("/desk/events/{slug}/presence", deskpresence.report, methods=["POST"]),
         Route("/desk/events/{slug}/status", desk.set_status, methods=["POST"]),
         Route("/desk/questions/{question_id:int}/moderate", desk.moderate, methods=["POST"]),
         # The desk: bulk moderation, audit, set-up and accounts.

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from panel.accounts import Accounts
 from panel.answers import Answers
 from panel.backstage import Backstage
-from panel.presence import DeskPresence
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import Actor
@@ -33,6 +32,7 @@ from panel.drafts import Drafts
 from panel.events import Events
 from panel.lockouts import Lockouts
 from panel.moderation import Moderation
+from panel.presence import DeskPresence
 from panel.questions import Questions
 from panel.roster import Roster
 from panel.schedule import Schedule

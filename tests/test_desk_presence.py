@@ -4,7 +4,6 @@ staff notices that make other desks refresh, and who may see it (editors only)."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -147,11 +146,13 @@ async def test_the_desk_shows_other_editors_and_nobody_else_sees_them(server: Li
         refused = await ben.post(f"{desk}/presence", data={"question_id": question})
         assert refused.status_code == 403  # no CSRF token
         token = csrf_of((await ben.get(desk)).text)
-        sent = await ben.post(f"{desk}/presence", data={"csrf_token": token, "question_id": question})
+        sent = await ben.post(
+            f"{desk}/presence", data={"csrf_token": token, "question_id": question}
+        )
         assert sent.status_code == 204
 
         fragment = (await anna.get(f"{desk}/queue")).text
-        assert "Also here: <span id=\"also-here-names\">ben</span>" in fragment
+        assert 'Also here: <span id="also-here-names">ben</span>' in fragment
         assert "ben is on this" in fragment
         own = (await ben.get(f"{desk}/queue")).text
         assert "Also here" not in own and "is on this" not in own  # never yourself

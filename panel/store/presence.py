@@ -14,7 +14,8 @@ class PresenceRows(Rows):
     async def presence_of(self, event_id: int, editor_id: int) -> Row | None:
         """One editor's presence row on the event's desk (lapsed or not)."""
         return await self._one(
-            "SELECT question_id, seen_at FROM desk_presence WHERE event_id = :e AND editor_id = :ed",
+            "SELECT question_id, seen_at FROM desk_presence"
+            " WHERE event_id = :e AND editor_id = :ed",
             e=event_id,
             ed=editor_id,
         )

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel import payloads
 from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, RuleError
+from panel.web import deskpresence, workspace
 from panel.web.auth import require_editor
 from panel.web.base import (
     STATUS_FOR_CODE,
@@ -25,7 +26,6 @@ from panel.web.base import (
     wants_json,
     whole_number,
 )
-from panel.web import deskpresence, workspace
 from panel.web.consoleview import active_claims, load_notes
 from panel.web.eventview import STATUS_LABELS
 
@@ -183,19 +183,21 @@ async def _queue_context(
     by_question: dict[int, list[dict[str, Any]]] = {}
     for a in answers:
         by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
+    order = {"pending": sort, "published": "newest" if sort == "time" else sort}
+    order["answered"] = order["published"]
     return {
         "event": event,
         "status": STATUS_LABELS[event.status],
         "pending": [view(q) for q in _sorted(pending, sort)],
         "approved": [
             {**view(q), "answers": by_question.get(q.id, [])}
-            for q in _sorted(published, "newest" if sort == "time" else sort)
+            for q in _sorted(published, order["published"])
         ],
         # The workspace's columns (search and status filter applied), each sorted as above.
         "columns": {
             name: [
                 {**view(q), "answers": by_question.get(q.id, [])}
-                for q in _sorted(questions, sort if name == "pending" or sort != "time" else "newest")
+                for q in _sorted(questions, order[name])
             ]
             for name, questions in workspace.columns(wanted, pending, published).items()
         },

@@ -18,22 +18,46 @@ pytestmark = pytest.mark.browser
 
 # Eight realistic questions (~150 characters each), from eight readers.
 QUESTIONS = [
-    ("Priya", "How long does the training take from the day you start, and can you keep working "
-     "part time while you study for the professional qualification in probation?"),
-    ("Tom", "What does a normal day look like for a probation officer in a busy city office, "
-     "and how much of the week is spent in court rather than seeing people?"),
-    ("", "Is the pension scheme the same as the rest of the civil service, and what happens to "
-     "it if I move across from a local authority job after ten years of service?"),
-    ("Ruth", "How do you look after your own mental health when the cases are hard, and is "
-     "there proper supervision or counselling available for new officers here?"),
-    ("Dev", "Can someone with a criminal record from many years ago still apply, or does "
-     "vetting rule you out completely no matter how long ago the offence was?"),
-    ("Chloe", "Do you get to choose which area you work in after qualifying, or are new "
-     "officers sent wherever the service is short of staff at that moment?"),
-    ("Sam", "What are the chances of promotion to senior probation officer within five years, "
-     "and what do you need to show to be considered for that kind of role?"),
-    ("Lee", "Is there a difference between working with young adults and older offenders, and "
-     "can you specialise in one group once you have a few years of experience?"),
+    (
+        "Priya",
+        "How long does the training take from the day you start, and can you keep working "
+        "part time while you study for the professional qualification in probation?",
+    ),
+    (
+        "Tom",
+        "What does a normal day look like for a probation officer in a busy city office, "
+        "and how much of the week is spent in court rather than seeing people?",
+    ),
+    (
+        "",
+        "Is the pension scheme the same as the rest of the civil service, and what happens to "
+        "it if I move across from a local authority job after ten years of service?",
+    ),
+    (
+        "Ruth",
+        "How do you look after your own mental health when the cases are hard, and is "
+        "there proper supervision or counselling available for new officers here?",
+    ),
+    (
+        "Dev",
+        "Can someone with a criminal record from many years ago still apply, or does "
+        "vetting rule you out completely no matter how long ago the offence was?",
+    ),
+    (
+        "Chloe",
+        "Do you get to choose which area you work in after qualifying, or are new "
+        "officers sent wherever the service is short of staff at that moment?",
+    ),
+    (
+        "Sam",
+        "What are the chances of promotion to senior probation officer within five years, "
+        "and what do you need to show to be considered for that kind of role?",
+    ),
+    (
+        "Lee",
+        "Is there a difference between working with young adults and older offenders, and "
+        "can you specialise in one group once you have a few years of experience?",
+    ),
 ]
 
 
@@ -130,7 +154,9 @@ def test_search_and_filters_work_without_javascript(
     # Words of a question, in another case: only that question, in whichever column.
     page.get_by_label("Search", exact=True).fill("PENSION")
     page.get_by_role("button", name="Apply", exact=True).click()
-    expect(page).to_have_url(f"{server.url}/desk/events/{live_event.slug}?q=PENSION&status=all&sort=time&to=")
+    expect(page).to_have_url(
+        f"{server.url}/desk/events/{live_event.slug}?q=PENSION&status=all&sort=time&to="
+    )
     expect(page.locator(".queue-item")).to_have_count(1)
     expect(page.locator(f"#published-{ids[2]}")).to_be_visible()
 

@@ -33,6 +33,7 @@ from panel.drafts import Drafts
 from panel.events import Events
 from panel.lockouts import Lockouts
 from panel.moderation import Moderation
+from panel.presence import DeskPresence
 from panel.questions import Questions
 from panel.roster import Roster
 from panel.schedule import Schedule
@@ -63,6 +64,7 @@ class Actions:
         self.drafts = Drafts(store, clock, settings)
         self.backstage = Backstage(store, clock, settings)
         self.undo = Undo(store, clock, settings)
+        self.presence = DeskPresence(store, clock, settings)
         # The flat names: the same bound methods.
         self.check_question = self.questions.check
         self.post_question = self.questions.post

@@ -39,6 +39,7 @@ from panel.web import (
     desk_admin,
     desk_setup,
     desk_undo,
+    deskpresence,
     live,
     readers,
 )
@@ -107,6 +108,7 @@ def routes() -> list[Any]:
         Route("/desk", desk.home),
         Route("/desk/events/{slug}", desk.event_desk),
         Route("/desk/events/{slug}/queue", desk.queue_fragment),
+        Route("/desk/events/{slug}/presence", deskpresence.report, methods=["POST"]),
         Route("/desk/events/{slug}/status", desk.set_status, methods=["POST"]),
         Route("/desk/questions/{question_id:int}/moderate", desk.moderate, methods=["POST"]),
         # The desk: bulk moderation, audit, set-up and accounts.

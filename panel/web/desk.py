@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel import payloads
 from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, RuleError
+from panel.web import deskpresence, workspace
 from panel.web.auth import require_editor
 from panel.web.base import (
     STATUS_FOR_CODE,
@@ -150,10 +151,13 @@ def _sorted(questions: list[Question], sort: str) -> list[Question]:
     return sorted(questions, key=lambda q: (q.created_at, q.id))
 
 
-async def _queue_context(request: Request, event: Event, page: bool = True) -> dict[str, Any]:
+async def _queue_context(
+    request: Request, event: Event, me: Actor, page: bool = True
+) -> dict[str, Any]:
     """The queue; a live-refresh fragment (page=False) leaves the session untouched, so its
     cookie cannot overwrite a newer one set by a concurrent form post."""
     svc = services(request)
+    wanted = workspace.filters(request)
     sort = request.query_params.get("sort", "time")
     sort = sort if sort in SORTS else "time"
     to = request.query_params.get("to", "")
@@ -167,6 +171,7 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
         answers = await repo.answers_for_event(event.id)
         claims = active_claims(await repo.drafts_for_event(event.id), people, svc.clock.now())
         notes = await load_notes(repo, event, Actor("editor"))
+        presence = await deskpresence.others_on_desk(repo, event.id, me, svc.clock.now())
     flags: dict[int, list[dict[str, Any]]] = {}
     for note in notes:
         if note["flag"] and note["question_id"]:
@@ -178,19 +183,35 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
             "held_reason": q.held_reason,
             "claimed_by": claims.get(q.id, []),
             "flags": flags.get(q.id, []),
+            "editors_on": presence["on_question"].get(q.id, []),
         }
 
     by_question: dict[int, list[dict[str, Any]]] = {}
     for a in answers:
         by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
+    order = {"pending": sort, "published": "newest" if sort == "time" else sort}
+    order["answered"] = order["published"]
     return {
         "event": event,
         "status": STATUS_LABELS[event.status],
         "pending": [view(q) for q in _sorted(pending, sort)],
         "approved": [
             {**view(q), "answers": by_question.get(q.id, [])}
-            for q in _sorted(published, "newest" if sort == "time" else sort)
+            for q in _sorted(published, order["published"])
         ],
+        # The workspace's columns (search and status filter applied), each sorted as above.
+        "columns": {
+            name: [
+                {**view(q), "answers": by_question.get(q.id, [])}
+                for q in _sorted(questions, order[name])
+            ]
+            for name, questions in workspace.columns(wanted, pending, published).items()
+        },
+        "column_titles": workspace.COLUMNS,
+        "statuses": workspace.STATUSES,
+        "search": wanted.search,
+        "shown": wanted.status,
+        "also_here": presence["also_here"],
         "panelists": lineup,
         "sorts": SORTS,
         "sort": sort,
@@ -209,13 +230,13 @@ async def event_desk(request: Request) -> Response:
     if isinstance(actor, Response):
         return actor
     event = await event_or_404(request, request.path_params["slug"])
-    return render(request, "desk_event.html", await _queue_context(request, event))
+    return render(request, "desk_event.html", await _queue_context(request, event, actor))
 
 
 async def queue_fragment(request: Request) -> Response:
-    await require_editor(request)
+    actor = await require_editor(request)
     event = await event_or_404(request, request.path_params["slug"])
-    return render(request, "_queue.html", await _queue_context(request, event, page=False))
+    return render(request, "_queue.html", await _queue_context(request, event, actor, page=False))
 
 
 async def _backstage_context(request: Request, event: Event) -> dict[str, Any]:
@@ -242,7 +263,7 @@ async def post_note(request: Request) -> Response:
     except RuleError as exc:
         if wants_json(request):
             return json_error(exc.code, exc.message)
-        context = await _queue_context(request, event)
+        context = await _queue_context(request, event, actor)
         context["note_form"] = {
             "body": body if isinstance(body, str) else "",
             "to": str(to or ""),

@@ -248,7 +248,7 @@ def test_editor_moderates_with_shortcuts_and_tools(
         expect(sam.question(question_id)).to_be_visible()
 
     # Ban the spammer: the question goes, and the author cannot post again.
-    desk.locator(f"#pending-{spam}").get_by_role("button", name="Reject and ban author").click()
+    editor.more(spam).get_by_role("button", name="Reject and ban author").click()
     expect(desk.locator(f"#pending-{spam}")).to_have_count(0)
     expect(editor.pending()).to_have_text([re.compile("Late arrival")])
     spammer.page.get_by_label("Your question", exact=True).fill("Let me back in")

@@ -16,6 +16,7 @@ the tests call. Each service lives in its own module and inherits from nothing:
 | `transcripts` | panel/transcripts.py | curation, publish, republish, unpublish |
 | `drafts` | panel/drafts.py | panelists' drafts and claims |
 | `backstage` | panel/backstage.py | notes between editors and panelists |
+| `undo` | panel/undo.py | undo an editor's own destructive action within seconds |
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ from panel.drafts import Drafts
 from panel.events import Events
 from panel.lockouts import Lockouts
 from panel.moderation import Moderation
+from panel.presence import DeskPresence
 from panel.questions import Questions
 from panel.roster import Roster
 from panel.schedule import Schedule
 from panel.sessions import SessionsEnded, StaffSessions
 from panel.store import Store
 from panel.transcripts import Transcripts
+from panel.undo import Undo
 from panel.votes import Votes
 
 
@@ -60,6 +63,8 @@ class Actions:
         self.transcripts = Transcripts(store, clock, settings)
         self.drafts = Drafts(store, clock, settings)
         self.backstage = Backstage(store, clock, settings)
+        self.undo = Undo(store, clock, settings)
+        self.presence = DeskPresence(store, clock, settings)
         # The flat names: the same bound methods.
         self.check_question = self.questions.check
         self.post_question = self.questions.post
@@ -108,6 +113,7 @@ class Actions:
     def on_schedule_change(self, callback: Callable[[], None]) -> None:
         self.events.on_schedule_change = callback
         self.schedule.on_schedule_change = callback
+        self.undo.on_schedule_change = callback
 
     @property
     def on_sessions_ended(self) -> SessionsEnded:

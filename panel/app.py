@@ -38,6 +38,8 @@ from panel.web import (
     desk,
     desk_admin,
     desk_setup,
+    desk_undo,
+    deskpresence,
     live,
     readers,
 )
@@ -106,10 +108,12 @@ def routes() -> list[Any]:
         Route("/desk", desk.home),
         Route("/desk/events/{slug}", desk.event_desk),
         Route("/desk/events/{slug}/queue", desk.queue_fragment),
+        Route("/desk/events/{slug}/presence", deskpresence.report, methods=["POST"]),
         Route("/desk/events/{slug}/status", desk.set_status, methods=["POST"]),
         Route("/desk/questions/{question_id:int}/moderate", desk.moderate, methods=["POST"]),
         # The desk: bulk moderation, audit, set-up and accounts.
         Route("/desk/events/{slug}/bulk", desk.bulk_moderate, methods=["POST"]),
+        Route("/desk/undo/{audit_id:int}", desk_undo.undo, methods=["POST"]),
         Route(
             "/desk/events/{slug}/answers/{answer_id:int}/withdraw",
             desk.withdraw_answer,

@@ -39,6 +39,7 @@ FIELD_LABELS = {
     "slot_id": "slot",
     "updated_at": "updated",
     "question": "about question",
+    "undid": "undoes log entry no.",
 }
 NOTHING = "—"
 ISO_INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
@@ -114,10 +115,12 @@ PHRASES: dict[str, Phrase] = {
     ),
     "question.answered": "{who} marked {target} answered",
     "question.unanswered": "{who} marked {target} unanswered",
+    "question.undo": "{who} undid a change to {target}",
     "reader.ban": "{who} banned the author of {target}",
     "reader.unban": "{who} lifted the ban on {target}",
     "answer.edit": "{who} edited {target}",
     "answer.withdraw": "{who} withdrew {target}",
+    "answer.undo": "{who} undid a change to {target}",
     "backstage.note": lambda f: (
         f"{f.who} sent a backstage note to {f.panelist(f.after.get('to', 'panel'))}"
     ),
@@ -129,6 +132,7 @@ PHRASES: dict[str, Phrase] = {
     "event.delete": "{who} deleted the draft {target}",
     "event.rules": "{who} changed the moderation rules of {target}",
     "event.status": _status,
+    "event.undo": "{who} undid a change to {target}",
     "slot.add": "{who} added the slot {target}",
     "slot.edit": "{who} changed the slot {target}",
     "slot.delete": "{who} deleted the slot {target}",

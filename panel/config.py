@@ -54,6 +54,10 @@ class Settings:
     # request, and in any case this long after sign-in.
     session_idle_seconds: int = 12 * 3600
     session_max_seconds: int = 7 * 24 * 3600
+    # Undo on the desk (panel/undo.py): the server accepts an undo this long after the
+    # action; the desk shows the Undo button for the shorter time, so a slow click still works.
+    undo_seconds: int = 30
+    undo_button_seconds: int = 10
 
     @property
     def secure_cookies(self) -> bool:

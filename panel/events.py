@@ -310,34 +310,43 @@ class Events:
         async def job(tx: Tx) -> Event:
             event = await tx.event(event_id)
             check_transition(event.status, status)
-            if status == EventStatus.LIVE and tx.now >= event.ends_at:
-                raise RuleError(
-                    "invalid",
-                    "This event's end time has passed: move the end time "
-                    "later on the Set-up page before reopening it.",
-                )
             if EventStatus.PUBLISHED in (event.status, status):
                 # Publishing snapshots and indexes the curated transcript (panel.transcripts).
                 raise RuleError(
                     "invalid",
                     "Publish or unpublish the transcript from its Transcript page in the desk.",
                 )
-            await tx.repo.set_event_status(event.id, status, tx.now)
-            fresh = await tx.event(event.id)
-            on_now_list = await on_now_payload(tx.repo, fresh, tx.now)
-            await tx.frame(event.id, p.EVENT_STATUS, {"status": status, "on_now": on_now_list})
-            await tx.audit(
-                "event.status",
-                f"event:{event.slug}",
-                event_id=event.id,
-                before={"status": event.status},
-                after={"status": status},
-            )
-            return fresh
+            return await change_status(tx, event, status)
 
         event = await self.write(actor, job)
         self.on_schedule_change()
         return event
+
+
+async def change_status(
+    tx: Tx, event: Event, status: EventStatus, undid: int | None = None
+) -> Event:
+    """Set the event's status, tell readers (event.status) and audit it (as `event.undo`
+    when it undoes audit entry `undid`); an event whose end time has passed cannot go live
+    again."""
+    if status == EventStatus.LIVE and tx.now >= event.ends_at:
+        raise RuleError(
+            "invalid",
+            "This event's end time has passed: move the end time "
+            "later on the Set-up page before reopening it.",
+        )
+    await tx.repo.set_event_status(event.id, status, tx.now)
+    fresh = await tx.event(event.id)
+    on_now_list = await on_now_payload(tx.repo, fresh, tx.now)
+    await tx.frame(event.id, p.EVENT_STATUS, {"status": status, "on_now": on_now_list})
+    await tx.audit(
+        "event.status" if undid is None else "event.undo",
+        f"event:{event.slug}",
+        event_id=event.id,
+        before={"status": event.status},
+        after={"status": status} if undid is None else {"status": status, "undid": undid},
+    )
+    return fresh
 
 
 def _times(title: str, starts_at: datetime, ends_at: datetime, moderation: str) -> dict[str, str]:

@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from panel.audit_phrases import actor_name
 from panel.clock import Clock
 from panel.config import Settings
-from panel.domain import Actor, Question, QuestionStatus, RuleError
+from panel.domain import Actor, Question, QuestionStatus, RuleError, parse_iso
 from panel.live import protocol as p
 from panel.questions import publish_question
 from panel.store import Store
@@ -35,13 +36,13 @@ Handler = Callable[[Tx, Question, Request], Awaitable[None]]
 
 
 async def _approve(tx: Tx, q: Question, _: Request) -> None:
-    _require_pending(q)
+    await _require_pending(tx, q)
     await tx.repo.update_question(q.id, tx.now, status=QuestionStatus.APPROVED)
     await publish_question(tx, q.id, p.QUESTION_PUBLISHED)
 
 
 async def _reject(tx: Tx, q: Question, r: Request) -> None:
-    _require_pending(q)
+    await _require_pending(tx, q)
     await tx.repo.update_question(
         q.id, tx.now, status=QuestionStatus.REJECTED, reject_reason=r.reason
     )
@@ -73,7 +74,7 @@ async def _merge(tx: Tx, q: Question, r: Request) -> None:
     if target.status != QuestionStatus.APPROVED or target.merged_into is not None:
         raise RuleError("invalid", "Merge into a published question that is not itself merged.")
     if q.merged_into is not None or q.status in (QuestionStatus.REJECTED, QuestionStatus.WITHDRAWN):
-        raise RuleError("already_moderated", "This question was already dealt with.")
+        raise await _already_decided(tx, q, "This question was already dealt with.")
     was_public = q.status == QuestionStatus.APPROVED
     # Merging is an editorial decision to show the duplicate under the kept question.
     await tx.repo.update_question(
@@ -231,11 +232,37 @@ async def _ban(tx: Tx, question_id: int) -> None:
     )
 
 
-def _require_pending(q: Question) -> None:
+async def _require_pending(tx: Tx, q: Question) -> None:
     if q.status != QuestionStatus.PENDING:
-        raise RuleError(
-            "already_moderated", f"This question was already dealt with (it is {q.status})."
+        raise await _already_decided(
+            tx, q, f"This question was already dealt with (it is {q.status})."
         )
+
+
+# The decisions that take a question out of the queue, in the words of the refusal.
+DECISIONS = {
+    "question.approve": "approved",
+    "question.reject": "rejected",
+    "question.merge": "merged",
+    "question.withdraw": "withdrew",
+}
+
+
+async def _already_decided(tx: Tx, q: Question, fallback: str) -> RuleError:
+    """First decision wins: the refusal names who decided and when, from the audit log
+    ("Anna already approved this question at 13:42."); `fallback` when no editor did (a
+    question published by post-moderation) or the last decision was undone."""
+    entry = await tx.repo.latest_audit(
+        q.event_id, f"question:{q.id}", [*DECISIONS, "question.undo"]
+    )
+    if entry is None or entry["action"] not in DECISIONS:
+        return RuleError("already_moderated", fallback)
+    event = await tx.event(q.event_id)
+    at = event.local(parse_iso(entry["at"])).strftime("%H:%M")
+    who = actor_name(entry["actor"])
+    return RuleError(
+        "already_moderated", f"{who} already {DECISIONS[entry['action']]} this question at {at}."
+    )
 
 
 def _audit_view(q: Question) -> dict[str, Any]:

@@ -176,7 +176,7 @@ def test_every_action_the_code_writes_has_a_phrase() -> None:
             "anna moved #3 up in the transcript",
         ),
         # An action written after the table still reads as a sentence.
-        (ANNA, "question.undo", "question:12", {}, {}, "anna: question undo (#12)"),
+        (ANNA, "question.snooze", "question:12", {}, {}, "anna: question snooze (#12)"),
     ],
 )
 def test_sentences(

@@ -166,7 +166,7 @@ async def test_each_moderation_action_has_its_exact_public_effect(
         assert frames[0]["data"]["question"]["merged_into"] == kept
         assert frames[1]["data"]["question"]["upvotes"] == 3  # 1 + 2 combined
 
-        frames = await act(kept, {"action": "withdraw"})
+        frames = await act(kept, {"action": "withdraw", "confirm": "yes"})
         assert frames == [f | {"data": {"id": kept}} for f in frames]
         assert [f["type"] for f in frames] == ["question.withdrawn"]
 
@@ -180,7 +180,10 @@ async def test_withdrawing_an_answer_is_public(server: LiveServer, event: dict[s
     async with signed_in(server) as client:
         before = await last_seq(client, slug)
         response = await form_post(
-            client, f"/desk/events/{slug}", f"/desk/events/{slug}/answers/{answer_id}/withdraw"
+            client,
+            f"/desk/events/{slug}",
+            f"/desk/events/{slug}/answers/{answer_id}/withdraw",
+            {"confirm": "yes"},
         )
         assert response.status_code == 303
         frames = await frames_after(client, slug, before)
@@ -245,7 +248,10 @@ async def test_blocked_terms_hold_even_in_post_moderation_and_bans_stop_a_floode
         assert "Held for review" in queue and "casino" in queue
 
         response = await form_post(
-            client, "/desk/events/post", f"/desk/questions/{held}/moderate", {"action": "ban"}
+            client,
+            "/desk/events/post",
+            f"/desk/questions/{held}/moderate",
+            {"action": "ban", "confirm": "yes"},
         )
         assert response.status_code == 303
         with pytest.raises(Exception, match="no longer post"):
@@ -478,7 +484,12 @@ async def test_a_ban_can_be_lifted_from_the_set_up_page(
     flooder = await ask(server, event["id"], "Spam, spam, spam", "flooder")
     async with signed_in(server) as client:
         queue = f"/desk/events/{event['slug']}"
-        await form_post(client, queue, f"/desk/questions/{flooder}/moderate", {"action": "ban"})
+        await form_post(
+            client,
+            queue,
+            f"/desk/questions/{flooder}/moderate",
+            {"action": "ban", "confirm": "yes"},
+        )
         with pytest.raises(Exception, match="no longer post"):
             await ask(server, event["id"], "More spam", "flooder")
         setup = f"{queue}/setup"

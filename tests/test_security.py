@@ -541,6 +541,7 @@ async def test_every_form_post_refuses_a_missing_or_wrong_csrf_token(
             "panelist_id": world.alpha["core"][1],
             "editor_id": admin_id,
             "action": "disable",
+            "audit_id": 1,  # /desk/undo/{audit_id}
         }
         foreign = csrf_of((await other.get("/desk/login")).text)  # another session's token
         data = {
@@ -868,7 +869,7 @@ async def test_reader_ids_never_reach_any_public_output(
         queue = await editor.get("/desk/events/alpha")
         banned = await editor.post(
             f"/desk/questions/{world.pending}/moderate",
-            data={"action": "ban", "csrf_token": csrf_of(queue.text)},
+            data={"action": "ban", "confirm": "yes", "csrf_token": csrf_of(queue.text)},
         )
         assert banned.status_code == 303
         assert "reader-tw" in (await editor.get("/desk/events/alpha/setup")).text

@@ -28,9 +28,9 @@ from panel.store.base import StoreError, display_url
 from panel.store.migrations import load_migrations
 
 BATCH = 1000  # rows read and written at a time
-# schema_migrations: equal on both sides, checked rather than copied; leases: runtime state
-# of the source's processes, meaningless to the target's.
-SKIPPED = {"schema_migrations", "leases"}
+# schema_migrations: equal on both sides, checked rather than copied; leases and desk_presence:
+# runtime state of the source's processes and desks, meaningless to the target's.
+SKIPPED = {"schema_migrations", "leases", "desk_presence"}
 # (table, column, referenced table, referenced column) of one single-column foreign key.
 ForeignKey = tuple[str, str, str, str]
 Progress = Callable[[str, int], None]

@@ -4,12 +4,12 @@ and the audit log of who changed what."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from panel.domain import Frame, iso, parse_iso
-from panel.store.rows import Row, Rows
+from panel.store.rows import Row, Rows, in_list
 
 
 def _frame(event_id: int, r: Row) -> Frame:
@@ -101,6 +101,44 @@ class LogRows(Rows):
         return await self._all(
             f"SELECT * FROM audit_log{where} ORDER BY id DESC LIMIT :l", l=limit, **params
         )
+
+    async def audit_entry(self, entry_id: int) -> Row | None:
+        return await self._one("SELECT * FROM audit_log WHERE id = :id", id=entry_id)
+
+    async def latest_audit(
+        self, event_id: int, target: str, actions: Sequence[str] = ()
+    ) -> Row | None:
+        """The newest entry on `target` (optionally only these actions): who last did what."""
+        only, names = in_list("a", actions)
+        rows = await self._all(
+            "SELECT * FROM audit_log WHERE event_id = :e AND target = :t"
+            + (f" AND action IN {only}" if actions else "")
+            + " ORDER BY id DESC LIMIT 1",
+            e=event_id,
+            t=target,
+            **names,
+        )
+        return rows[0] if rows else None
+
+    async def audit_after(self, event_id: int, target: str, entry_id: int) -> Row | None:
+        """The first entry on `target` after entry `entry_id`: someone acted on it since."""
+        return await self._one(
+            "SELECT * FROM audit_log WHERE event_id = :e AND target = :t AND id > :id"
+            " ORDER BY id LIMIT 1",
+            e=event_id,
+            t=target,
+            id=entry_id,
+        )
+
+    async def changed_since(self, question_id: int, at: datetime) -> bool:
+        """Whether the question or any of its answers changed after `at` (e.g. an answer)."""
+        row = await self._one(
+            "SELECT 1 AS x FROM questions WHERE id = :q AND updated_at > :at"
+            " UNION ALL SELECT 1 AS x FROM answers WHERE question_id = :q AND updated_at > :at",
+            q=question_id,
+            at=iso(at),
+        )
+        return row is not None
 
     async def audit_choices(self, event_id: int | None = None) -> tuple[list[str], list[str]]:
         """The actors and the actions that occur in a log, for its filters."""

@@ -10,6 +10,7 @@ from panel.store.events import EventRows
 from panel.store.leases import LeaseRows
 from panel.store.log import LogRows
 from panel.store.people import PeopleRows
+from panel.store.presence import PresenceRows
 from panel.store.questions import QuestionRows
 from panel.store.rows import Conn, Row
 from panel.store.sessions import SessionRows
@@ -29,6 +30,7 @@ class Repo(
     ArchiveRows,
     StaffroomRows,
     LeaseRows,
+    PresenceRows,
 ):
     """All queries on one connection: `Repo(conn, dialect)`. In a write, `frames` collects
     what the change appended."""

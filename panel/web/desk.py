@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel import payloads
 from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, RuleError
+from panel.web import deskpresence, workspace
 from panel.web.auth import require_editor
 from panel.web.base import (
     STATUS_FOR_CODE,
@@ -17,7 +18,6 @@ from panel.web.base import (
     event_or_404,
     json_error,
     markdown_preview,
-    perform,
     read_form,
     render,
     services,
@@ -26,6 +26,13 @@ from panel.web.base import (
 )
 from panel.web.consoleview import active_claims, load_notes
 from panel.web.desk_audit import audit_context
+from panel.web.desk_confirm import (
+    confirm_answer_withdrawal,
+    confirm_bulk,
+    confirm_close,
+    confirm_moderation,
+)
+from panel.web.desk_undo import offer_undo
 from panel.web.eventview import STATUS_LABELS
 
 STATUS_CONTROLS = {
@@ -144,10 +151,13 @@ def _sorted(questions: list[Question], sort: str) -> list[Question]:
     return sorted(questions, key=lambda q: (q.created_at, q.id))
 
 
-async def _queue_context(request: Request, event: Event, page: bool = True) -> dict[str, Any]:
+async def _queue_context(
+    request: Request, event: Event, me: Actor, page: bool = True
+) -> dict[str, Any]:
     """The queue; a live-refresh fragment (page=False) leaves the session untouched, so its
     cookie cannot overwrite a newer one set by a concurrent form post."""
     svc = services(request)
+    wanted = workspace.filters(request)
     sort = request.query_params.get("sort", "time")
     sort = sort if sort in SORTS else "time"
     to = request.query_params.get("to", "")
@@ -161,6 +171,7 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
         answers = await repo.answers_for_event(event.id)
         claims = active_claims(await repo.drafts_for_event(event.id), people, svc.clock.now())
         notes = await load_notes(repo, event, Actor("editor"))
+        presence = await deskpresence.others_on_desk(repo, event.id, me, svc.clock.now())
     flags: dict[int, list[dict[str, Any]]] = {}
     for note in notes:
         if note["flag"] and note["question_id"]:
@@ -172,25 +183,42 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
             "held_reason": q.held_reason,
             "claimed_by": claims.get(q.id, []),
             "flags": flags.get(q.id, []),
+            "editors_on": presence["on_question"].get(q.id, []),
         }
 
     by_question: dict[int, list[dict[str, Any]]] = {}
     for a in answers:
         by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
+    order = {"pending": sort, "published": "newest" if sort == "time" else sort}
+    order["answered"] = order["published"]
     return {
         "event": event,
         "status": STATUS_LABELS[event.status],
         "pending": [view(q) for q in _sorted(pending, sort)],
         "approved": [
             {**view(q), "answers": by_question.get(q.id, [])}
-            for q in _sorted(published, "newest" if sort == "time" else sort)
+            for q in _sorted(published, order["published"])
         ],
+        # The workspace's columns (search and status filter applied), each sorted as above.
+        "columns": {
+            name: [
+                {**view(q), "answers": by_question.get(q.id, [])}
+                for q in _sorted(questions, order[name])
+            ]
+            for name, questions in workspace.columns(wanted, pending, published).items()
+        },
+        "column_titles": workspace.COLUMNS,
+        "statuses": workspace.STATUSES,
+        "search": wanted.search,
+        "shown": wanted.status,
+        "also_here": presence["also_here"],
         "panelists": lineup,
         "sorts": SORTS,
         "sort": sort,
         "to": to,
         "controls": _controls(event),
         "notice": request.session.pop("notice", None) if page else None,
+        "undo": request.session.pop("undo", None) if page else None,
         "notes": notes,
         "note_form": {"body": "", "to": "", "about": "", "error": None},
         "note_limit": svc.settings.note_max_chars,
@@ -202,13 +230,13 @@ async def event_desk(request: Request) -> Response:
     if isinstance(actor, Response):
         return actor
     event = await event_or_404(request, request.path_params["slug"])
-    return render(request, "desk_event.html", await _queue_context(request, event))
+    return render(request, "desk_event.html", await _queue_context(request, event, actor))
 
 
 async def queue_fragment(request: Request) -> Response:
-    await require_editor(request)
+    actor = await require_editor(request)
     event = await event_or_404(request, request.path_params["slug"])
-    return render(request, "_queue.html", await _queue_context(request, event, page=False))
+    return render(request, "_queue.html", await _queue_context(request, event, actor, page=False))
 
 
 async def _backstage_context(request: Request, event: Event) -> dict[str, Any]:
@@ -235,7 +263,7 @@ async def post_note(request: Request) -> Response:
     except RuleError as exc:
         if wants_json(request):
             return json_error(exc.code, exc.message)
-        context = await _queue_context(request, event)
+        context = await _queue_context(request, event, actor)
         context["note_form"] = {
             "body": body if isinstance(body, str) else "",
             "to": str(to or ""),
@@ -266,25 +294,38 @@ async def _moderate_one(request: Request, actor: Actor, question_id: int, form: 
     )
 
 
-async def _queue_url(request: Request, question_id: int) -> str:
+async def _question_event(request: Request, question_id: int) -> Event:
     async with services(request).store.read() as repo:
         question = await repo.question(question_id)
         event = await repo.event_by_id(question.event_id) if question else None
     if event is None:
         raise RuleError("not_found", "No such question.")
-    return f"/desk/events/{event.slug}"
+    return event
+
+
+# Destructive actions on one question: their notice, with Undo (panel/web/desk_undo.py).
+UNDOABLE_NOTICES = {
+    "ban": "Question #{} rejected and its author banned.",
+    "withdraw": "Question #{} withdrawn.",
+}
 
 
 async def moderate(request: Request) -> Response:
     actor = await require_editor(request)
     form = await read_form(request)
     question_id = request.path_params["question_id"]
-    back = await _queue_url(request, question_id)
+    event = await _question_event(request, question_id)
+    if confirmation := await confirm_moderation(request, form, event, question_id):
+        return confirmation
     try:
         await _moderate_one(request, actor, question_id, form)
     except RuleError as exc:
         request.session["notice"] = exc.message
-    return RedirectResponse(back, status_code=303)
+    else:
+        if notice := UNDOABLE_NOTICES.get(str(form.get("action"))):
+            target = f"question:{question_id}"
+            await offer_undo(request, actor, event.id, target, notice.format(question_id))
+    return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
 
 
 async def bulk_moderate(request: Request) -> Response:
@@ -296,6 +337,8 @@ async def bulk_moderate(request: Request) -> Response:
     ids = [
         n for v in form.getlist("ids") if isinstance(v, str) and (n := whole_number(v)) is not None
     ][:200]
+    if confirmation := confirm_bulk(request, form, event, ids):
+        return confirmation
     for question_id in ids:
         try:
             await _moderate_one(request, actor, question_id, form)
@@ -310,14 +353,18 @@ async def bulk_moderate(request: Request) -> Response:
 
 async def withdraw_answer(request: Request) -> Response:
     actor = await require_editor(request)
-    await read_form(request)
+    form = await read_form(request)
     event = await event_or_404(request, request.path_params["slug"])
-    return await perform(
-        request,
-        services(request).answers.withdraw(request.path_params["answer_id"], actor),
-        f"/desk/events/{event.slug}",
-        "Answer withdrawn.",
-    )
+    answer_id = request.path_params["answer_id"]
+    if confirmation := await confirm_answer_withdrawal(request, form, event, answer_id):
+        return confirmation
+    try:
+        await services(request).answers.withdraw(answer_id, actor)
+    except RuleError as exc:
+        request.session["notice"] = exc.message
+    else:
+        await offer_undo(request, actor, event.id, f"answer:{answer_id}", "Answer withdrawn.")
+    return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
 
 
 async def audit_page(request: Request) -> Response:
@@ -335,13 +382,19 @@ async def set_status(request: Request) -> Response:
     actor = await require_editor(request)
     form = await read_form(request)
     event = await event_or_404(request, request.path_params["slug"])
-    # set_status pokes the scheduler itself (Actions.on_schedule_change).
-    return await perform(
-        request,
-        svc.events.set_status(event.id, str(form.get("status", "")), actor),
-        f"/desk/events/{event.slug}",
-        "Event status changed.",
-    )
+    if confirmation := await confirm_close(request, form, event):
+        return confirmation
+    status = str(form.get("status", ""))
+    try:
+        # set_status pokes the scheduler itself (Actions.on_schedule_change).
+        await svc.events.set_status(event.id, status, actor)
+    except RuleError as exc:
+        request.session["notice"] = exc.message
+    else:
+        request.session["notice"] = "Event status changed."
+        if status == EventStatus.CLOSED:
+            await offer_undo(request, actor, event.id, f"event:{event.slug}", "Event closed.")
+    return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
 
 
 async def preview(request: Request) -> Response:

@@ -95,14 +95,18 @@ export function liveRegion({ slug, regionId, fragmentUrl, onFrames = () => {} })
       .map((box) => [box.parentElement?.closest("[id]")?.id, box.id])
       .filter(([item, id]) => item && id);
     const focused = document.activeElement && region.contains(document.activeElement) ? document.activeElement.id : null;
-    const open = [...region.querySelectorAll("details[open]")].map((d) => d.closest("[id]")?.id);
+    // An open <details> with an id of its own is found by it; else by its nearest ancestor's.
+    const open = [...region.querySelectorAll("details[open]")].map((d) => d.id || d.closest("[id]")?.id);
     region.innerHTML = html;
     if (notice && !region.querySelector(".notice")) region.prepend(notice);
     for (const [id, value] of Object.entries(drafts)) {
       const field = document.getElementById(id);
       if (field) field.value = value;
     }
-    open.forEach((id) => id && document.getElementById(id)?.querySelector("details")?.setAttribute("open", ""));
+    open.forEach((id) => {
+      const element = id && document.getElementById(id);
+      (element?.matches("details") ? element : element?.querySelector("details"))?.setAttribute("open", "");
+    });
     ticked.forEach(([item, id]) => {
       const box = document.getElementById(item)?.querySelector(`#${CSS.escape(id)}`);
       if (box) box.checked = true;

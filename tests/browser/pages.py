@@ -135,13 +135,23 @@ class DeskPage:
         self._button(f"#pending-{question_id}", "Approve").click()
         expect(self.published(question_id)).to_be_visible()
 
+    def more(self, question_id: int) -> Locator:
+        """Open the item's folded controls (reason, merge, ban, edit or direct)."""
+        details = self.page.locator(f"#more-{question_id}")
+        if details.get_attribute("open") is None:
+            details.locator("summary").click()
+        expect(details).to_have_attribute("open", "")
+        return details
+
     def reject(self, question_id: int, reason: str = "") -> None:
         if reason:
+            self.more(question_id)
             self.page.locator(f"#reason-{question_id}").fill(reason)
         self._button(f"#pending-{question_id}", "Reject").click()
         expect(self.page.locator(f"#pending-{question_id}")).to_have_count(0)
 
     def merge(self, question_id: int, into: int) -> None:
+        self.more(question_id)
         self.page.locator(f"#into-{question_id}").select_option(str(into))
         self._button(f"#pending-{question_id}", "Merge as duplicate").click()
         expect(self.page.locator(f"#pending-{question_id}")).to_have_count(0)

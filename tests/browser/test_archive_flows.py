@@ -88,6 +88,9 @@ def test_curate_publish_republish_and_unpublish_without_javascript(
     desk.goto(f"/desk/events/{slug}")
     expect(desk.locator("#desk-status")).to_have_text("Live now")
     desk.get_by_role("button", name="Close the event").click()
+    # Without JavaScript the desk asks first; the confirmation's button closes it.
+    expect(desk.locator(".confirm-question")).to_contain_text("Close the event now?")
+    desk.get_by_role("button", name="Close the event").click()
     expect(desk.locator("#desk-status")).to_have_text("Ended")
 
     # The Transcript tab lists the three answered questions, not yet published.

@@ -8,6 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from panel.demo import ARCHIVE_SLUG
 from tests.browser.conftest import DemoSite, Hygiene
 from tests.browser.pages import wait_live
 
@@ -47,6 +48,17 @@ def _desk_event(site: DemoSite, open_page: Callable[..., Page], **options: Any) 
     return page
 
 
+def _desk_page(path: str) -> Callable[..., Page]:
+    """A signed-in desk page without a live connection (set-up, audit log, accounts…)."""
+
+    def visit_desk(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
+        return open_page(
+            site.url, path.format(slug=site.slug), storage_state=site.editor_state, **options
+        )
+
+    return visit_desk
+
+
 def _console(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
     page = open_page(
         site.url, f"/console/{site.slug}", storage_state=site.panelist_state, **options
@@ -64,18 +76,6 @@ def _console_answering(site: DemoSite, open_page: Callable[..., Page], **options
     return page
 
 
-def _desk_setup(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
-    return open_page(
-        site.url, f"/desk/events/{site.slug}/setup", storage_state=site.editor_state, **options
-    )
-
-
-def _desk_audit(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
-    return open_page(
-        site.url, f"/desk/events/{site.slug}/audit", storage_state=site.editor_state, **options
-    )
-
-
 def _not_found(site: DemoSite, open_page: Callable[..., Page], **options: Any) -> Page:
     return open_page(site.url, "/events/no-such-event", **options)
 
@@ -87,11 +87,17 @@ PAGE_TYPES: dict[str, Callable[..., Page]] = {
     "desk-login": _desk_login,
     "desk-index": _desk_index,
     "desk-event": _desk_event,
+    "desk-setup": _desk_page("/desk/events/{slug}/setup"),
+    "desk-audit": _desk_page("/desk/events/{slug}/audit"),
+    "desk-audit-all": _desk_page("/desk/audit"),
+    "desk-transcript": _desk_page(f"/desk/events/{ARCHIVE_SLUG}/transcript"),
+    "desk-new-event": _desk_page("/desk/new-event"),
+    "desk-account": _desk_page("/desk/account"),
+    "desk-editors": _desk_page("/desk/editors"),
+    "desk-tokens": _desk_page("/desk/tokens"),
     "console": _console,
     "console-answering": _console_answering,
     "not-found": _not_found,
-    "desk-setup": _desk_setup,
-    "desk-audit": _desk_audit,
 }
 
 

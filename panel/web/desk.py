@@ -212,6 +212,7 @@ async def _queue_context(
         "search": wanted.search,
         "shown": wanted.status,
         "also_here": presence["also_here"],
+        "me_id": me.id,
         "panelists": lineup,
         "sorts": SORTS,
         "sort": sort,

@@ -74,7 +74,8 @@ export function noteForm(form, { onSent }) {
   });
 }
 
-export function liveRegion({ slug, regionId, fragmentUrl, onFrames = () => {} }) {
+// `ignore(frame)`: notices that need no refresh here (e.g. this desk's own presence report).
+export function liveRegion({ slug, regionId, fragmentUrl, onFrames = () => {}, ignore = () => false }) {
   const region = document.getElementById(regionId);
   const connection = document.getElementById("connection");
   const refresh = oneAtATime(async () => {
@@ -116,7 +117,7 @@ export function liveRegion({ slug, regionId, fragmentUrl, onFrames = () => {} })
 
   openStream(() => wsUrl(`/staff/events/${encodeURIComponent(slug)}/live`), {
     onFrames: (frames) => {
-      refresh();
+      if (!frames.every(ignore)) refresh();
       onFrames(frames);
     },
     onState: (state) => {

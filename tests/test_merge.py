@@ -14,6 +14,7 @@ from panel.clock import FakeClock
 from panel.curation import build_document, load_curation
 from panel.domain import Actor, Frame, Question, QuestionStatus, RuleError
 from panel.store import Store
+from panel.store.migrations import load_migrations, split_statements
 from panel.web.eventview import load_event_view
 from tests.conftest import EDITOR, EVENT_START, seed_event
 from tests.pgdb import BOTH_STORES
@@ -360,3 +361,26 @@ async def test_merged_questions_from_before_the_record_can_still_be_separated(
     assert (await scene.question(kept)).upvotes == 1
     d = await scene.question(dup)
     assert (d.status, d.merged_into, d.upvotes) == (QuestionStatus.APPROVED, None, 2)
+
+
+async def test_migration_0010_shows_earlier_merges_answers_under_the_kept_question(
+    scene: Scene, store: Store
+) -> None:
+    """Before 0010 a merge left the duplicate's answers (hidden) on the duplicate: the
+    migration's data statements move them, remembering where they came from."""
+    kept = await scene.ask("Old kept?", "", "published")
+    dup = await scene.ask("Old answered dup?", "", "answered")
+    await store.write(lambda repo: repo.update_question(dup, EVENT_START, merged_into=kept))
+    [sql] = [text for version, text in load_migrations(store.dialect) if version == 10]
+    moves = [s for s in split_statements(sql) if s.startswith("UPDATE")]
+    assert len(moves) == 2
+
+    async def migrate(repo: Any) -> None:
+        for statement in moves:
+            await repo.conn.execute(statement, {})
+
+    await store.write(migrate)
+    assert set((await scene.answer_homes()).values()) == {kept}
+    assert (await scene.question(kept)).answered is True
+    await scene.actions.moderate(dup, "unmerge", EDITOR)
+    assert set((await scene.answer_homes()).values()) == {dup}

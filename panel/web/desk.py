@@ -172,10 +172,17 @@ async def _queue_context(
         claims = active_claims(await repo.drafts_for_event(event.id), people, svc.clock.now())
         notes = await load_notes(repo, event, Actor("editor"))
         presence = await deskpresence.others_on_desk(repo, event.id, me, svc.clock.now())
+        duplicates = await repo.open_duplicates(event.id)
     flags: dict[int, list[dict[str, Any]]] = {}
     for note in notes:
         if note["flag"] and note["question_id"]:
             flags.setdefault(note["question_id"], []).append(note)
+
+    # Merged questions, listed under the question kept, to separate (panel/merging.py).
+    merged: dict[int | None, list[dict[str, Any]]] = {}
+    for d in duplicates:
+        entry = {**payloads.question(d, people), "waiting": d.status == "pending"}
+        merged.setdefault(d.merged_into, []).append(entry)
 
     def view(q: Question) -> dict[str, Any]:
         return {
@@ -184,6 +191,7 @@ async def _queue_context(
             "claimed_by": claims.get(q.id, []),
             "flags": flags.get(q.id, []),
             "editors_on": presence["on_question"].get(q.id, []),
+            "duplicates": merged.get(q.id, []),
         }
 
     by_question: dict[int, list[dict[str, Any]]] = {}

@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from panel import payloads
+from panel import payloads, similar
 from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, RuleError
 from panel.web.auth import require_editor
 from panel.web.base import (
@@ -161,6 +161,7 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
         answers = await repo.answers_for_event(event.id)
         claims = active_claims(await repo.drafts_for_event(event.id), people, svc.clock.now())
         notes = await load_notes(repo, event, Actor("editor"))
+        open_questions = await repo.questions(event.id, similar.OPEN_STATUSES)
     flags: dict[int, list[dict[str, Any]]] = {}
     for note in notes:
         if note["flag"] and note["question_id"]:
@@ -194,6 +195,8 @@ async def _queue_context(request: Request, event: Event, page: bool = True) -> d
         "notes": notes,
         "note_form": {"body": "", "to": "", "about": "", "error": None},
         "note_limit": svc.settings.note_max_chars,
+        # Duplicate suggestions for each pending question (editors only: never in a reader view).
+        "suggestions": await similar.suggestions(pending, open_questions),
     }
 
 

@@ -172,7 +172,10 @@ def costs(pairs: Sequence[Pair], size: int, lookups: int) -> list[tuple[str, flo
             median_ms(lambda: similar.suggest_each(pending, event), max(5, lookups // 20)),
         ),
         ("SQLite FTS5 bm25: build the event's index", build_ms),
-        ("SQLite FTS5 bm25: one query on the built index", median_ms(lambda: index.ranks(new.body), lookups)),
+        (
+            "SQLite FTS5 bm25: one query on the built index",
+            median_ms(lambda: index.ranks(new.body), lookups),
+        ),
     ]
 
 

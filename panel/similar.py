@@ -17,13 +17,13 @@ from rapidfuzz import fuzz, process
 from panel.domain import Question, QuestionStatus
 
 # Words that carry no topic: dropping them stops "How do I..." matching every "How do I...".
-STOP_WORDS = frozenset(
-    """a about after all also am an and any are as at be been being but by can could did do
+_STOP_WORDS = """
+    a about after all also am an and any are as at be been being but by can could did do
     does doing for from get got had has have how i i'd i'm i've if in into is it its it's just
     me my of on or our should so than that the their them then there these they this to too
     was we were what whats what's when where which while who whom why will with would you
-    your""".split()
-)
+    your"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
 _NOT_WORD = re.compile(r"[^\w']+")
 
 
@@ -111,9 +111,7 @@ def suggest_each(
             key=lambda pair: (-pair[0], pair[1].status != QuestionStatus.APPROVED, pair[1].id),
         )
         if ranked:
-            found[q.id] = [
-                Suggestion(c.id, round(s), c.body, c.status) for s, c in ranked[:LIMIT]
-            ]
+            found[q.id] = [Suggestion(c.id, round(s), c.body, c.status) for s, c in ranked[:LIMIT]]
     return found
 
 

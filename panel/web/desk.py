@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from panel import payloads
+from panel import payloads, similar
 from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, RuleError
 from panel.web import deskpresence, workspace
 from panel.web.auth import require_editor
@@ -173,6 +173,7 @@ async def _queue_context(
         notes = await load_notes(repo, event, Actor("editor"))
         presence = await deskpresence.others_on_desk(repo, event.id, me, svc.clock.now())
         duplicates = await repo.open_duplicates(event.id)
+        open_questions = await repo.questions(event.id, similar.OPEN_STATUSES)
     flags: dict[int, list[dict[str, Any]]] = {}
     for note in notes:
         if note["flag"] and note["question_id"]:
@@ -231,6 +232,8 @@ async def _queue_context(
         "notes": notes,
         "note_form": {"body": "", "to": "", "about": "", "error": None},
         "note_limit": svc.settings.note_max_chars,
+        # Duplicate suggestions for each pending question (editors only: never in a reader view).
+        "suggestions": await similar.suggestions(pending, open_questions),
     }
 
 

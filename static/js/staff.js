@@ -87,7 +87,8 @@ export function liveRegion({ slug, regionId, fragmentUrl, onFrames = () => {}, i
     // A background refresh must not erase the message of the person's last action.
     const notice = keepNotice ? region.querySelector(".notice") : null;
     const drafts = {};
-    region.querySelectorAll("textarea, input[type=text]").forEach((field) => {
+    // Choices too: a merge target chosen in a <select> must not be lost to a refresh.
+    region.querySelectorAll("textarea, input[type=text], select").forEach((field) => {
       if (field.id && field.value) drafts[field.id] = field.value;
     });
     // Ticked boxes (bulk selection) survive a refresh too, or a new question would untick them;

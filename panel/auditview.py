@@ -108,6 +108,11 @@ PHRASES: dict[str, Phrase] = {
     "question.pin": "{who} pinned {target}",
     "question.unpin": "{who} unpinned {target}",
     "question.merge": lambda f: f"{f.who} merged {f.target} into #{f.after.get('merged_into')}",
+    "question.unmerge": lambda f: (
+        f"{f.who} separated {f.target} from #{f.before.get('merged_into')}"
+        if f.before.get("merged_into")
+        else f"{f.who} separated {f.target} from the question it was merged into"
+    ),
     "question.withdraw": "{who} withdrew {target}",
     "question.edit": "{who} edited {target}",
     "question.direct": lambda f: (

@@ -43,6 +43,7 @@ class CurationItem:
     answers: tuple[Answer, ...]
     hidden: bool
     slot: Slot | None
+    also_asked: tuple[Question, ...] = ()  # published duplicates merged into it
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def build_document(
                     "name": item.question.display_name,
                     "asked_at": q["created_at"],
                     "to": q["to"],
+                    "also_asked": also_asked(item.also_asked),
                     "answers": [
                         {
                             k: v
@@ -213,6 +215,17 @@ def build_document(
     }
 
 
+def also_asked(duplicates: Sequence[Question]) -> list[dict[str, str]]:
+    """Credit for the askers of merged duplicates: name ("" for an anonymous reader) and
+    text, never the reader id."""
+    return [{"name": d.display_name, "body": d.body} for d in duplicates]
+
+
+def credited(entries: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """`also_asked` entries as shown: an anonymous reader is called one."""
+    return [{"name": e["name"] or "an anonymous reader", "body": e["body"]} for e in entries]
+
+
 def document_items(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Every item of a document in reading order, each with its section's heading."""
     return [
@@ -252,8 +265,11 @@ async def load_curation(repo: Repo, event: Event) -> Curation:
     answers: dict[int, list[Answer]] = {}
     for a in await repo.answers_for_event(event.id):
         answers.setdefault(a.question_id, []).append(a)
+    merged: dict[int | None, list[Question]] = {}
+    for d in await repo.merged_questions(event.id):
+        merged.setdefault(d.merged_into, []).append(d)
     items = tuple(
-        CurationItem(q, tuple(answers[q.id]), hidden, slot)
+        CurationItem(q, tuple(answers[q.id]), hidden, slot, tuple(merged.get(q.id, ())))
         for q, hidden, slot in reconcile(stored, questions, slots)
     )
 

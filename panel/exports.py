@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from panel.curation import document_items, plain_text
+from panel.curation import credited, document_items, plain_text
 from panel.domain import Event, initials, parse_iso, utc
 from panel.formatting import clock_label, date_label
 from panel.render import markdown_to_html
@@ -99,6 +99,8 @@ def transcript_view(document: Mapping[str, Any], base_url: str) -> dict[str, Any
                         "id": item["id"],
                         "question": item["question"],
                         "asker": item["name"] or "A reader",
+                        # Snapshots published before merges kept every asker have none.
+                        "also_asked": credited(item.get("also_asked", [])),
                         "to": item["to"]["name"] if item["to"] else None,
                         "answers": [
                             {
@@ -164,6 +166,7 @@ def transcript_json(document: Mapping[str, Any], base_url: str) -> dict[str, Any
                 "name": item["name"],
                 "asked_at": item["asked_at"],
                 "to": item["to"],
+                "also_asked": item.get("also_asked", []),
                 "answers": [{**a, "body_html": answer_html(a)} for a in item["answers"]],
             }
             for item in document_items(dict(document))
@@ -212,6 +215,12 @@ def transcript_markdown(document: Mapping[str, Any], base_url: str) -> str:
             if item["to"]:
                 meta += f", to {md_escape(item['to'])}"
             lines += [f"*{meta}* · [link]({view['url']}#q-{item['id']})", ""]
+            for other in item["also_asked"]:
+                body = " ".join(other["body"].split())
+                lines += [
+                    f"Similar question from {md_escape(other['name'])}: {md_escape(body)}",
+                    "",
+                ]
             for answer in by_id[item["id"]]["answers"]:
                 role = f", {md_escape(answer['by']['role'])}" if answer["by"]["role"] else ""
                 lines += [

@@ -1,4 +1,4 @@
-"""Editors' moderation: the ten actions on a question, bans, and ban-and-reject.
+"""Editors' moderation: the eleven actions on a question, bans, and ban-and-reject.
 
 Each moderation action is a small function of (tx, question, request); `moderate` runs the
 named one in a transaction with its audit entry and staff notice. The first decision wins:
@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from panel import merging
 from panel.audit_phrases import actor_name
 from panel.clock import Clock
 from panel.config import Settings
@@ -39,6 +40,7 @@ async def _approve(tx: Tx, q: Question, _: Request) -> None:
     await _require_pending(tx, q)
     await tx.repo.update_question(q.id, tx.now, status=QuestionStatus.APPROVED)
     await publish_question(tx, q.id, p.QUESTION_PUBLISHED)
+    await merging.follow(tx, q, QuestionStatus.APPROVED)
 
 
 async def _reject(tx: Tx, q: Question, r: Request) -> None:
@@ -46,6 +48,7 @@ async def _reject(tx: Tx, q: Question, r: Request) -> None:
     await tx.repo.update_question(
         q.id, tx.now, status=QuestionStatus.REJECTED, reject_reason=r.reason
     )
+    await merging.follow(tx, q, QuestionStatus.REJECTED, r.reason)
 
 
 def _yes_no(column: str, value: bool, refusal: str) -> Handler:
@@ -66,23 +69,11 @@ ANSWERED_REFUSAL = "Only a published question can be marked answered."
 
 
 async def _merge(tx: Tx, q: Question, r: Request) -> None:
-    if r.into is None or r.into == q.id:
-        raise RuleError("invalid", "Merging needs another question to merge into.")
-    target = await tx.question(r.into)
-    if target.event_id != q.event_id:
-        raise RuleError("invalid", "Both questions must belong to the same event.")
-    if target.status != QuestionStatus.APPROVED or target.merged_into is not None:
-        raise RuleError("invalid", "Merge into a published question that is not itself merged.")
-    if q.merged_into is not None or q.status in (QuestionStatus.REJECTED, QuestionStatus.WITHDRAWN):
-        raise await _already_decided(tx, q, "This question was already dealt with.")
-    was_public = q.status == QuestionStatus.APPROVED
-    # Merging is an editorial decision to show the duplicate under the kept question.
-    await tx.repo.update_question(
-        q.id, tx.now, status=QuestionStatus.APPROVED, merged_into=target.id, pinned=0
-    )
-    await tx.repo.update_question(target.id, tx.now, upvotes=target.upvotes + q.upvotes)
-    await publish_question(tx, q.id, p.QUESTION_UPDATED if was_public else p.QUESTION_PUBLISHED)
-    await publish_question(tx, target.id, p.QUESTION_UPDATED)
+    await merging.merge(tx, q, r.into)
+
+
+async def _unmerge(tx: Tx, q: Question, _: Request) -> None:
+    await merging.unmerge(tx, q)
 
 
 async def _edit(tx: Tx, q: Question, r: Request) -> None:
@@ -117,6 +108,7 @@ HANDLERS: dict[str, Handler] = {
     "pin": _yes_no("pinned", True, PIN_REFUSAL),
     "unpin": _yes_no("pinned", False, PIN_REFUSAL),
     "merge": _merge,
+    "unmerge": _unmerge,
     "withdraw": _withdraw,
     "edit": _edit,
     "direct": _direct,
@@ -141,8 +133,8 @@ class Moderation:
         body: object = None,
         to: object = None,
     ) -> Question:
-        """approve, reject, pin, unpin, merge (into), withdraw, edit (body), direct (to),
-        answered, unanswered."""
+        """approve, reject, pin, unpin, merge (into), unmerge, withdraw, edit (body),
+        direct (to), answered, unanswered."""
         request = self._request(into=into, reason=reason, body=body, to=to)
         if action not in HANDLERS:
             raise RuleError(
@@ -237,6 +229,7 @@ async def _require_pending(tx: Tx, q: Question) -> None:
         raise await _already_decided(
             tx, q, f"This question was already dealt with (it is {q.status})."
         )
+    merging.refuse_if_waiting_with(q)
 
 
 # The decisions that take a question out of the queue, in the words of the refusal.

@@ -113,6 +113,14 @@ def test_every_action_the_code_writes_has_a_phrase() -> None:
         (ANNA, "question.merge", "question:12", {}, {"merged_into": 8}, "anna merged #12 into #8"),
         (
             ANNA,
+            "question.unmerge",
+            "question:12",
+            {"merged_into": 8},
+            {"merged_into": None},
+            "anna separated #12 from #8",
+        ),
+        (
+            ANNA,
             "question.direct",
             "question:5",
             {},

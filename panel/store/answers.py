@@ -65,6 +65,30 @@ class AnswerRows(Rows):
         """Fill in an answer's rendered HTML without marking it edited (updated_at stays)."""
         await self._update("answers", answer_id, {"body_html": body_html}, None)
 
+    async def published_answers(self, question_id: int) -> list[Answer]:
+        rows = await self._all(
+            "SELECT * FROM answers WHERE question_id = :q AND status = 'published'"
+            " ORDER BY created_at, id",
+            q=question_id,
+        )
+        return [_answer(r) for r in rows]
+
+    async def move_answers(self, from_question: int, to_question: int) -> None:
+        """Show a merged question's answers under the kept one, remembering where each was
+        written (an answer already moved keeps its first question)."""
+        await self.conn.execute(
+            "UPDATE answers SET moved_from = COALESCE(moved_from, question_id), question_id = :dst"
+            " WHERE question_id = :src",
+            {"src": from_question, "dst": to_question},
+        )
+
+    async def return_answers(self, question_id: int) -> None:
+        """Put back under `question_id` every answer written for it and moved by a merge."""
+        await self.conn.execute(
+            "UPDATE answers SET question_id = :q, moved_from = NULL WHERE moved_from = :q",
+            {"q": question_id},
+        )
+
     async def answers_for_event(self, event_id: int) -> list[Answer]:
         """The event's published answers (to questions in any status), in the order given."""
         rows = await self._all(

@@ -5,6 +5,7 @@ questions to throw most of them away: `published_questions` is what readers may 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -132,15 +133,37 @@ class QuestionRows(Rows):
     async def pending_questions(
         self, event_id: int, directed_to: int | None = None
     ) -> list[Question]:
-        """Questions awaiting moderation, oldest first; `directed_to` as above."""
+        """Questions awaiting moderation, oldest first; `directed_to` as above. A duplicate
+        merged into a waiting question is not listed: it waits with (and under) that one."""
         rows = await self._all(
             "SELECT * FROM questions WHERE event_id = :e AND status = 'pending'"
-            + _TO
-            + " ORDER BY created_at, id",
+            " AND merged_into IS NULL" + _TO + " ORDER BY created_at, id",
             e=event_id,
             **_to(directed_to),
         )
         return [_question(r) for r in rows]
+
+    async def duplicates_of(self, question_id: int) -> list[Question]:
+        """The questions merged into this one (in any status), oldest first."""
+        rows = await self._all(
+            "SELECT * FROM questions WHERE merged_into = :q ORDER BY created_at, id", q=question_id
+        )
+        return [_question(r) for r in rows]
+
+    async def open_duplicates(self, event_id: int) -> list[Question]:
+        """Merged questions still waiting or published (what the desk lists under the kept
+        question, to separate), oldest first."""
+        rows = await self._all(
+            "SELECT * FROM questions WHERE event_id = :e AND merged_into IS NOT NULL"
+            " AND status IN ('pending', 'approved') ORDER BY created_at, id",
+            e=event_id,
+        )
+        return [_question(r) for r in rows]
+
+    async def merge_undo(self, question_id: int) -> dict[str, Any] | None:
+        """What merging this question changed (see panel/merging.py); None if not recorded."""
+        row = await self._one("SELECT merge_undo FROM questions WHERE id = :q", q=question_id)
+        return json.loads(row["merge_undo"]) if row and row["merge_undo"] else None
 
     async def answered_questions(self, event_id: int) -> list[Question]:
         """What a transcript can hold: approved, not merged, marked answered and with at

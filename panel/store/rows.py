@@ -39,6 +39,7 @@ EDITABLE = {
         "reject_reason",
         "upvotes",
         "held_reason",
+        "merge_undo",
     },
     "answers": {"body_md", "body_html", "status"},
 }

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from panel import exports, payloads
-from panel.curation import Curation
+from panel.curation import Curation, also_asked, credited
 from panel.domain import Actor, Event, EventStatus, RuleError
 from panel.transcripts import Transcripts
 from panel.web.archive import site_url
@@ -51,6 +51,7 @@ def _sections(cur: Curation) -> list[dict[str, Any]]:
                         "id": item.question.id,
                         "question": item.question.body,
                         "asker": item.question.display_name or "A reader",
+                        "also_asked": credited(also_asked(item.also_asked)),
                         "hidden": item.hidden,
                         "first": index == 0,
                         "last": index == count - 1,

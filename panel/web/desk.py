@@ -8,7 +8,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from panel import payloads
+from panel import payloads, similar
 from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, RuleError
 from panel.web import deskpresence, workspace
 from panel.web.auth import require_editor
@@ -172,10 +172,18 @@ async def _queue_context(
         claims = active_claims(await repo.drafts_for_event(event.id), people, svc.clock.now())
         notes = await load_notes(repo, event, Actor("editor"))
         presence = await deskpresence.others_on_desk(repo, event.id, me, svc.clock.now())
+        duplicates = await repo.open_duplicates(event.id)
+        open_questions = await repo.questions(event.id, similar.OPEN_STATUSES)
     flags: dict[int, list[dict[str, Any]]] = {}
     for note in notes:
         if note["flag"] and note["question_id"]:
             flags.setdefault(note["question_id"], []).append(note)
+
+    # Merged questions, listed under the question kept, to separate (panel/merging.py).
+    merged: dict[int | None, list[dict[str, Any]]] = {}
+    for d in duplicates:
+        entry = {**payloads.question(d, people), "waiting": d.status == "pending"}
+        merged.setdefault(d.merged_into, []).append(entry)
 
     def view(q: Question) -> dict[str, Any]:
         return {
@@ -184,6 +192,7 @@ async def _queue_context(
             "claimed_by": claims.get(q.id, []),
             "flags": flags.get(q.id, []),
             "editors_on": presence["on_question"].get(q.id, []),
+            "duplicates": merged.get(q.id, []),
         }
 
     by_question: dict[int, list[dict[str, Any]]] = {}
@@ -212,6 +221,7 @@ async def _queue_context(
         "search": wanted.search,
         "shown": wanted.status,
         "also_here": presence["also_here"],
+        "me_id": me.id,
         "panelists": lineup,
         "sorts": SORTS,
         "sort": sort,
@@ -222,6 +232,8 @@ async def _queue_context(
         "notes": notes,
         "note_form": {"body": "", "to": "", "about": "", "error": None},
         "note_limit": svc.settings.note_max_chars,
+        # Duplicate suggestions for each pending question (editors only: never in a reader view).
+        "suggestions": await similar.suggestions(pending, open_questions),
     }
 
 

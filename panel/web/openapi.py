@@ -151,6 +151,7 @@ OPENAPI: dict[str, Any] = {
                                 "pin",
                                 "unpin",
                                 "merge",
+                                "unmerge",
                                 "withdraw",
                                 "edit",
                                 "direct",
@@ -158,7 +159,10 @@ OPENAPI: dict[str, Any] = {
                                 "unanswered",
                             ],
                         },
-                        "into": {"type": "integer", "description": "merge: the question to keep"},
+                        "into": {
+                            "type": "integer",
+                            "description": "merge: the question to keep (published or waiting)",
+                        },
                         "reason": {"type": "string", "description": "reject: private reason"},
                         "body": {"type": "string", "description": "edit: the corrected text"},
                         "to": {

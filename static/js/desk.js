@@ -19,6 +19,9 @@ if (desk) {
     regionId: "queue-region",
     fragmentUrl: () => `/desk/events/${encodeURIComponent(slug)}/queue${location.search}`,
     onFrames: (frames) => frames.some((frame) => frame.data?.note) && refreshNotes(),
+    // This desk's own presence report changes nothing it shows (it never lists itself), and a
+    // refresh for it would replace the queue under the editor's first click.
+    ignore: (frame) => String(frame.data?.presence) === desk.dataset.editor,
   });
   noteForm(document.getElementById("note-form"), { onSent: refreshNotes });
   startCountdowns(regionElement);

@@ -139,18 +139,22 @@ function start(root) {
   }
 
   function upsertQuestion(q) {
-    const existing = document.getElementById(`q-${q.id}`);
+    let existing = document.getElementById(`q-${q.id}`);
     if (q.merged_into) {
-      if (existing && existing.tagName === "ARTICLE") existing.remove();
+      // Under its kept question: a line (the kept question may have changed: no chains).
       const holder = document.getElementById(`q-${q.merged_into}-merged`);
-      if (holder && !document.getElementById(`q-${q.id}`)) {
-        const line = el("p", "merged-question", `Similar question from ${q.name || "an anonymous reader"}: `);
-        line.id = `q-${q.id}`;
-        line.dataset.questionId = String(q.id); // as the server renders it
-        line.append(el("span", "question-body", q.body));
-        holder.append(line);
+      const line = mergedLine(q);
+      if (existing && existing.parentNode === holder) {
+        existing.replaceWith(line);
+      } else {
+        existing?.remove();
+        holder?.append(line);
       }
       return;
+    }
+    if (existing && existing.tagName !== "ARTICLE") {
+      existing.remove(); // separated from the question it was merged into
+      existing = null;
     }
     const article = existing || buildQuestion(q);
     article.querySelector(".question-body").textContent = q.body;
@@ -158,17 +162,29 @@ function start(root) {
     if (!existing || article.classList.contains("pinned") !== q.pinned) placeQuestion(article, q.pinned);
   }
 
+  function mergedLine(q) {
+    const line = el("p", "merged-question", `Similar question from ${q.name || "an anonymous reader"}: `);
+    line.id = `q-${q.id}`;
+    line.dataset.questionId = String(q.id); // as the server renders it
+    line.append(el("span", "question-body", q.body));
+    return line;
+  }
+
   function upsertAnswer(a, announce) {
     const holder = document.getElementById(`q-${a.question_id}-answers`);
-    if (!holder) return;
     let section = document.getElementById(`a-${a.id}`);
+    if (!holder) {
+      section?.remove(); // its question is not shown
+      return;
+    }
     const isNew = !section;
     if (isNew) {
       section = el("section", "answer");
       section.id = `a-${a.id}`;
       section.dataset.answerId = String(a.id);
-      holder.append(section);
     }
+    // A merge (or its undo) moves answers: question_id says where the answer belongs now.
+    if (section.parentNode !== holder) holder.append(section);
     section.replaceChildren();
     const by = el("h4", "answer-by", a.by.name);
     if (a.by.role) by.append(el("span", "role", `, ${a.by.role}`));

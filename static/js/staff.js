@@ -74,7 +74,8 @@ export function noteForm(form, { onSent }) {
   });
 }
 
-export function liveRegion({ slug, regionId, fragmentUrl, onFrames = () => {} }) {
+// `ignore(frame)`: notices that need no refresh here (e.g. this desk's own presence report).
+export function liveRegion({ slug, regionId, fragmentUrl, onFrames = () => {}, ignore = () => false }) {
   const region = document.getElementById(regionId);
   const connection = document.getElementById("connection");
   const refresh = oneAtATime(async () => {
@@ -86,7 +87,8 @@ export function liveRegion({ slug, regionId, fragmentUrl, onFrames = () => {} })
     // A background refresh must not erase the message of the person's last action.
     const notice = keepNotice ? region.querySelector(".notice") : null;
     const drafts = {};
-    region.querySelectorAll("textarea, input[type=text]").forEach((field) => {
+    // Choices too: a merge target chosen in a <select> must not be lost to a refresh.
+    region.querySelectorAll("textarea, input[type=text], select").forEach((field) => {
       if (field.id && field.value) drafts[field.id] = field.value;
     });
     // Ticked boxes (bulk selection) survive a refresh too, or a new question would untick them;
@@ -116,7 +118,7 @@ export function liveRegion({ slug, regionId, fragmentUrl, onFrames = () => {} })
 
   openStream(() => wsUrl(`/staff/events/${encodeURIComponent(slug)}/live`), {
     onFrames: (frames) => {
-      refresh();
+      if (!frames.every(ignore)) refresh();
       onFrames(frames);
     },
     onState: (state) => {

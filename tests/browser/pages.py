@@ -118,7 +118,9 @@ class DeskPage:
 
     def pending(self, text: str | None = None) -> Locator:
         items = self.page.locator("#pending .queue-item")
-        return items.filter(has_text=text) if text else items
+        # By the question's own text: an item also quotes others (suggestions, merge chooser).
+        body = self.page.locator(".question-body", has_text=text)
+        return items.filter(has=body) if text else items
 
     def pending_id(self, text: str) -> int:
         item = self.pending(text)

@@ -128,9 +128,7 @@ def test_undo_after_another_editor_acted_is_refused(
     asker = reader()
     asker.ask("Buy my course at example.com")
     qid = editor.pending_id("Buy my course")
-    editor.page.locator(f"#pending-{qid}").get_by_role(
-        "button", name="Reject and ban author"
-    ).click()
+    editor.more(qid).get_by_role("button", name="Reject and ban author").click()
     expect(editor.page.locator(f"#pending-{qid}")).to_have_count(0)
     expect(editor.page.locator(NOTICE_TEXT)).to_have_text(
         f"Question #{qid} rejected and its author banned."

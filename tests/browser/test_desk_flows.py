@@ -215,7 +215,7 @@ def test_editor_moderates_with_shortcuts_and_tools(
     editor.approve(typo)
     expect(lee.question(typo)).to_contain_text("Is the trainng paid?")
     item = editor.published(typo)
-    item.get_by_text("Edit or direct").click()
+    editor.more(typo)
     item.get_by_label("Question text").fill("Is the training paid?")
     item.get_by_role("button", name="Save text").click()
     expect(item.locator(".question-body")).to_have_text("Is the training paid?")

@@ -52,7 +52,7 @@ def expect_merged(reader: ReaderPage, kept: int, dup: int, answer: int) -> None:
 
 def merge_from_desk(desk: DeskPage, dup: int, kept: int) -> None:
     """The merge form on a published question (action=merge, into=kept)."""
-    item = desk.published(dup)
+    item = desk.more(dup)  # the published item's folded "Edit, direct or merge"
     item.locator(f"#into-{dup}").select_option(str(kept))
     item.get_by_role("button", name="Merge as duplicate", exact=True).click()
     expect(desk.published(dup)).to_have_count(0)

@@ -361,6 +361,18 @@ def when_text(at: datetime, zone: tzinfo, day: str | None) -> str:
     return f"{clock} on {local.strftime('%-d %b %Y')}"
 
 
+def row_sentence(row: Mapping[str, Any], names: Mapping[int, str] | None = None) -> str:
+    """One stored audit row as its sentence ("Bea directed #23 to Maria Ashdown")."""
+    return sentence(
+        row["actor"],
+        row["action"],
+        row["target"],
+        json.loads(row["before_json"]),
+        json.loads(row["after_json"]),
+        names=names,
+    )
+
+
 def audit_lines(
     rows: Iterable[Mapping[str, Any]],
     *,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from panel import merging
-from panel.audit_phrases import actor_name
+from panel.auditview import who
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import Actor, Question, QuestionStatus, RuleError, parse_iso
@@ -252,9 +252,9 @@ async def _already_decided(tx: Tx, q: Question, fallback: str) -> RuleError:
         return RuleError("already_moderated", fallback)
     event = await tx.event(q.event_id)
     at = event.local(parse_iso(entry["at"])).strftime("%H:%M")
-    who = actor_name(entry["actor"])
     return RuleError(
-        "already_moderated", f"{who} already {DECISIONS[entry['action']]} this question at {at}."
+        "already_moderated",
+        f"{who(entry['actor'])} already {DECISIONS[entry['action']]} this question at {at}.",
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from panel.answers import publish_answer
-from panel.audit_phrases import deed
+from panel.auditview import row_sentence
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import Actor, EventStatus, Question, QuestionStatus, RuleError, parse_iso
@@ -60,7 +60,8 @@ class Undo:
             if later is not None:
                 if later["action"].endswith(".undo"):
                     raise RuleError("conflict", "That was already undone.")
-                raise RuleError("conflict", f"Cannot undo: {deed(later)} after you.")
+                names = {p.id: p.name for p in (await tx.people(entry["event_id"])).values()}
+                raise RuleError("conflict", f"Cannot undo: {row_sentence(later, names)} after you.")
             return await inverse(tx, entry), entry["action"] == "event.status"
 
         message, reopened = await self.write(actor, job)

@@ -138,7 +138,7 @@ def test_undo_after_another_editor_acted_is_refused(
     server.call(lambda: server.actions.moderate(qid, "direct", bea, to=live_event.core[0]))
     editor.page.locator(UNDO_BUTTON).click()
     expect(editor.page.locator("p.notice")).to_have_text(
-        f"Cannot undo: Bea directed #{qid} after you."
+        f"Cannot undo: Bea directed #{qid} to Maria Ashdown after you."
     )
     expect(editor.page.locator(f"#pending-{qid}")).to_have_count(0)  # still rejected
 

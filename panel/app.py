@@ -9,6 +9,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import select_autoescape
@@ -25,6 +26,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from panel.branding import check_branding
 from panel.clock import Clock, SystemClock
 from panel.config import Settings
 from panel.domain import RuleError, parse_iso
@@ -42,6 +44,7 @@ from panel.web import (
     deskpresence,
     live,
     readers,
+    sharing,
 )
 from panel.web.assets import Assets, HashedStaticFiles
 from panel.web.base import (
@@ -68,6 +71,9 @@ def routes() -> list[Any]:
         Route("/healthz", readers.healthz),
         Route("/metrics", metrics),
         Route("/events/{slug}", readers.event_page),
+        Route("/events/{slug}/card.png", sharing.event_card),
+        Route("/card.png", sharing.site_card),
+        Route("/brand.css", sharing.brand_css),
         Route("/events/{slug}/questions", readers.post_question_form, methods=["POST"]),
         Route("/questions/{question_id:int}/upvote", readers.upvote_form, methods=["POST"]),
         # Served by PublicStream, in front of the middleware; listed here as the fallback.
@@ -212,18 +218,29 @@ def embed_ancestors(settings: Settings) -> str:
     return " ".join(settings.embed_ancestors) or "'self'"
 
 
-def security_headers(path: str, frame_ancestors: str) -> tuple[tuple[bytes, bytes], ...]:
+def logo_origin(settings: Settings) -> str:
+    """The origin of a logo on another site (LIVEPANEL_LOGO_URL), which CSP must allow."""
+    parts = urlsplit(settings.logo_url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def security_headers(
+    path: str, frame_ancestors: str, images: str = ""
+) -> tuple[tuple[bytes, bytes], ...]:
     """CSP without inline script and the other headers for a response to `path`; only the
-    embed may be framed, and only by `frame_ancestors`."""
-    return _security_headers(EMBED_PATH.fullmatch(path) is not None, frame_ancestors)
+    embed may be framed, and only by `frame_ancestors`; `images`: another image origin."""
+    return _security_headers(EMBED_PATH.fullmatch(path) is not None, frame_ancestors, images)
 
 
 @functools.lru_cache(maxsize=16)
-def _security_headers(embed: bool, frame_ancestors: str) -> tuple[tuple[bytes, bytes], ...]:
+def _security_headers(
+    embed: bool, frame_ancestors: str, images: str
+) -> tuple[tuple[bytes, bytes], ...]:
     """Built once per kind of response, not per request."""
     ancestors = frame_ancestors if embed else "'none'"
+    img_src = f"'self' data: {images}".strip()
     csp = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {img_src}; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
         f"frame-ancestors {ancestors}"
     )
@@ -241,15 +258,16 @@ class SecurityHeaders:
     """The security headers on every response that passes through the middleware stack (a
     500 does not: see server_error)."""
 
-    def __init__(self, app: ASGIApp, frame_ancestors: str) -> None:
+    def __init__(self, app: ASGIApp, frame_ancestors: str, images: str = "") -> None:
         self.app = app
         self.frame_ancestors = frame_ancestors
+        self.images = images
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = security_headers(scope["path"], self.frame_ancestors)
+        extra = security_headers(scope["path"], self.frame_ancestors, self.images)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -334,7 +352,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
     # Starlette sends a 500 from its outermost middleware, outside SecurityHeaders.
     svc = getattr(request.app.state, "services", None)
     ancestors = embed_ancestors(svc.settings) if svc else "'none'"
-    for name, value in security_headers(request.scope["path"], ancestors):
+    images = logo_origin(svc.settings) if svc else ""
+    for name, value in security_headers(request.scope["path"], ancestors, images):
         response.headers[name.decode()] = value.decode()
     return response
 
@@ -347,6 +366,7 @@ def local_time_filter(value: str, zone: str) -> str:
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
     """Build the app; nothing is opened until the lifespan starts."""
     settings = settings or Settings()
+    check_branding(settings)  # the CLI reports the same as one line and exit status 2
     svc = Services.build(settings, clock or SystemClock())
     templates = Jinja2Templates(directory=str(settings.templates_dir))
     templates.env.autoescape = select_autoescape(default=True, default_for_string=True)
@@ -384,7 +404,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             # Then: compresses what the others produced (headers included). WebSockets
             # pass through untouched; compresslevel 6 costs far less CPU than 9 for ~1% size.
             Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6),
-            Middleware(SecurityHeaders, frame_ancestors=embed_ancestors(settings)),
+            Middleware(
+                SecurityHeaders,
+                frame_ancestors=embed_ancestors(settings),
+                images=logo_origin(settings),
+            ),
             # Just outside the session: sees its Set-Cookie and Vary: Cookie.
             Middleware(PrivateWhenPersonal),
             Middleware(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from panel import redis_client
 from panel.actions import Actions
+from panel.branding import branding_problem
 from panel.clock import SystemClock
 from panel.config import Settings
 from panel.demo import DemoInfo, load_demo
@@ -110,6 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         args.db = DEMO_DB
     settings = _settings(args)
     _check_scale_out(settings, args.workers)
+    _check_branding(settings)
     sock = _bind(settings.host, settings.port)  # before touching any file: fail fast
     if fresh_demo:
         # The demo database is disposable: start it fresh so "now" is inside the first slot.
@@ -195,6 +197,13 @@ def _check_scale_out(settings: Settings, workers: int) -> None:
             redis_client.check(settings.redis_url)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+
+
+def _check_branding(settings: Settings) -> None:
+    """An accent colour without WCAG AA contrast (and other unusable branding) stops here."""
+    problem = branding_problem(settings)
+    if problem:
+        raise CommandError(problem)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -58,6 +58,13 @@ class Settings:
     # action; the desk shows the Undo button for the shorter time, so a slow click still works.
     undo_seconds: int = 30
     undo_button_seconds: int = 10
+    # Branding (panel/branding.py checks them at start-up): the name in titles, og:site_name,
+    # the feed and the masthead; an optional logo beside it; the colour of links and buttons
+    # (refused unless it keeps WCAG AA contrast); the footer's sentence ("" keeps the default).
+    site_name: str = "Livepanel"
+    logo_url: str = ""
+    accent: str = "#8a1c1c"
+    footer_text: str = ""
 
     @property
     def secure_cookies(self) -> bool:
@@ -75,6 +82,10 @@ class Settings:
             ("host", "LIVEPANEL_HOST"),
             ("secret", "LIVEPANEL_SECRET"),
             ("public_url", "LIVEPANEL_PUBLIC_URL"),
+            ("site_name", "LIVEPANEL_SITE_NAME"),
+            ("logo_url", "LIVEPANEL_LOGO_URL"),
+            ("accent", "LIVEPANEL_ACCENT"),
+            ("footer_text", "LIVEPANEL_FOOTER_TEXT"),
         ):
             if env.get(var):
                 values[name] = env[var]

@@ -7,7 +7,6 @@ goes through panel.render.markdown_to_html; readers' plain text is escaped for e
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -24,9 +23,9 @@ from panel.curation import credited, document_items, plain_text
 from panel.domain import Event, initials, parse_iso, utc
 from panel.formatting import clock_label, date_label
 from panel.render import markdown_to_html
+from panel.structured_data import event_summary, script_json, shorten
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-SUMMARY_CHARS = 300
 
 
 def transcript_url(base_url: str, slug: str) -> str:
@@ -42,8 +41,7 @@ def _long_date(at: datetime) -> str:
 
 
 def _summary(document: Mapping[str, Any]) -> str:
-    text = document["event"]["summary"] or plain_text(document["intro_md"])
-    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
+    return event_summary(document["event"]["summary"], document["intro_md"])
 
 
 def json_ld(document: Mapping[str, Any], url: str) -> Markup:
@@ -70,8 +68,7 @@ def json_ld(document: Mapping[str, Any], url: str) -> Markup:
             for item in document_items(dict(document))
         ],
     }
-    text = json.dumps(data, ensure_ascii=False, indent=1)
-    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    return script_json(data)
 
 
 def transcript_view(document: Mapping[str, Any], base_url: str) -> dict[str, Any]:
@@ -254,7 +251,7 @@ def _feed_summary(row: Mapping[str, Any]) -> str:
         or plain_text(row["event_intro_md"])
         or f"Transcript of a live Q&A: {row['items']} questions answered by the panel."
     )
-    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
+    return shorten(text)
 
 
 def rfc3339(at: datetime) -> str:

@@ -8,26 +8,22 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from panel import exports
 from panel.domain import EventStatus, parse_iso
 from panel.render import marked_html
-from panel.web.base import event_or_404, render_public, services, whole_number
+from panel.web.base import event_or_404, render_public, services, site_url, whole_number
 from panel.web.caching import ARCHIVE, LIVE
 from panel.web.eventview import date_label, load_event_view
+from panel.web.share_meta import ShareMeta, page_meta, transcript_meta
 
 PAGE_SIZE = 10
 MAX_PAGE = 1000
 QUERY_MAX_CHARS = 200
 EMBED_QUESTIONS = 20
-
-
-def site_url(conn: HTTPConnection) -> str:
-    """The public base address: LIVEPANEL_PUBLIC_URL when set, else the request's own."""
-    public = services(conn).settings.public_url
-    return (public or str(conn.base_url)).rstrip("/")
+ARCHIVE_DESCRIPTION = "Edited transcripts of our live Q&A panels, searchable."
 
 
 async def _document(request: Request) -> dict[str, Any]:
@@ -40,12 +36,17 @@ async def _document(request: Request) -> dict[str, Any]:
 
 async def transcript_page(request: Request) -> Response:
     document = await _document(request)
-    return render_public(
-        request,
-        "archive.html",
-        {"t": exports.transcript_view(document, site_url(request)), "preview": False},
-        ARCHIVE,
-    )
+    return render_public(request, "archive.html", transcript_context(request, document), ARCHIVE)
+
+
+def transcript_context(
+    request: Request, document: dict[str, Any], preview: bool = False
+) -> dict[str, Any]:
+    """The transcript page's context, for readers or as the desk's preview."""
+    site, settings = site_url(request), services(request).settings
+    t = exports.transcript_view(document, site)
+    share = transcript_meta(site, settings, t, document, preview)
+    return {"t": t, "preview": preview, "share": share}
 
 
 async def transcript_markdown(request: Request) -> Response:
@@ -69,7 +70,7 @@ async def feed(request: Request) -> Response:
     async with svc.store.read() as repo:
         rows = await repo.recently_updated_transcripts()
     return Response(
-        exports.atom_feed(rows, site_url(request), svc.clock.now()),
+        exports.atom_feed(rows, site_url(request), svc.clock.now(), svc.settings.site_name),
         media_type="application/atom+xml; charset=utf-8",
         headers={"cache-control": ARCHIVE},
     )
@@ -130,9 +131,19 @@ async def archive_index(request: Request) -> Response:
             "transcripts": transcripts,
             "total": total,
             "pages": _pages(page, total, {"q": query, "panelist": person}),
+            "share": _archive_meta(request, query, page),
         },
         ARCHIVE,
     )
+
+
+def _archive_meta(request: Request, query: str, page: int) -> ShareMeta:
+    """The archive list is indexed at its first page only; search results never are."""
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    title = f"Search: {query}" if query else "Archive"
+    robots = "noindex" if query or page > 1 else None
+    settings = services(request).settings
+    return page_meta(site_url(request), settings, title, path, ARCHIVE_DESCRIPTION, robots)
 
 
 def _local_date(at: str, zone: str) -> str:

@@ -15,12 +15,15 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.templating import Jinja2Templates
 from starlette.types import Message
 
+from panel.cards import card_version
+from panel.config import Settings
 from panel.domain import Event, RuleError
 from panel.render import markdown_to_html
 from panel.security import mask_csrf, new_csrf_token, new_reader_id, same, unmask_csrf
 from panel.services import Services
 from panel.sessions import StaffSession
 from panel.web.pagecache import PageCache
+from panel.web.share_meta import page_meta
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_JSON_BYTES = 64 * 1024
@@ -235,11 +238,27 @@ def _render(
         "csrf_token": mask_csrf(csrf_token(request)) if session is not None else "",
         # Shows the Desk link; it grants nothing (the session is checked where it matters).
         "editor": session is not None and "sid" in session,
-        "site_name": "Livepanel",
+        **brand_context(services(request).settings),
     }
     return templates(request).TemplateResponse(
         request, name, {**base, **context}, status_code=status
     )
+
+
+def site_url(conn: HTTPConnection) -> str:
+    """The public base address: LIVEPANEL_PUBLIC_URL when set, else the request's own."""
+    public = services(conn).settings.public_url
+    return (public or str(conn.base_url)).rstrip("/")
+
+
+def brand_context(settings: Settings) -> dict[str, Any]:
+    """What base.html shows of the site's branding (LIVEPANEL_SITE_NAME and friends)."""
+    return {
+        "site_name": settings.site_name,
+        "logo_url": settings.logo_url,
+        "footer_text": settings.footer_text,
+        "brand_css": f"/brand.css?v={card_version(settings.accent)}",
+    }
 
 
 def wants_json(request: Request) -> bool:
@@ -272,7 +291,11 @@ def local_time(event: Event, at: datetime, fmt: str = "%H:%M") -> str:
 def html_error_page(request: Request, status: int, title: str, message: str) -> Response:
     """An error page; it has no form, so it starts no session."""
     try:
-        context = {"title": title, "message": message}
+        settings = services(request).settings
+        share = page_meta(
+            site_url(request), settings, title, request.url.path, message, robots="noindex"
+        )
+        context = {"title": title, "message": message, "share": share}
         return _render(request, "error.html", context, status, session_if_any(request))
     except Exception:  # the error page itself must never fail
         return HTMLResponse(f"<h1>{status}</h1>", status_code=status)

@@ -13,11 +13,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from panel import exports, payloads
+from panel import payloads
 from panel.curation import Curation, also_asked, credited
 from panel.domain import Actor, Event, EventStatus, RuleError
 from panel.transcripts import Transcripts
-from panel.web.archive import site_url
+from panel.web.archive import transcript_context
 from panel.web.auth import require_editor
 from panel.web.base import event_or_404, read_form, render, services, whole_number
 from panel.web.eventview import STATUS_LABELS, date_label
@@ -111,7 +111,7 @@ async def preview(request: Request) -> Response:
     return render(
         request,
         "archive.html",
-        {"t": exports.transcript_view(document, site_url(request)), "preview": True},
+        transcript_context(request, document, preview=True),
     )
 
 

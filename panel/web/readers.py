@@ -20,6 +20,7 @@ from panel.web.base import (
     render_public,
     services,
     session_if_any,
+    site_url,
     templates,
 )
 from panel.web.caching import LIVE, PRIVATE
@@ -31,6 +32,7 @@ from panel.web.eventview import (
     load_event_view,
 )
 from panel.web.pagecache import PageCache, RenderedList
+from panel.web.share_meta import event_meta, page_meta
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ async def index(request: Request) -> Response:
     archive = [
         card(e) for e in reversed(events) if e.status in (EventStatus.CLOSED, EventStatus.PUBLISHED)
     ]
-    context = {"live": live, "upcoming": upcoming, "archive": archive}
+    share = page_meta(site_url(request), svc.settings, "Live Q&As", "/")
+    context = {"live": live, "upcoming": upcoming, "archive": archive, "share": share}
     return render_public(request, "index.html", context, LIVE)
 
 
@@ -93,6 +96,7 @@ async def _event_response(
             "accepting": event.status in (EventStatus.SCHEDULED, EventStatus.LIVE),
             "max_chars": svc.settings.question_max_chars,
             "name_max": svc.settings.name_max_chars,
+            "share": event_meta(site_url(request), svc.settings, view.event, view.panelists),
         },
         cache,
         status,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import textwrap
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -21,6 +20,7 @@ PAPER, INK, MUTED = "#ffffff", "#1a1a1a", "#595959"
 # Debian's DejaVu when installed (Chromium brings it), else Pillow's own scalable font.
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 TITLE_LINES = 4
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
 def card_version(*parts: str) -> str:
@@ -28,7 +28,7 @@ def card_version(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def _font(size: int, bold: bool = False) -> Font:
     name = "DejaVuSerif-Bold.ttf" if bold else "DejaVuSans.ttf"
     for folder in FONT_DIRS:
         if (folder / name).is_file():
@@ -36,15 +36,29 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.I
     return ImageFont.load_default(size=size)
 
 
-def _title_lines(title: str) -> tuple[list[str], int]:
+def _wrap(text: str, font: Font, width: int) -> list[str]:
+    """Words into lines no wider than `width` pixels (a single longer word keeps its line)."""
+    lines: list[str] = []
+    for word in text.split():
+        line = f"{lines[-1]} {word}" if lines else word
+        if lines and font.getlength(line) <= width:
+            lines[-1] = line
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _title_lines(title: str) -> tuple[list[str], Font, int]:
     """The title wrapped to fit: a smaller size for a long one, cut with "…" past four lines."""
-    for size, width in ((72, 26), (60, 32), (50, 38)):
-        lines = textwrap.wrap(title, width) or [""]
+    width = CARD_SIZE[0] - 2 * MARGIN
+    for size in (72, 60, 50):
+        font = _font(size, bold=True)
+        lines = _wrap(title, font, width)
         if len(lines) <= TITLE_LINES:
-            return lines, size
+            return lines, font, size
     lines = lines[:TITLE_LINES]
     lines[-1] = lines[-1].rstrip(" .,;:") + "…"
-    return lines, size
+    return lines, font, size
 
 
 @functools.lru_cache(maxsize=128)
@@ -56,8 +70,7 @@ def render_card(title: str, when: str, site_name: str, accent: str) -> bytes:
     draw.rectangle((0, 0, width, 18), fill=accent)
     draw.text((MARGIN, 64), site_name, font=_font(40, bold=True), fill=accent)
     draw.text((MARGIN, 124), "LIVE Q&A", font=_font(28), fill=MUTED)
-    lines, size = _title_lines(title)
-    title_font = _font(size, bold=True)
+    lines, title_font, size = _title_lines(title)
     y = 200
     for line in lines:
         draw.text((MARGIN, y), line, font=title_font, fill=INK)

@@ -18,7 +18,7 @@ HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 
 def normal_hex(colour: str) -> str:
-    """"#ABC" or "#aabbcc" as "#aabbcc"; ValueError for anything else."""
+    """A colour written "#ABC" or "#aabbcc", as "#aabbcc"; ValueError for anything else."""
     colour = colour.strip()
     if not HEX_COLOUR.fullmatch(colour):
         raise ValueError(f"LIVEPANEL_ACCENT {colour!r} is not a hex colour such as #8a1c1c")

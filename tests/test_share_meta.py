@@ -6,6 +6,7 @@ structured-data parser from PyPI), the cards with Pillow.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import subprocess
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from panel.actions import Actions
 from panel.app import create_app
 from panel.branding import AA_CONTRAST, contrast_ratio
 from panel.cards import CARD_SIZE
@@ -39,7 +41,9 @@ CLOSED_SLUG = "closed-panel"
 HOSTILE_TITLE = 'Careers </script><script>alert("x")</script> & more'
 
 
-def start_server(folder: Path, **branding: Any) -> LiveServer:
+@contextlib.contextmanager
+def running(folder: Path, demo: bool = True, **branding: Any) -> Iterator[LiveServer]:
+    """A server whose public address is PUBLIC_URL, with the demo loaded unless told not."""
     settings = Settings(
         db_url=f"sqlite:///{folder}/livepanel.db",
         secret="test-secret",
@@ -49,38 +53,44 @@ def start_server(folder: Path, **branding: Any) -> LiveServer:
     )
     live = LiveServer(settings, FakeClock(EVENT_START + timedelta(minutes=30)))
     live.start()
-    return live
+    try:
+        if demo:
+            live.call(lambda: load_demo(live.services.store, settings, live.clock))
+        yield live
+    finally:
+        live.stop()
+
+
+async def retitle(actions: Actions, event_id: int, title: str, intro_md: str = "") -> None:
+    """Edit an event's title and intro, keeping the rest as seed_event made it."""
+    await actions.update_event(
+        event_id,
+        EDITOR,
+        title=title,
+        summary="",
+        intro_md=intro_md,
+        related=[],
+        starts_at=EVENT_START,
+        ends_at=EVENT_START + timedelta(hours=3),
+        timezone="Europe/London",
+        moderation="pre",
+    )
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The demo (live, upcoming, published) plus a closed event and one with a hostile title."""
-    live = start_server(tmp_path_factory.mktemp("share"))
-    try:
 
-        async def more() -> None:
-            actions = live.services.actions
-            closed = await seed_event(actions, slug=CLOSED_SLUG, start=EVENT_START)
-            await actions.set_status(closed["id"], "closed", EDITOR)
-            hostile = await seed_event(actions, slug="hostile", start=EVENT_START)
-            await actions.update_event(
-                hostile["id"],
-                EDITOR,
-                title=HOSTILE_TITLE,
-                summary="",
-                intro_md="An intro with <b>markup</b> & a </script> tag.",
-                related=[],
-                starts_at=EVENT_START,
-                ends_at=EVENT_START + timedelta(hours=3),
-                timezone="Europe/London",
-                moderation="pre",
-            )
+    async def more(actions: Actions) -> None:
+        closed = await seed_event(actions, slug=CLOSED_SLUG, start=EVENT_START)
+        await actions.set_status(closed["id"], "closed", EDITOR)
+        hostile = await seed_event(actions, slug="hostile", start=EVENT_START)
+        intro = "An intro with <b>markup</b> & a </script> tag."
+        await retitle(actions, hostile["id"], HOSTILE_TITLE, intro)
 
-        live.call(lambda: load_demo(live.services.store, live.services.settings, live.clock))
-        live.call(more)
+    with running(tmp_path_factory.mktemp("share")) as live:
+        live.call(lambda: more(live.services.actions))
         yield live
-    finally:
-        live.stop()
 
 
 @pytest.fixture
@@ -202,36 +212,20 @@ async def test_event_card_is_a_png_cached_by_version(client: httpx.AsyncClient) 
     assert site_card.content != response.content
 
 
-async def test_card_address_changes_when_the_title_does(
-    tmp_path: Path,
-) -> None:
-    live = start_server(tmp_path)
-    try:
+async def test_card_address_changes_when_the_title_does(tmp_path: Path) -> None:
+    with running(tmp_path, demo=False) as live:
         info = live.call(lambda: seed_event(live.services.actions, slug="renamed"))
         async with httpx.AsyncClient(base_url=live.url, timeout=10) as client:
             before = metas(parse((await client.get("/events/renamed")).text))["og:image"]
             old_png = (await client.get(local_path(before))).content
             await live.acall(
-                lambda: live.services.actions.update_event(
-                    info["id"],
-                    EDITOR,
-                    title="A new title for the panel",
-                    summary="",
-                    intro_md="",
-                    related=[],
-                    starts_at=EVENT_START,
-                    ends_at=EVENT_START + timedelta(hours=3),
-                    timezone="Europe/London",
-                    moderation="pre",
-                )
+                lambda: retitle(live.services.actions, info["id"], "A new title for the panel")
             )
             after = metas(parse((await client.get("/events/renamed")).text))["og:image"]
             new = await client.get(local_path(after))
-        assert before != after
-        assert "immutable" in new.headers["cache-control"]
-        assert new.content != old_png
-    finally:
-        live.stop()
+    assert before != after
+    assert "immutable" in new.headers["cache-control"]
+    assert new.content != old_png
 
 
 @pytest.mark.parametrize("slug", [LIVE_SLUG, UPCOMING_SLUG])
@@ -290,56 +284,48 @@ async def test_json_ld_cannot_end_its_script_tag(client: httpx.AsyncClient) -> N
 
 
 async def test_branding_settings_change_every_place(tmp_path: Path) -> None:
-    live = start_server(
-        tmp_path,
-        site_name="The Courier",
-        logo_url="/static/favicon.svg",
-        accent="#1d4f91",
-        footer_text="The Courier's live Q&As, moderated by our editors.",
-    )
-    try:
-        live.call(lambda: load_demo(live.services.store, live.services.settings, live.clock))
+    branding = {
+        "site_name": "The Courier",
+        "logo_url": "/static/favicon.svg",
+        "accent": "#1d4f91",
+        "footer_text": "The Courier's live Q&As, moderated by our editors.",
+    }
+    with running(tmp_path, **branding) as live:
         async with httpx.AsyncClient(base_url=live.url, timeout=10) as client:
             pages = {p: await client.get(p) for p in ("/", f"/events/{LIVE_SLUG}", "/archive")}
             feed = await client.get("/archive/feed.atom")
             doc = parse(pages[f"/events/{LIVE_SLUG}"].text)
-            css_link = next(
-                n.attrs["href"]
+            [css_link] = [
+                n.attrs["href"] or ""
                 for n in doc.find_all("link")
-                if "brand.css" in (n.attrs["href"] or "")
-            )
-            css = await client.get(css_link or "")
-        for response in pages.values():
-            page = parse(response.text)
-            assert page.find_all("title")[0].text().endswith("· The Courier")
-            assert metas(page)["og:site_name"] == "The Courier"
-            assert "Livepanel" not in response.text
-        brand = doc.find_all("a", cls="brand")[0]
-        [logo] = brand.find_all("img")
-        assert (logo.attrs["src"], logo.attrs["alt"]) == ("/static/favicon.svg", "The Courier")
-        footer = doc.find_all("footer")[0].text()
-        assert footer == "The Courier's live Q&As, moderated by our editors."
-        assert "<title>The Courier: Q&amp;A transcripts</title>" in feed.text
-        assert "<name>The Courier</name>" in feed.text
-        assert "--accent: #1d4f91" in css.text
-        assert "immutable" in css.headers["cache-control"]
-        ld = json_ld(pages[f"/events/{LIVE_SLUG}"].text)
-        assert ld[0]["organizer"]["name"] == "The Courier"
-    finally:
-        live.stop()
+                if n.attrs.get("rel") == "stylesheet"
+            ][1:]
+            css = await client.get(css_link)
+    for response in pages.values():
+        page = parse(response.text)
+        assert page.find_all("title")[0].text().endswith("· The Courier")
+        assert metas(page)["og:site_name"] == "The Courier"
+        assert "Livepanel" not in response.text
+    brand = doc.find_all("a", cls="brand")[0]
+    [logo] = brand.find_all("img")
+    assert (logo.attrs["src"], logo.attrs["alt"]) == ("/static/favicon.svg", "The Courier")
+    assert doc.find_all("footer")[0].text() == branding["footer_text"]
+    assert "<title>The Courier: Q&amp;A transcripts</title>" in feed.text
+    assert "<name>The Courier</name>" in feed.text
+    assert css_link.startswith("/brand.css?v=")
+    assert "--accent: #1d4f91" in css.text
+    assert "immutable" in css.headers["cache-control"]
+    assert json_ld(pages[f"/events/{LIVE_SLUG}"].text)[0]["organizer"]["name"] == "The Courier"
 
 
 async def test_a_logo_on_another_site_is_allowed_by_csp(tmp_path: Path) -> None:
-    live = start_server(tmp_path, logo_url="https://cdn.example.org/brand/logo.png")
-    try:
+    with running(tmp_path, demo=False, logo_url="https://cdn.example.org/brand/logo.png") as live:
         async with httpx.AsyncClient(base_url=live.url, timeout=10) as client:
             response = await client.get("/")
-        csp = response.headers["content-security-policy"]
-        img_src = next(d for d in csp.split(";") if d.strip().startswith("img-src"))
-        assert img_src.split()[1:] == ["'self'", "data:", "https://cdn.example.org"]
-        assert 'src="https://cdn.example.org/brand/logo.png"' in response.text
-    finally:
-        live.stop()
+    csp = response.headers["content-security-policy"]
+    img_src = next(d for d in csp.split(";") if d.strip().startswith("img-src"))
+    assert img_src.split()[1:] == ["'self'", "data:", "https://cdn.example.org"]
+    assert 'src="https://cdn.example.org/brand/logo.png"' in response.text
 
 
 def test_branding_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -41,6 +41,7 @@ from panel.web import (
     desk_undo,
     deskpresence,
     live,
+    mine,
     readers,
 )
 from panel.web.assets import Assets, HashedStaticFiles
@@ -68,6 +69,7 @@ def routes() -> list[Any]:
         Route("/healthz", readers.healthz),
         Route("/metrics", metrics),
         Route("/events/{slug}", readers.event_page),
+        Route("/events/{slug}/mine", mine.my_questions),
         Route("/events/{slug}/questions", readers.post_question_form, methods=["POST"]),
         Route("/questions/{question_id:int}/upvote", readers.upvote_form, methods=["POST"]),
         # Served by PublicStream, in front of the middleware; listed here as the fallback.

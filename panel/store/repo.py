@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from panel.store.accounts import AccountRows
 from panel.store.answers import AnswerRows
+from panel.store.counts import CountRows
 from panel.store.archive import ArchiveRows
 from panel.store.events import EventRows
 from panel.store.leases import LeaseRows
@@ -31,6 +32,7 @@ class Repo(
     StaffroomRows,
     LeaseRows,
     PresenceRows,
+    CountRows,
 ):
     """All queries on one connection: `Repo(conn, dialect)`. In a write, `frames` collects
     what the change appended."""

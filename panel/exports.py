@@ -75,8 +75,9 @@ def json_ld(document: Mapping[str, Any], url: str) -> Markup:
 
 
 def questions_line(document: Mapping[str, Any]) -> str | None:
-    """"Readers sent 42 questions; 12 were answered." (counts as at publishing; None for
-    transcripts published before the counts were recorded)."""
+    """The line stating how many questions readers sent and how many were answered, as at
+    publishing ("Readers sent 42 questions; 12 were answered."); None for transcripts
+    published before the counts were recorded."""
     counts = document.get("questions")
     if not counts:
         return None

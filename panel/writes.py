@@ -64,7 +64,9 @@ class Tx:
     def notify_asker(self, event_id: int, question_id: int) -> None:
         """A public notice carrying only the question's id, sent after commit: the asker's
         page fetches what changed from its private endpoint; everyone else learns nothing."""
-        self.repo.frames.append(Frame(event_id, None, ASKER_NOTICE, self.now, {"question_id": question_id}))
+        self.repo.frames.append(
+            Frame(event_id, None, ASKER_NOTICE, self.now, {"question_id": question_id})
+        )
 
     async def event(self, event_id: int) -> Event:
         return await event_or_fail(self.repo, event_id)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from panel.store.accounts import AccountRows
 from panel.store.answers import AnswerRows
-from panel.store.counts import CountRows
 from panel.store.archive import ArchiveRows
+from panel.store.counts import CountRows
 from panel.store.events import EventRows
 from panel.store.leases import LeaseRows
 from panel.store.log import LogRows

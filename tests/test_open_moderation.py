@@ -147,6 +147,9 @@ async def test_only_the_asker_sees_the_shared_reason(server: LiveServer) -> None
         )
         assert done.status_code == 200, done.text
         shared = "Identifies a person: Ask again without the name."
+        audit = await editor.get(f"/desk/events/{slug}/audit")
+        assert f"told the asker: {shared}" in audit.text
+        assert "private: names a neighbour" in audit.text
 
         mine = await asker.get(f"/events/{slug}/mine")
         assert mine.headers["cache-control"] == "private, no-store"

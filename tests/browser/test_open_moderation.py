@@ -10,8 +10,15 @@ from collections.abc import Callable
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import LiveEvent, OpenPage, wait_until
-from tests.browser.pages import DeskPage, ReaderPage
+from tests.browser.conftest import (
+    EDITOR_NAME,
+    EDITOR_PASSWORD,
+    LiveEvent,
+    OpenPage,
+    wait_until,
+)
+from tests.browser.helpers import assert_accessible
+from tests.browser.pages import DeskPage, ReaderPage, sign_in_editor
 from tests.conftest import EDITOR, LiveServer
 
 SECRETS = ("neighbour", "Jo Bloggs", "without the name", "Identifies a person", "private note")
@@ -34,11 +41,7 @@ def test_the_asker_sees_the_shared_reason_live_and_another_reader_never_does(
     ReaderPage(bob_page, live_event.slug).open()
 
     ana = reader()
-    ana.ask("Is my neighbour Jo Bloggs on probation?")
-    mine = ana.mine()
-    expect(mine).to_have_text([re.compile(r"^Awaiting moderation: Is my neighbour")])
-    question_id = int(mine.first.get_attribute("data-mine-id") or 0)
-    ana.page.evaluate("window.__sameDocument = true")  # a reload would forget this
+    question_id = ana.ask_own("Is my neighbour Jo Bloggs on probation?")
 
     # The editor rejects it in the desk, privately noting why and telling the asker.
     more = editor.more(question_id)
@@ -48,7 +51,7 @@ def test_the_asker_sees_the_shared_reason_live_and_another_reader_never_does(
     more.get_by_role("button", name="Reject with reason").click()
     expect(editor.page.locator(f"#pending-{question_id}")).to_have_count(0)
 
-    expect(mine).to_have_text(
+    expect(ana.mine()).to_have_text(
         [
             re.compile(
                 r"^Not published: Is my neighbour Jo Bloggs on probation\? \(the editors said: "
@@ -56,7 +59,7 @@ def test_the_asker_sees_the_shared_reason_live_and_another_reader_never_does(
             )
         ]
     )
-    assert ana.page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+    assert ana.same_document(), "the page was reloaded"
 
     # Bob's socket got the notice (so the reject reached him), carrying the id alone.
     notices = wait_until(
@@ -100,3 +103,37 @@ def test_counts_update_live_on_the_reader_page(
     expect(count("answered")).to_have_text("1")
     expect(count("waiting")).to_have_text("1")
     expect(count("rejected")).to_have_text("0")
+
+
+def test_a_long_note_is_refused_with_the_text_kept_and_both_pages_stay_accessible(
+    server: LiveServer,
+    live_event: LiveEvent,
+    reader: Callable[..., ReaderPage],
+    open_page: OpenPage,
+    axe_source: str,
+) -> None:
+    ana = reader(axe=axe_source)
+    question_id = ana.ask_own("Why was my last question not answered?")
+    server.call(lambda: server.actions.create_editor(EDITOR_NAME, EDITOR_PASSWORD))
+    page = open_page(server.url, width=375, height=800, axe=axe_source)
+    sign_in_editor(page, EDITOR_NAME, EDITOR_PASSWORD)
+    desk = DeskPage(page, live_event.slug).open()
+
+    more = desk.more(question_id)
+    more.get_by_label("Tell the asker").select_option("not_reached")
+    note = "We ran out of time. " + "z" * 300
+    more.locator(f"#asker-note-{question_id}").fill(note)
+    more.get_by_role("button", name="Reject with reason").click()
+    error = page.locator(f"#asker-error-{question_id}")
+    expect(error).to_contain_text("the limit is 300")
+    expect(page.locator(f"#asker-note-{question_id}")).to_have_value(note)
+    expect(page.locator(f"#asker-reason-{question_id}")).to_have_value("not_reached")
+    assert_accessible(page, "the desk with a refused note, at 375 px")
+
+    page.locator(f"#asker-note-{question_id}").fill("We ran out of time.")
+    more = desk.more(question_id)
+    more.get_by_role("button", name="Reject with reason").click()
+    expect(page.locator(f"#pending-{question_id}")).to_have_count(0)
+    expect(ana.mine()).to_contain_text(["We could not get to it: We ran out of time."])
+    assert ana.same_document()
+    assert_accessible(ana.page, "the asker's page with a shared reason")

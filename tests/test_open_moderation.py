@@ -29,6 +29,7 @@ from tests.livehelpers import (
     seed_live,
 )
 from tests.pgdb import BOTH_STORES
+from tests.test_redis import pair, shared_settings  # noqa: F401 - two processes, one Redis
 
 
 async def counts_of(store: Store, event_id: int) -> QuestionCounts:
@@ -66,23 +67,33 @@ async def test_a_burst_of_questions_sends_one_counts_frame_per_window(
     actions: Actions, store: Store, clock: FakeClock
 ) -> None:
     event = await seed_event(actions, status="live")
+    other = await seed_event(actions, slug="other", status="live")
     broker = LocalBroker()
     announcer = CountsAnnouncer(store, broker, clock, window=1.0)
     store.on_commit(announcer.changed)
     async with broker.subscribe(public_channel(event["id"])) as messages:
         task = asyncio.create_task(announcer.run())
         try:
-            await actions.post_question(event["id"], "r0", "First question?")
+            question, _ = await actions.post_question(event["id"], "r0", "First question?")
+            first_id = question.id
             first = await asyncio.wait_for(messages.__anext__(), 10)
             assert first.seq is None and '"type":"counts"' in first.text
             assert '"received":1' in first.text and '"waiting":1' in first.text
             for i in range(1, 5):  # inside the window: counted, not sent yet
                 await actions.post_question(event["id"], f"r{i}", f"Question {i}?")
+            await actions.moderate(first_id, "approve", EDITOR)
+            await actions.moderate(first_id, "pin", EDITOR)  # pins change no count
+            # Another event's first change does not wait for this one's window.
+            async with broker.subscribe(public_channel(other["id"])) as elsewhere:
+                await actions.post_question(other["id"], "r9", "Elsewhere?")
+                theirs = await asyncio.wait_for(elsewhere.__anext__(), 10)
+            assert '"received":1' in theirs.text
             assert messages.drain(10) == []
             clock.advance(seconds=1)
             second = await asyncio.wait_for(messages.__anext__(), 10)
-            assert '"received":5' in second.text and '"waiting":5' in second.text
-            assert announcer.frames == 2
+            assert '"received":5' in second.text and '"waiting":4' in second.text
+            assert '"published":1' in second.text
+            assert announcer.frames == 3
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -277,3 +288,39 @@ async def test_the_transcript_states_received_and_answered(server: LiveServer) -
         assert line in markdown.text
         exported = (await client.get(f"/archive/{info['slug']}.json")).json()
         assert exported["questions"] == {"received": 3, "answered": 1}
+
+
+# -- several processes -------------------------------------------------------------------------
+async def test_counts_and_notices_reach_readers_of_another_process(
+    pair: list[LiveServer],  # noqa: F811 - the fixture imported above
+) -> None:
+    a, b = pair
+    info = await seed_live(b)
+    reader = await Reader.open(a, info["slug"], since=0)
+    asker = httpx.AsyncClient(base_url=b.url, timeout=15)
+    try:
+        posted = await asker.post(
+            f"/api/v1/events/{info['slug']}/questions", json={"body": "Asked on B?"}
+        )
+        question_id = int(posted.json()["id"])
+        frame = await reader.until(
+            lambda frames: next(
+                (f for f in frames if f["type"] == "counts" and f["data"]["received"] == 1), None
+            ),
+            what="the counts from the other process",
+        )
+        assert frame["data"]["waiting"] == 1
+        await b.acall(
+            lambda: b.actions.moderate(
+                question_id, "reject", EDITOR, asker_reason="off_topic", asker_note=""
+            )
+        )
+        notice = await reader.until_type("asker.notice")
+        assert notice["data"] == {"question_id": question_id}
+        # The asker's cookie works on either process: the reason comes from the store.
+        async with httpx.AsyncClient(base_url=a.url, cookies=asker.cookies) as same_reader:
+            on_a = await same_reader.get(f"/events/{info['slug']}/mine")
+        assert on_a.json()["questions"][0]["reason"] == "Off topic"
+    finally:
+        await reader.close()
+        await asker.aclose()

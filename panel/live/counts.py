@@ -49,7 +49,8 @@ class CountsAnnouncer:
         self.clock = clock
         self.window = timedelta(seconds=window)
         self._dirty: set[int] = set()
-        self._sent_at: dict[int, datetime] = {}  # event id -> when its counts last went out
+        # Event id -> when its counts last went out, while that window lasts.
+        self._sent_at: dict[int, datetime] = {}
         self._wake = asyncio.Event()
         self.frames = 0  # counts frames published, for tests
 
@@ -60,32 +61,41 @@ class CountsAnnouncer:
             self._dirty |= events
             self._wake.set()
 
-    def _due(self, event_id: int) -> datetime | None:
-        last = self._sent_at.get(event_id)
-        return None if last is None else last + self.window
-
     async def run(self) -> None:
-        """Wait for a change, then for the end of that event's window, then announce."""
+        """Announce each changed event whose window is over; then wait for the next window
+        to end or for a new change, whichever comes first."""
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            dues = [self._due(e) for e in self._dirty]
-            waits = [d for d in dues if d is not None]
-            if waits and len(waits) == len(dues):
-                await self.clock.sleep_until(min(waits))
+            self._wake.clear()  # a change from here on wakes the wait below
             now = self.clock.now()
-            ready = {e for e in self._dirty if (self._due(e) or now) <= now}
-            self._dirty -= ready
-            for event_id in sorted(ready):
+            # Only events inside their window are remembered: the others may go out now.
+            self._sent_at = {e: t for e, t in self._sent_at.items() if t + self.window > now}
+            ready = sorted(self._dirty - self._sent_at.keys())
+            self._dirty.difference_update(ready)
+            for event_id in ready:
                 self._sent_at[event_id] = now
                 try:
                     await self.announce(event_id, now)
                 except Exception:
                     log.exception("could not announce the counts of event %s", event_id)
-            # Windows long over need no memory: the next change goes out at once.
-            self._sent_at = {e: t for e, t in self._sent_at.items() if t + self.window > now}
-            if self._dirty:
-                self._wake.set()
+            waiting = [self._sent_at[e] for e in self._dirty if e in self._sent_at]
+            if len(waiting) < len(self._dirty):
+                continue  # an event changed during the sends, outside any window: go now
+            if waiting:
+                await self._sleep_or_wake(min(waiting) + self.window)
+            else:
+                await self._wake.wait()
+
+    async def _sleep_or_wake(self, until: datetime) -> None:
+        """Until the clock reaches `until` or a change arrives (another event's counts must
+        not wait for this one's window)."""
+        sleeper = asyncio.ensure_future(self.clock.sleep_until(until))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+            await asyncio.gather(sleeper, waker, return_exceptions=True)
 
     async def announce(self, event_id: int, now: datetime) -> None:
         """Read the event's counts and send them. (Not skipped when they equal the last ones

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from panel.clock import Clock
+from panel.clock import Clock, sleep_until_or_woken
 from panel.domain import Frame
 from panel.live import protocol
 from panel.live.broker import Broker, Message, public_channel
@@ -81,21 +81,10 @@ class CountsAnnouncer:
             if len(waiting) < len(self._dirty):
                 continue  # an event changed during the sends, outside any window: go now
             if waiting:
-                await self._sleep_or_wake(min(waiting) + self.window)
+                # Another event's change must not wait for this window: it wakes us.
+                await sleep_until_or_woken(self.clock, min(waiting) + self.window, self._wake)
             else:
                 await self._wake.wait()
-
-    async def _sleep_or_wake(self, until: datetime) -> None:
-        """Until the clock reaches `until` or a change arrives (another event's counts must
-        not wait for this one's window)."""
-        sleeper = asyncio.ensure_future(self.clock.sleep_until(until))
-        waker = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, waker):
-                task.cancel()
-            await asyncio.gather(sleeper, waker, return_exceptions=True)
 
     async def announce(self, event_id: int, now: datetime) -> None:
         """Read the event's counts and send them. (Not skipped when they equal the last ones

@@ -43,6 +43,7 @@ from panel.web import (
     desk_undo,
     deskpresence,
     live,
+    mine,
     readers,
     sharing,
 )
@@ -74,6 +75,7 @@ def routes() -> list[Any]:
         Route("/events/{slug}/card.png", sharing.event_card),
         Route("/card.png", sharing.site_card),
         Route("/brand.css", sharing.brand_css),
+        Route("/events/{slug}/mine", mine.my_questions),
         Route("/events/{slug}/questions", readers.post_question_form, methods=["POST"]),
         Route("/questions/{question_id:int}/upvote", readers.upvote_form, methods=["POST"]),
         # Served by PublicStream, in front of the middleware; listed here as the fallback.

@@ -18,7 +18,9 @@ from typing import Any
 from panel.domain import parse_iso
 
 # Fields whose values are prose: shown as a word diff rather than "old → new".
-TEXT_FIELDS = frozenset({"body", "intro_md", "outro_md", "bio", "summary", "reject_reason"})
+TEXT_FIELDS = frozenset(
+    {"body", "intro_md", "outro_md", "bio", "summary", "reject_reason", "public_reason"}
+)
 YES_NO_FIELDS = frozenset({"pinned", "answered", "hidden", "banned"})
 QUESTION_FIELDS = frozenset({"merged_into", "question"})  # ids shown as "#12"
 PANELIST_FIELDS = frozenset({"directed_to", "panelist_id", "to"})  # ids shown by name
@@ -28,6 +30,7 @@ FIELD_LABELS = {
     "merged_into": "merged into",
     "directed_to": "directed to",
     "reject_reason": "reason",
+    "public_reason": "told the asker",
     "starts_at": "starts",
     "ends_at": "ends",
     "slow_mode_seconds": "slow mode (seconds)",
@@ -76,7 +79,12 @@ Phrase = str | Callable[[Facts], str]
 
 def _reject(f: Facts) -> str:
     reason = str(f.after.get("reject_reason") or "").strip()
-    return f"{f.who} rejected {f.target}" + (f" (reason: {reason})" if reason else "")
+    told = str(f.after.get("public_reason") or "").strip()
+    return (
+        f"{f.who} rejected {f.target}"
+        + (f" (reason: {reason})" if reason else "")
+        + (f" and told the asker: {told}" if told else "")
+    )
 
 
 def _status(f: Facts) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -11,6 +12,19 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
     async def sleep_until(self, when: datetime) -> None: ...
+
+
+async def sleep_until_or_woken(clock: Clock, when: datetime, wake: asyncio.Event) -> None:
+    """Until the clock reaches `when` or `wake` is set, whichever comes first."""
+    sleeper = asyncio.ensure_future(clock.sleep_until(when))
+    woken = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, woken):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class SystemClock:

@@ -49,6 +49,8 @@ class Settings:
     # Upvote counts: at most one question.updated per question per window beyond the first
     # vote's own (panel/votes.py).
     vote_frame_seconds: float = 1.0
+    # Question counts: at most one `counts` frame per event per window (panel/live/counts.py).
+    counts_frame_seconds: float = 1.0
     ws_max_message_bytes: int = 64 * 1024
     # Editors' and panelists' sessions (panel/sessions.py): ended after this long without a
     # request, and in any case this long after sign-in.

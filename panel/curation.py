@@ -27,6 +27,7 @@ from panel.domain import (
     iso,
     parse_iso,
 )
+from panel.openness import QuestionCounts
 from panel.render import markdown_to_html
 from panel.store import Repo
 from panel.store.search import indexable
@@ -66,6 +67,7 @@ class Curation:
     published_at: datetime | None = None
     republished_at: datetime | None = None
     pending_changes: bool = False
+    counts: QuestionCounts | None = None  # what readers sent and what was answered
 
     @property
     def is_public(self) -> bool:
@@ -212,6 +214,12 @@ def build_document(
             for p in cur.lineup.everyone()
         ],
         "sections": sections,
+        # The transcript states how many questions came in and how many were answered.
+        "questions": (
+            {"received": cur.counts.received, "answered": cur.counts.answered}
+            if cur.counts
+            else None
+        ),
     }
 
 
@@ -286,4 +294,5 @@ async def load_curation(repo: Repo, event: Event) -> Curation:
         published_at=when("published_at"),
         republished_at=when("republished_at"),
         pending_changes=bool(row and row.get("pending_changes")),
+        counts=await repo.question_counts(event.id),
     )

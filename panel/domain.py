@@ -268,6 +268,7 @@ class Question:
     answered: bool = False
     reject_reason: str = ""
     held_reason: str = ""
+    public_reason: str = ""  # shown to the asker only (panel/openness.py)
 
 
 @dataclass(frozen=True)

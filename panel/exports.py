@@ -71,6 +71,18 @@ def json_ld(document: Mapping[str, Any], url: str) -> Markup:
     return script_json(data)
 
 
+def questions_line(document: Mapping[str, Any]) -> str | None:
+    """The line stating how many questions readers sent and how many were answered, as at
+    publishing ("Readers sent 42 questions; 12 were answered."); None for transcripts
+    published before the counts were recorded."""
+    counts = document.get("questions")
+    if not counts:
+        return None
+    received, answered = counts["received"], counts["answered"]
+    sent = f"Readers sent {received} question{'' if received == 1 else 's'}"
+    return f"{sent}; {answered} {'was' if answered == 1 else 'were'} answered."
+
+
 def transcript_view(document: Mapping[str, Any], base_url: str) -> dict[str, Any]:
     """Everything the transcript page (and the HTML export) shows, ready to display."""
     event = document["event"]
@@ -132,6 +144,7 @@ def transcript_view(document: Mapping[str, Any], base_url: str) -> dict[str, Any
         "panel": [{**p, "initials": initials(p["name"])} for p in document["panel"]],
         "sections": sections,
         "item_count": sum(len(s["items"]) for s in sections),
+        "questions_line": questions_line(document),
         "json_ld": json_ld(document, url),
     }
 
@@ -154,6 +167,8 @@ def transcript_json(document: Mapping[str, Any], base_url: str) -> dict[str, Any
         "intro_md": document["intro_md"],
         "outro_md": document["outro_md"],
         "panel": document["panel"],
+        # {"received", "answered"} as at publishing (panel/openness.py), or null.
+        "questions": document.get("questions"),
         "items": [
             {
                 "id": item["id"],
@@ -191,6 +206,8 @@ def transcript_markdown(document: Mapping[str, Any], base_url: str) -> str:
     stamp += f" Published {view['published_label']}."
     if view["updated_label"]:
         stamp += f" Updated {view['updated_label']}."
+    if view["questions_line"]:
+        stamp += f" {view['questions_line']}"
     lines += [stamp, ""]
     if document["intro_md"]:
         lines += [document["intro_md"], ""]

@@ -8,10 +8,10 @@ a second approve or reject gets `already_moderated`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from panel import merging
+from panel import merging, openness
 from panel.auditview import who
 from panel.clock import Clock
 from panel.config import Settings
@@ -29,6 +29,7 @@ class Request:
 
     into: int | None = None  # merge target
     reason: str = ""  # reject reason (private)
+    asker_reason: str = ""  # reject reason shown to the asker only (panel/openness.py)
     body: str | None = None  # edit: the corrected text
     to: int | None = None  # direct: the panelist, or None for anyone
 
@@ -45,10 +46,22 @@ async def _approve(tx: Tx, q: Question, _: Request) -> None:
 
 async def _reject(tx: Tx, q: Question, r: Request) -> None:
     await _require_pending(tx, q)
+    waiting_with = [d for d in await tx.repo.duplicates_of(q.id) if d.status == q.status]
     await tx.repo.update_question(
-        q.id, tx.now, status=QuestionStatus.REJECTED, reject_reason=r.reason
+        q.id,
+        tx.now,
+        status=QuestionStatus.REJECTED,
+        reject_reason=r.reason,
+        public_reason=r.asker_reason,
     )
     await merging.follow(tx, q, QuestionStatus.REJECTED, r.reason)
+    # Each asker's page learns it (ids only); duplicates that waited with it share its
+    # fate, and the reason shown.
+    tx.notify_asker(q.event_id, q.id)
+    for d in waiting_with:
+        if r.asker_reason:
+            await tx.repo.update_question(d.id, tx.now, public_reason=r.asker_reason)
+        tx.notify_asker(d.event_id, d.id)
 
 
 def _yes_no(column: str, value: bool, refusal: str) -> Handler:
@@ -132,10 +145,14 @@ class Moderation:
         reason: object = "",
         body: object = None,
         to: object = None,
+        asker_reason: object = None,
+        asker_note: object = None,
     ) -> Question:
-        """approve, reject, pin, unpin, merge (into), unmerge, withdraw, edit (body),
-        direct (to), answered, unanswered."""
+        """approve, reject (with a private reason, and what to show the asker), pin, unpin,
+        merge (into), unmerge, withdraw, edit (body), direct (to), answered, unanswered."""
         request = self._request(into=into, reason=reason, body=body, to=to)
+        if action == "reject":
+            request = replace(request, asker_reason=openness.asker_reason(asker_reason, asker_note))
         if action not in HANDLERS:
             raise RuleError(
                 "invalid",
@@ -269,4 +286,5 @@ def _audit_view(q: Question) -> dict[str, Any]:
         "answered": q.answered,
         "directed_to": q.directed_to,
         "reject_reason": q.reject_reason,
+        "public_reason": q.public_reason,
     }

@@ -10,7 +10,6 @@ leader looks again at once, wherever the change was made."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -18,7 +17,7 @@ import socket
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
-from panel.clock import Clock
+from panel.clock import Clock, sleep_until_or_woken
 from panel.domain import EventStatus, next_wakeup
 from panel.live.broker import Broker, Message
 from panel.schedule import Schedule
@@ -141,12 +140,4 @@ class Scheduler:
 
     async def _sleep(self, wake: datetime) -> None:
         """Until `wake` or a poke, whichever comes first."""
-        sleeper = asyncio.ensure_future(self.clock.sleep_until(wake))
-        poked = asyncio.ensure_future(self._poked.wait())
-        try:
-            await asyncio.wait({sleeper, poked}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, poked):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await sleep_until_or_woken(self.clock, wake, self._poked)

@@ -19,6 +19,7 @@ from panel.events import Events
 from panel.live import protocol
 from panel.live.audience import Audience
 from panel.live.broker import Broker, event_of, mark
+from panel.live.counts import CountsAnnouncer
 from panel.live.directory import EventDirectory
 from panel.live.hub import Hub
 from panel.live.publisher import Publisher
@@ -68,6 +69,7 @@ class Services:
     ip_limiter: Limiter
     login_limiter: Limiter
     upvote_limiter: Limiter
+    counts: CountsAnnouncer
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Per public channel: its audience in the other processes, as of the last tick.
     elsewhere: dict[str, int] = field(default_factory=dict)
@@ -112,6 +114,7 @@ class Services:
             ip_limiter=shared.limiter("ip", settings.questions_per_minute_ip),
             login_limiter=shared.limiter("login", 10),
             upvote_limiter=shared.limiter("upvote", settings.upvotes_per_minute_ip),
+            counts=CountsAnnouncer(store, broker, clock, settings.counts_frame_seconds),
         )
 
     @property
@@ -169,6 +172,7 @@ class Services:
         # The writer only hands committed frames over; the publisher task fans them out.
         self.store.on_commit(self.publisher.hand_over)
         self.store.on_commit(self.directory.forget_changed)
+        self.store.on_commit(self.counts.changed)
         await self.broker.start()
         try:
             async with contextlib.AsyncExitStack() as stack:
@@ -185,6 +189,7 @@ class Services:
                     ("schedule-follow", self.scheduler.follow_pokes(pokes)),
                     ("audience", self._announce_audience()),
                     ("votes", self.votes.run()),
+                    ("counts", self.counts.run()),
                     ("signouts", self.signouts.follow(signouts)),
                 ):
                     task = asyncio.create_task(coro, name=name)

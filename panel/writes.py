@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from panel.clock import Clock
 from panel.domain import Actor, Event, Frame, Panelist, Question, RuleError
+from panel.live.protocol import ASKER_NOTICE
 from panel.store import Repo, Store
 
 T = TypeVar("T")
@@ -59,6 +60,13 @@ class Tx:
     def notify_staff(self, event_id: int, data: dict[str, Any]) -> None:
         """A staff-only notice (ids, never text), sent after commit."""
         self.repo.notify_staff(event_id, data, self.now)
+
+    def notify_asker(self, event_id: int, question_id: int) -> None:
+        """A public notice carrying only the question's id, sent after commit: the asker's
+        page fetches what changed from its private endpoint; everyone else learns nothing."""
+        self.repo.frames.append(
+            Frame(event_id, None, ASKER_NOTICE, self.now, {"question_id": question_id})
+        )
 
     async def event(self, event_id: int) -> Event:
         return await event_or_fail(self.repo, event_id)

@@ -23,6 +23,10 @@ PRESENCE = "presence"
 STREAM_RESET = "stream.reset"
 ERROR = "error"
 PONG = "pong"
+# Public frames without a seq (panel/openness.py): an event's question counts, and "something
+# changed for the asker of question N" (the id only; the asker's page fetches the rest).
+COUNTS = "counts"
+ASKER_NOTICE = "asker.notice"
 # Staff-only notice: something in the event's queue changed; carries ids, never text.
 QUEUE_CHANGED = "queue.changed"
 

@@ -52,6 +52,9 @@ class Publisher:
     async def _publish(self, frame: Frame) -> None:
         text = protocol.encode(frame)
         staff = staff_channel(frame.event_id)
+        if frame.seq is None and frame.type == protocol.ASKER_NOTICE:  # public, not logged
+            await self.broker.publish(public_channel(frame.event_id), Message(None, text))
+            return
         if frame.seq is None:  # a staff notice: not logged, never public
             await self.broker.publish(staff, Message(None, text))
             return

@@ -30,6 +30,7 @@ def _question(r: Row) -> Question:
         answered=bool(r["answered"]),
         reject_reason=r["reject_reason"],
         held_reason=r["held_reason"],
+        public_reason=r["public_reason"],
     )
 
 

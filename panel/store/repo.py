@@ -6,6 +6,7 @@ from __future__ import annotations
 from panel.store.accounts import AccountRows
 from panel.store.answers import AnswerRows
 from panel.store.archive import ArchiveRows
+from panel.store.counts import CountRows
 from panel.store.events import EventRows
 from panel.store.leases import LeaseRows
 from panel.store.log import LogRows
@@ -31,6 +32,7 @@ class Repo(
     StaffroomRows,
     LeaseRows,
     PresenceRows,
+    CountRows,
 ):
     """All queries on one connection: `Repo(conn, dialect)`. In a write, `frames` collects
     what the change appended."""

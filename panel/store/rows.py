@@ -40,6 +40,7 @@ EDITABLE = {
         "upvotes",
         "held_reason",
         "merge_undo",
+        "public_reason",
     },
     "answers": {"body_md", "body_html", "status"},
 }

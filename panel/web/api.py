@@ -64,6 +64,7 @@ async def get_event(request: Request) -> Response:
         event = await repo.event_by_id(event.id) or event
         slots = await repo.slots(event.id)
         lineup = await repo.lineup(event.id)
+        counts = await repo.question_counts(event.id)
     people = lineup.everyone()
     return JSONResponse(
         {
@@ -77,6 +78,7 @@ async def get_event(request: Request) -> Response:
             "core_panel": [x.id for x in lineup.core],
             "panelists": [{**payloads.panelist(x), "bio": x.bio} for x in people],
             "on_now": [x.id for x in on_now(event, slots, lineup, svc.clock.now())],
+            "counts": counts.payload(),
         }
     )
 
@@ -191,6 +193,8 @@ async def moderate(request: Request) -> Response:
         reason=data.get("reason", ""),
         body=data.get("body") if data.get("action") == "edit" else None,
         to=data.get("to"),
+        asker_reason=data.get("asker_reason"),
+        asker_note=data.get("asker_note"),
     )
     return JSONResponse(
         {

@@ -8,7 +8,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from panel import payloads, similar
+from panel import openness, payloads, similar
 from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, RuleError
 from panel.web import deskpresence, workspace
 from panel.web.auth import require_editor
@@ -234,6 +234,10 @@ async def _queue_context(
         "note_limit": svc.settings.note_max_chars,
         # Duplicate suggestions for each pending question (editors only: never in a reader view).
         "suggestions": await similar.suggestions(pending, open_questions),
+        # The reject form's "Tell the asker", and what a refused reject kept (_reject_form.html).
+        "asker_reasons": openness.STANDARD_REASONS,
+        "asker_note_limit": openness.ASKER_NOTE_MAX_CHARS,
+        "kept_reject": request.session.get(KEPT_REJECT),
     }
 
 
@@ -303,6 +307,8 @@ async def _moderate_one(request: Request, actor: Actor, question_id: int, form: 
         reason=str(form.get("reason", "")),
         body=form.get("body") if action == "edit" else None,
         to=form.get("to") or None,
+        asker_reason=form.get("asker_reason") or None,
+        asker_note=form.get("asker_note") or None,
     )
 
 
@@ -333,11 +339,30 @@ async def moderate(request: Request) -> Response:
         await _moderate_one(request, actor, question_id, form)
     except RuleError as exc:
         request.session["notice"] = exc.message
+        keep_refused_reject(request, question_id, form, exc)
     else:
+        request.session.pop(KEPT_REJECT, None)
         if notice := UNDOABLE_NOTICES.get(str(form.get("action"))):
             target = f"question:{question_id}"
             await offer_undo(request, actor, event.id, target, notice.format(question_id))
     return RedirectResponse(f"/desk/events/{event.slug}", status_code=303)
+
+
+# A reject refused for what it would tell the asker keeps the editor's text here until the
+# next moderation that succeeds; the queue shows it in the question's reject form.
+KEPT_REJECT = "kept_reject"
+
+
+def keep_refused_reject(request: Request, question_id: int, form: FormData, exc: RuleError) -> None:
+    if form.get("action") != "reject" or not (form.get("asker_reason") or form.get("asker_note")):
+        return
+    request.session[KEPT_REJECT] = {
+        "id": question_id,
+        "reason": str(form.get("reason", ""))[:500],
+        "asker_reason": str(form.get("asker_reason", "")),
+        "asker_note": str(form.get("asker_note", ""))[:1000],  # the cookie stays small
+        "error": exc.message,
+    }
 
 
 async def bulk_moderate(request: Request) -> Response:

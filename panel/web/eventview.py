@@ -40,6 +40,18 @@ def reader_status(q: Question) -> str:
     return "Not published"
 
 
+def mine_item(q: Question) -> dict[str, Any]:
+    """One of the reader's own questions, for "Your questions" (only ever sent privately)."""
+    return {
+        "body": q.body,
+        "status": reader_status(q),
+        "id": q.id,
+        "public": q.status == QuestionStatus.APPROVED,
+        # Shown to the asker only: the reason an editor chose to share (panel/openness.py).
+        "reason": q.public_reason if q.status == QuestionStatus.REJECTED else "",
+    }
+
+
 @dataclass
 class EventView:
     event: Event
@@ -101,15 +113,7 @@ async def load_event_view(
     shown = [] if listed else await _public_questions(repo, event.id, people)
     mine = []
     if reader:
-        mine = [
-            {
-                "body": q.body,
-                "status": reader_status(q),
-                "id": q.id,
-                "public": q.status == QuestionStatus.APPROVED,
-            }
-            for q in await repo.reader_questions(event.id, reader)
-        ]
+        mine = [mine_item(q) for q in await repo.reader_questions(event.id, reader)]
     start, end = event.local(event.starts_at), event.local(event.ends_at)
     return EventView(
         event=event,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from panel.openness import ASKER_NOTE_MAX_CHARS, STANDARD_REASONS
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -164,6 +166,16 @@ OPENAPI: dict[str, Any] = {
                             "description": "merge: the question to keep (published or waiting)",
                         },
                         "reason": {"type": "string", "description": "reject: private reason"},
+                        "asker_reason": {
+                            "type": "string",
+                            "enum": ["", *STANDARD_REASONS],
+                            "description": "reject: a standard reason shown to the asker only",
+                        },
+                        "asker_note": {
+                            "type": "string",
+                            "maxLength": ASKER_NOTE_MAX_CHARS,
+                            "description": "reject: free text shown to the asker only",
+                        },
                         "body": {"type": "string", "description": "edit: the corrected text"},
                         "to": {
                             "type": ["integer", "null"],
@@ -291,9 +303,18 @@ OPENAPI: dict[str, Any] = {
                             "core_panel": {"type": "array"},
                             "panelists": {"type": "array"},
                             "on_now": {"type": "array"},
+                            "counts": _ref("QuestionCounts"),
                         },
                     },
                 ]
+            },
+            "QuestionCounts": {
+                "type": "object",
+                "description": "Every question received is published, rejected or waiting",
+                "properties": {
+                    name: {"type": "integer", "minimum": 0}
+                    for name in ("received", "published", "answered", "rejected", "waiting")
+                },
             },
             "NewQuestion": {
                 "type": "object",

@@ -83,6 +83,7 @@ async def _event_response(
     pages = page_cache(request)
     async with svc.store.read() as repo:
         view = await load_event_view(repo, event, svc.clock.now(), current_reader(request), pages)
+        counts = await repo.question_counts(event.id)  # templates/_counts.html
     listed = view.listed or _render_list(request, pages, view)
     session = session_if_any(request)
     return render_public(
@@ -97,6 +98,7 @@ async def _event_response(
             "max_chars": svc.settings.question_max_chars,
             "name_max": svc.settings.name_max_chars,
             "share": event_meta(site_url(request), svc.settings, view.event, view.panelists),
+            "counts": counts,
         },
         cache,
         status,

@@ -2,6 +2,7 @@
 // Mirrors panel/live/protocol.py. User text goes in with textContent; answer HTML was
 // sanitised by the server before it was sent.
 import { openStream, showConnection, wsUrl } from "./socket.js";
+import { moderationHandlers } from "./openness.js";
 
 const root = document.getElementById("event");
 if (root) start(root);
@@ -48,6 +49,8 @@ function start(root) {
       setOnNow(d.on_now);
     },
   };
+
+  Object.assign(handlers, moderationHandlers(root)); // counts, and "Your questions" live
 
   function apply(frame) {
     if (frame.type === "stream.reset") {

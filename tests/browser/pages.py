@@ -87,6 +87,18 @@ class ReaderPage:
         """The reader's own questions ("Your questions")."""
         return self.page.locator("#ask .mine li")
 
+    def ask_own(self, body: str) -> int:
+        """Ask, wait until "Your questions" lists it as awaiting moderation, and return its
+        id; marks the document, so `same_document` can tell that nothing reloaded it."""
+        self.ask(body)
+        item = self.mine().filter(has_text=body)
+        expect(item).to_contain_text("Awaiting moderation")
+        self.page.evaluate("window.__sameDocument = true")  # a reload would forget this
+        return int(item.get_attribute("data-mine-id") or 0)
+
+    def same_document(self) -> bool:
+        return bool(self.page.evaluate("window.__sameDocument === true"))
+
     def question(self, question_id: int) -> Locator:
         return self.page.locator(f"#q-{question_id}")
 

@@ -68,6 +68,7 @@ class Services:
     ip_limiter: Limiter
     login_limiter: Limiter
     upvote_limiter: Limiter
+    report_limiters: tuple[Limiter, Limiter]  # per reader, per IP
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Per public channel: its audience in the other processes, as of the last tick.
     elsewhere: dict[str, int] = field(default_factory=dict)
@@ -112,6 +113,10 @@ class Services:
             ip_limiter=shared.limiter("ip", settings.questions_per_minute_ip),
             login_limiter=shared.limiter("login", 10),
             upvote_limiter=shared.limiter("upvote", settings.upvotes_per_minute_ip),
+            report_limiters=(
+                shared.limiter("report-reader", settings.reports_per_minute_reader),
+                shared.limiter("report-ip", settings.reports_per_minute_ip),
+            ),
         )
 
     @property

@@ -34,6 +34,7 @@ from panel.web.desk_confirm import (
 )
 from panel.web.desk_undo import offer_undo
 from panel.web.eventview import STATUS_LABELS
+from panel.web.reports import report_counts
 
 STATUS_CONTROLS = {
     EventStatus.SCHEDULED: "Open advance questions",
@@ -234,6 +235,7 @@ async def _queue_context(
         "note_limit": svc.settings.note_max_chars,
         # Duplicate suggestions for each pending question (editors only: never in a reader view).
         "suggestions": await similar.suggestions(pending, open_questions),
+        "reports": await report_counts(svc.store, event.id),  # readers' reports (web/reports.py)
     }
 
 

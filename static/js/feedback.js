@@ -71,11 +71,30 @@ function setUpAsking() {
       showError(form, body, message); // the text stays in the box
       return;
     }
+    listAsMine(data.id, data.status, body.value);
     body.value = "";
     status.textContent = message;
     updateTokens(data.csrf_token);
     document.dispatchEvent(new CustomEvent("livepanel:asked", { detail: { id: data.id, status: data.status } }));
   });
+}
+
+// "Your questions" as the server would list it after a reload (private: this page only).
+function listAsMine(id, status, text) {
+  let list = document.querySelector("#ask .mine ul");
+  if (!list) {
+    const mine = el("div", "mine");
+    mine.setAttribute("aria-labelledby", "mine-heading");
+    const heading = el("h3", "", "Your questions");
+    heading.id = "mine-heading";
+    list = el("ul");
+    mine.append(heading, el("p", "hint", "Only you can see this list."), list);
+    document.getElementById("question-form").after(mine);
+  }
+  const item = el("li");
+  item.dataset.mineId = String(id);
+  item.append(el("span", "my-status", status === "approved" ? "Published" : "Awaiting moderation"), `: ${text.trim()}`);
+  list.append(item);
 }
 
 function showError(form, body, message) {

@@ -5,7 +5,7 @@
 const root = document.getElementById("event");
 if (root) start();
 
-function el(tag, className, text) {
+export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;

@@ -2,15 +2,10 @@
 // on the page links to it; after a click on "Notify me" (never asked unprompted), a browser
 // Notification too, if the tab is hidden. The page knows the reader's questions from "Your
 // questions" (data-mine-id, private to them) and from questions asked in place (feedback.js).
+import { el } from "./feedback.js";
+
 const root = document.getElementById("event");
 if (root) start();
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function start() {
   const mine = new Set([...document.querySelectorAll("[data-mine-id]")].map((n) => n.dataset.mineId));

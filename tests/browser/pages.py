@@ -77,7 +77,8 @@ class ReaderPage:
             self.page.locator("#q-to").select_option(label=to)
         self.page.get_by_role("button", name="Send question").click()
         if self.js:  # asked in place (static/js/feedback.js): the page stays
-            expect(self.page.locator("#ask-status")).to_have_text("Thanks — an editor will read it.")
+            status = self.page.locator("#ask-status")
+            expect(status).to_have_text("Thanks — an editor will read it.")
         else:
             self.expect_notice("awaits moderation")
 

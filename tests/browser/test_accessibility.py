@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import DemoSite, Hygiene, LiveEvent
 from tests.browser.helpers import assert_accessible
-from tests.browser.pages import ConsolePage, DeskPage, ReaderPage, tab_to, wait_live
+from tests.browser.pages import ConsolePage, DeskPage, ReaderPage, tab_to
 from tests.browser.tour import PAGE_TYPES, visit
 from tests.conftest import LiveServer
 

@@ -68,8 +68,10 @@ def test_the_asker_is_told_in_page_and_by_a_notification_when_the_tab_is_hidden(
     notice = page.locator("#answered-notices .answered-notice")
     expect(notice).to_contain_text("Your question was answered by Maria Ashdown — read the answer")
     wait_until(
-        lambda: page.evaluate("window.__notifications")
-        == ["Your question was answered by Maria Ashdown"],
+        lambda: (
+            page.evaluate("window.__notifications")
+            == ["Your question was answered by Maria Ashdown"]
+        ),
         what="the browser Notification",
     )
     notice.get_by_role("link", name="read the answer").click()

@@ -72,7 +72,9 @@ function setUpAsking() {
       return;
     }
     listAsMine(data.id, data.status, body.value);
-    body.value = "";
+    body.value = ""; // as the page after a reload would be; the name is kept for the next one
+    const to = form.querySelector("select[name=to]");
+    if (to) to.value = "";
     status.textContent = message;
     updateTokens(data.csrf_token);
     document.dispatchEvent(new CustomEvent("livepanel:asked", { detail: { id: data.id, status: data.status } }));

@@ -35,6 +35,7 @@ from panel.lockouts import Lockouts
 from panel.moderation import Moderation
 from panel.presence import DeskPresence
 from panel.questions import Questions
+from panel.reports import Reports
 from panel.roster import Roster
 from panel.schedule import Schedule
 from panel.sessions import SessionsEnded, StaffSessions
@@ -65,6 +66,7 @@ class Actions:
         self.backstage = Backstage(store, clock, settings)
         self.undo = Undo(store, clock, settings)
         self.presence = DeskPresence(store, clock, settings)
+        self.reports = Reports(store, clock, settings)
         # The flat names: the same bound methods.
         self.check_question = self.questions.check
         self.post_question = self.questions.post

@@ -45,6 +45,7 @@ from panel.web import (
     live,
     mine,
     readers,
+    reports,
     sharing,
 )
 from panel.web.assets import Assets, HashedStaticFiles
@@ -54,6 +55,7 @@ from panel.web.base import (
     html_error_page,
     json_error,
     services,
+    wants_json,
 )
 from panel.web.caching import PrivateWhenPersonal
 from panel.web.pagecache import PageCache
@@ -78,6 +80,8 @@ def routes() -> list[Any]:
         Route("/events/{slug}/mine", mine.my_questions),
         Route("/events/{slug}/questions", readers.post_question_form, methods=["POST"]),
         Route("/questions/{question_id:int}/upvote", readers.upvote_form, methods=["POST"]),
+        Route("/events/{slug}/reports", reports.post_report, methods=["POST"]),
+        Route("/api/v1/events/{slug}/reports", reports.list_reports),
         # Served by PublicStream, in front of the middleware; listed here as the fallback.
         WebSocketRoute("/events/{slug}/live", live.reader_stream),
         WebSocketRoute("/staff/events/{slug}/live", live.staff_stream),
@@ -305,7 +309,8 @@ async def rule_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RuleError)
     status = STATUS_FOR_CODE.get(exc.code, 400)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-    if request.url.path.startswith("/api/"):
+    # A reader's form posted by fetch (static/js/feedback.js) asks for JSON too.
+    if request.url.path.startswith("/api/") or wants_json(request):
         return json_error(exc.code, exc.message, status, headers=headers)
     response = html_error_page(request, status, "That did not work", exc.message)
     response.headers.update(headers or {})

@@ -36,6 +36,8 @@ class Settings:
     questions_per_minute_reader: int = 5
     questions_per_minute_ip: int = 30
     upvotes_per_minute_ip: int = 60
+    reports_per_minute_reader: int = 5
+    reports_per_minute_ip: int = 30
     # The console: a backstage note's length, and how long an untouched answer box keeps
     # its "being answered by" mark.
     note_max_chars: int = 1000

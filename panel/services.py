@@ -70,6 +70,7 @@ class Services:
     login_limiter: Limiter
     upvote_limiter: Limiter
     counts: CountsAnnouncer
+    report_limiters: tuple[Limiter, Limiter]  # per reader, per IP
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Per public channel: its audience in the other processes, as of the last tick.
     elsewhere: dict[str, int] = field(default_factory=dict)
@@ -115,6 +116,10 @@ class Services:
             login_limiter=shared.limiter("login", 10),
             upvote_limiter=shared.limiter("upvote", settings.upvotes_per_minute_ip),
             counts=CountsAnnouncer(store, broker, clock, settings.counts_frame_seconds),
+            report_limiters=(
+                shared.limiter("report-reader", settings.reports_per_minute_reader),
+                shared.limiter("report-ip", settings.reports_per_minute_ip),
+            ),
         )
 
     @property

@@ -45,23 +45,29 @@ class Votes:
 
     async def upvote(self, question_id: int, reader_id: str) -> int:
         """Count one upvote per reader; returns the new total."""
+        total, _ = await self.cast(question_id, reader_id)
+        return total
 
-        async def job(tx: Tx) -> tuple[int, bool]:
+    async def cast(self, question_id: int, reader_id: str) -> tuple[int, bool]:
+        """Count one upvote per reader: the total, and whether this vote counted (False:
+        the reader had upvoted the question already)."""
+
+        async def job(tx: Tx) -> tuple[int, bool, bool]:
             question = await tx.question(question_id)
             if question.status != QuestionStatus.APPROVED:
                 raise RuleError("not_found", "No such question.")
             if not await tx.repo.add_upvote(question.id, reader_id, tx.now):
-                return question.upvotes, False  # this reader's vote counted already
+                return question.upvotes, False, False  # this reader's vote counted already
             owed = not self._may_announce(question.id)  # if so, announced after the window
             if not owed:
                 await publish_question(tx, question.id, p.QUESTION_UPDATED)
             # The same transaction read the count and added this vote to it.
-            return question.upvotes + 1, owed
+            return question.upvotes + 1, True, owed
 
-        total, owed = await self.write(Actor("reader", reader_id), job)
+        total, counted, owed = await self.write(Actor("reader", reader_id), job)
         if owed:
             self._owed.set()  # after the commit, so the tally's next read sees this vote
-        return total
+        return total, counted
 
     def _may_announce(self, question_id: int) -> bool:
         """Whether this vote's frame may go out now; if so, the window starts again."""

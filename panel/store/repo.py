@@ -13,6 +13,7 @@ from panel.store.log import LogRows
 from panel.store.people import PeopleRows
 from panel.store.presence import PresenceRows
 from panel.store.questions import QuestionRows
+from panel.store.reports import ReportRows
 from panel.store.rows import Conn, Row
 from panel.store.sessions import SessionRows
 from panel.store.staffroom import StaffroomRows
@@ -33,6 +34,7 @@ class Repo(
     LeaseRows,
     PresenceRows,
     CountRows,
+    ReportRows,
 ):
     """All queries on one connection: `Repo(conn, dialect)`. In a write, `frames` collects
     what the change appended."""

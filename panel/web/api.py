@@ -177,8 +177,10 @@ async def upvote(request: Request) -> Response:
             429,
             headers={"Retry-After": str(wait)},
         )
-    total = await svc.votes.upvote(request.path_params["question_id"], reader_id(request))
-    return JSONResponse({"id": request.path_params["question_id"], "upvotes": total})
+    question_id = request.path_params["question_id"]
+    total, counted = await svc.votes.cast(question_id, reader_id(request))
+    # counted: false when this reader had upvoted it already (the total is unchanged).
+    return JSONResponse({"id": question_id, "upvotes": total, "counted": counted})
 
 
 async def moderate(request: Request) -> Response:

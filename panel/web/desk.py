@@ -34,6 +34,7 @@ from panel.web.desk_confirm import (
 )
 from panel.web.desk_undo import offer_undo
 from panel.web.eventview import STATUS_LABELS
+from panel.web.reports import report_counts
 
 STATUS_CONTROLS = {
     EventStatus.SCHEDULED: "Open advance questions",
@@ -238,6 +239,7 @@ async def _queue_context(
         "asker_reasons": openness.STANDARD_REASONS,
         "asker_note_limit": openness.ASKER_NOTE_MAX_CHARS,
         "kept_reject": request.session.get(KEPT_REJECT),
+        "reports": await report_counts(svc.store, event.id),  # readers' reports (web/reports.py)
     }
 
 

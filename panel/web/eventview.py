@@ -113,7 +113,10 @@ async def load_event_view(
     shown = [] if listed else await _public_questions(repo, event.id, people)
     mine = []
     if reader:
-        mine = [mine_item(q) for q in await repo.reader_questions(event.id, reader)]
+        asked = await repo.reader_questions(event.id, reader)
+        answer_to = await first_answers(repo, event.id, [q for q in asked if q.answered])
+        # "read the answer" (_mine_answer_link.html)
+        mine = [{**mine_item(q), "answer_id": answer_to.get(q.id)} for q in asked]
     start, end = event.local(event.starts_at), event.local(event.ends_at)
     return EventView(
         event=event,
@@ -154,3 +157,16 @@ async def _public_questions(
         }
         for q in top
     ]
+
+
+async def first_answers(repo: Repo, event_id: int, answered: list[Question]) -> dict[int, int]:
+    """The first published answer's id for each of these questions (read only when the
+    reader has an answered question)."""
+    if not answered:
+        return {}
+    wanted = {q.id for q in answered}
+    first: dict[int, int] = {}
+    for a in await repo.answers_for_event(event_id):
+        if a.question_id in wanted:
+            first.setdefault(a.question_id, a.id)
+    return first

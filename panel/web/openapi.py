@@ -259,6 +259,19 @@ OPENAPI: dict[str, Any] = {
                 ],
             )
         },
+        "/api/v1/events/{slug}/reports": {
+            "get": _op(
+                "Readers' reports of published questions and answers (editors only)",
+                _json(
+                    {
+                        "type": "object",
+                        "properties": {"reports": {"type": "array", "items": {"type": "object"}}},
+                    },
+                    "Reports",
+                ),
+                params=[SLUG],
+            )
+        },
     },
     "components": {
         "schemas": {

@@ -13,6 +13,7 @@ from panel.web.base import (
     check_reader_form,
     current_reader,
     event_or_404,
+    json_error,
     page_cache,
     parse_form,
     read_reader_form,
@@ -22,6 +23,7 @@ from panel.web.base import (
     session_if_any,
     site_url,
     templates,
+    wants_json,
 )
 from panel.web.caching import LIVE, PRIVATE
 from panel.web.eventview import (
@@ -31,6 +33,7 @@ from panel.web.eventview import (
     date_label,
     load_event_view,
 )
+from panel.web.feedback import ALREADY_UPVOTED, asked_in_place, upvoted_in_place
 from panel.web.pagecache import PageCache, RenderedList
 from panel.web.share_meta import event_meta, page_meta
 
@@ -110,7 +113,12 @@ def _render_list(request: Request, pages: PageCache, view: EventView) -> Rendere
     html = (
         templates(request)
         .get_template("_questions.html")
-        .render(questions=view.questions, tz=view.event.timezone, csrf_token=pages.placeholder)
+        .render(
+            questions=view.questions,
+            tz=view.event.timezone,
+            csrf_token=pages.placeholder,
+            slug=view.event.slug,  # the report forms' address
+        )
     )
     return pages.put(view.event.id, view.last_seq, view.list_key, html, len(view.questions))
 
@@ -147,6 +155,8 @@ async def post_question_form(request: Request) -> Response:
     }
 
     async def refused(message: str, status: int) -> Response:
+        if wants_json(request):  # asked in place (static/js/feedback.js): the page keeps the text
+            return json_error("refused", message, status)
         return await _event_response(request, event, PRIVATE, {**kept, "error": message}, status)
 
     try:
@@ -172,6 +182,8 @@ async def post_question_form(request: Request) -> Response:
         return await refused(exc.message, STATUS_FOR_CODE.get(exc.code, 400))
     if not created:
         await give_back_quota(request)  # a form sent twice counts once
+    if wants_json(request):
+        return asked_in_place(request, question.id, question.status)
     request.session["notice"] = (
         "Thank you: your question is published."
         if question.status == "approved"
@@ -188,10 +200,15 @@ async def upvote_form(request: Request) -> Response:
     ip = request.client.host if request.client else "unknown"
     if await svc.upvote_limiter.retry_after(f"ip:{ip}"):
         raise RuleError("rate_limited", "Too many upvotes from here; try again in a minute.")
-    await svc.votes.upvote(question_id, reader_id(request))
+    total, counted = await svc.votes.cast(question_id, reader_id(request))
+    if wants_json(request):
+        return upvoted_in_place(question_id, total, counted)
     async with svc.store.read() as repo:
         question = await repo.question(question_id)
         event = await repo.event_by_id(question.event_id) if question else None
+    if not counted:  # said, not silently ignored; the notice is by the form, so go there
+        request.session["notice"] = ALREADY_UPVOTED
+        return RedirectResponse(f"/events/{event.slug}#ask" if event else "/", status_code=303)
     return RedirectResponse(
         f"/events/{event.slug}#q-{question_id}" if event else "/", status_code=303
     )

@@ -3,6 +3,8 @@
 // sanitised by the server before it was sent.
 import { openStream, showConnection, wsUrl } from "./socket.js";
 import { moderationHandlers } from "./openness.js";
+import "./feedback.js"; // asking, upvoting and reporting in place; "Questions are closed"
+import "./notify.js"; // told when answered
 
 const root = document.getElementById("event");
 if (root) start(root);
@@ -64,6 +66,7 @@ function start(root) {
     }
     const handler = handlers[frame.type];
     if (handler) handler(frame.data);
+    document.dispatchEvent(new CustomEvent("livepanel:frame", { detail: frame })); // for feedback.js, notify.js
     document.getElementById("no-questions").hidden = questions.children.length > 0;
   }
 
@@ -237,14 +240,4 @@ function start(root) {
     badge.textContent = STATUS_TEXT[status] || status;
     badge.className = `badge badge-${status}`;
   }
-
-  // Upvote without leaving the page; the form still works without JavaScript.
-  questions.addEventListener("submit", async (event) => {
-    const form = event.target.closest(".upvote-form");
-    if (!form) return;
-    event.preventDefault();
-    const id = form.closest("[data-question-id]").dataset.questionId;
-    const response = await fetch(`/api/v1/questions/${id}/upvote`, { method: "POST" });
-    if (response.ok) form.querySelector("button").disabled = true;
-  });
 }

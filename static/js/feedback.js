@@ -86,6 +86,7 @@ function listAsMine(id, status, text) {
   let list = document.querySelector("#ask .mine ul");
   if (!list) {
     const mine = el("div", "mine");
+    mine.id = "mine"; // static/js/openness.js finds the asker's questions by it
     mine.setAttribute("aria-labelledby", "mine-heading");
     const heading = el("h3", "", "Your questions");
     heading.id = "mine-heading";

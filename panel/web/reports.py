@@ -36,8 +36,9 @@ async def post_report(request: Request) -> Response:
     kind = form.get("kind")
     target_id = whole_number(str(form.get("id", "")))
     back = f"/events/{event.slug}#{'a' if kind == 'answer' else 'q'}-{target_id or ''}"
+    # A forged or stale form is refused outright (403), like every other form.
+    check_reader_form(request, form)
     try:
-        check_reader_form(request, form)
         report = svc.actions.reports.check(
             kind, target_id, form.get("reason"), form.get("detail", "")
         )

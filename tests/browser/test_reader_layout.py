@@ -50,9 +50,12 @@ def upvote(server: LiveServer, question_id: int, voters: int) -> None:
 
 
 def order_of(page: Page) -> list[int]:
-    return [int(x) for x in page.locator("#questions > article").evaluate_all(
-        "(nodes) => nodes.map((n) => n.dataset.questionId)"
-    )]
+    return [
+        int(x)
+        for x in page.locator("#questions > article").evaluate_all(
+            "(nodes) => nodes.map((n) => n.dataset.questionId)"
+        )
+    ]
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -136,8 +139,9 @@ def test_sort_by_votes_with_javascript_is_remembered(
     page = ana.page
     assert order_of(page) == sorted(votes, reverse=True)
     wait_until(
-        lambda: page.locator(f"#q-{top_first(votes)[0]} .upvotes").get_attribute("data-upvotes")
-        == "3",
+        lambda: (
+            page.locator(f"#q-{top_first(votes)[0]} .upvotes").get_attribute("data-upvotes") == "3"
+        ),
         what="the votes shown live",
     )
     page.get_by_role("link", name="Top").click()

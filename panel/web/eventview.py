@@ -22,6 +22,24 @@ from panel.render import markdown_to_html
 from panel.store import Repo
 from panel.web.pagecache import PageCache, RenderedList
 
+# The Q&A list's orders (`?order=`): "newest" first, as a live page is read from the top, or
+# "top": most upvoted first. Pinned questions lead in both. Newest is the default because a
+# live Q&A is followed like a live blog: a reader coming back wants what was just answered.
+ORDERS = ("newest", "top")
+DEFAULT_ORDER = "newest"
+
+
+def parse_order(value: str | None) -> str:
+    """The list order a reader asked for; anything unknown is the default (a public page
+    never fails over a query string)."""
+    return value if value in ORDERS else DEFAULT_ORDER
+
+
+def top_first(shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pinned first, then the most upvoted; ties keep the store's order (the newest first)."""
+    return sorted(shown, key=lambda item: (not item["q"]["pinned"], -item["q"]["upvotes"]))
+
+
 STATUS_LABELS = {
     EventStatus.DRAFT: "Draft",
     EventStatus.SCHEDULED: "Upcoming",
@@ -70,6 +88,7 @@ class EventView:
     # at this version (then `questions` is left empty: nothing of it was read).
     list_key: Hashable = None
     listed: RenderedList | None = None
+    order: str = DEFAULT_ORDER
 
     @property
     def on_now_ids(self) -> set[int]:
@@ -89,8 +108,10 @@ async def load_event_view(
     now: datetime,
     reader: str | None = None,
     pages: PageCache | None = None,
+    order: str = DEFAULT_ORDER,
 ) -> EventView:
-    """Read an event and its public Q&A in one snapshot (last_seq matches what is shown).
+    """Read an event and its public Q&A in one snapshot (last_seq matches what is shown),
+    the questions in `order` (ORDERS).
 
     With `pages` holding the list rendered at this version, the questions are not read."""
     event = await repo.event_by_id(event.id) or event
@@ -98,7 +119,7 @@ async def load_event_view(
     lineup = await repo.lineup(event.id)
     people = {p.id: p for p in lineup.everyone()}
     key = list_key(event, people)
-    listed = pages.get(event.id, key) if pages else None
+    listed = pages.get(event.id, key, order) if pages else None
     current = current_slot(slots, now) if event.status == EventStatus.LIVE else None
     schedule = [
         {
@@ -111,6 +132,8 @@ async def load_event_view(
         for s in slots
     ]
     shown = [] if listed else await _public_questions(repo, event.id, people)
+    if order == "top":
+        shown = top_first(shown)
     mine = []
     if reader:
         asked = await repo.reader_questions(event.id, reader)
@@ -133,6 +156,7 @@ async def load_event_view(
         mine=mine,
         list_key=key,
         listed=listed,
+        order=order,
     )
 
 

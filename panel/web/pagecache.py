@@ -30,34 +30,41 @@ class RenderedList:
 
 
 class PageCache:
-    """The newest rendered list of the most recently viewed events, at most `size` events."""
+    """The newest rendered list of the most recently viewed events, at most `size` lists.
 
-    def __init__(self, size: int = 8) -> None:
+    An event may have one list per `variant` (its order: "top" or "newest")."""
+
+    def __init__(self, size: int = 16) -> None:
         self.size = size
         # A fresh placeholder per cache: readers' text can neither guess nor contain it.
         self.placeholder = f"csrf-{secrets.token_hex(16)}"
-        self._lists: OrderedDict[int, tuple[int, Hashable, RenderedList]] = OrderedDict()
+        self._lists: OrderedDict[tuple[int, str], tuple[int, Hashable, RenderedList]] = (
+            OrderedDict()
+        )
 
-    def get(self, event_id: int, key: Hashable) -> RenderedList | None:
-        found = self._lists.get(event_id)
+    def get(self, event_id: int, key: Hashable, variant: str = "") -> RenderedList | None:
+        found = self._lists.get((event_id, variant))
         if found is None or found[1] != key:
             return None
-        self._lists.move_to_end(event_id)
+        self._lists.move_to_end((event_id, variant))
         return found[2]
 
-    def put(self, event_id: int, seq: int, key: Hashable, html: str, count: int) -> RenderedList:
+    def put(
+        self, event_id: int, seq: int, key: Hashable, html: str, count: int, variant: str = ""
+    ) -> RenderedList:
         """Keep the list unless a newer seq of the event is already kept; returns it either way."""
         rendered = RenderedList(tuple(html.split(self.placeholder)), count)
-        kept = self._lists.get(event_id)
+        kept = self._lists.get((event_id, variant))
         if kept is None or kept[0] <= seq:
-            self._lists[event_id] = (seq, key, rendered)
-            self._lists.move_to_end(event_id)
+            self._lists[(event_id, variant)] = (seq, key, rendered)
+            self._lists.move_to_end((event_id, variant))
             while len(self._lists) > self.size:
                 self._lists.popitem(last=False)
         return rendered
 
     def forget(self, event_id: int) -> None:
-        self._lists.pop(event_id, None)
+        for kept in [k for k in self._lists if k[0] == event_id]:
+            del self._lists[kept]
 
     def clear(self) -> None:
         self._lists.clear()

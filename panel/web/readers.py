@@ -27,11 +27,14 @@ from panel.web.base import (
 )
 from panel.web.caching import LIVE, PRIVATE
 from panel.web.eventview import (
+    DEFAULT_ORDER,
+    ORDERS,
     STATUS_LABELS,
     EventView,
     clock_label,
     date_label,
     load_event_view,
+    parse_order,
 )
 from panel.web.feedback import ALREADY_UPVOTED, asked_in_place, upvoted_in_place
 from panel.web.pagecache import PageCache, RenderedList
@@ -85,7 +88,10 @@ async def _event_response(
     svc = services(request)
     pages = page_cache(request)
     async with svc.store.read() as repo:
-        view = await load_event_view(repo, event, svc.clock.now(), current_reader(request), pages)
+        order = parse_order(request.query_params.get("order"))  # the reader's sort (layout)
+        view = await load_event_view(
+            repo, event, svc.clock.now(), current_reader(request), pages, order
+        )
         counts = await repo.question_counts(event.id)  # templates/_counts.html
     listed = view.listed or _render_list(request, pages, view)
     session = session_if_any(request)
@@ -118,9 +124,11 @@ def _render_list(request: Request, pages: PageCache, view: EventView) -> Rendere
             tz=view.event.timezone,
             csrf_token=pages.placeholder,
             slug=view.event.slug,  # the report forms' address
+            order=view.order,  # kept by the upvote forms without JavaScript
         )
     )
-    return pages.put(view.event.id, view.last_seq, view.list_key, html, len(view.questions))
+    count = len(view.questions)
+    return pages.put(view.event.id, view.last_seq, view.list_key, html, count, view.order)
 
 
 async def limit_reached(request: Request) -> int:
@@ -190,12 +198,19 @@ async def post_question_form(request: Request) -> Response:
         else "Thank you: your question awaits moderation. Only you can see it until an editor "
         "publishes it."
     )
-    return RedirectResponse(f"/events/{event.slug}#ask", status_code=303)
+    back = _order_query(str(form.get("order", "")))  # the reader's sort stays (layout)
+    return RedirectResponse(f"/events/{event.slug}{back}#ask", status_code=303)
+
+
+def _order_query(order: str) -> str:
+    """`?order=…` for a sort the reader chose, "" for the default."""
+    return f"?order={order}" if order in ORDERS and order != DEFAULT_ORDER else ""
 
 
 async def upvote_form(request: Request) -> Response:
     svc = services(request)
-    await read_reader_form(request)
+    form = await read_reader_form(request)
+    back = _order_query(str(form.get("order", "")))  # the reader's sort stays (layout)
     question_id = request.path_params["question_id"]
     ip = request.client.host if request.client else "unknown"
     if await svc.upvote_limiter.retry_after(f"ip:{ip}"):
@@ -208,9 +223,11 @@ async def upvote_form(request: Request) -> Response:
         event = await repo.event_by_id(question.event_id) if question else None
     if not counted:  # said, not silently ignored; the notice is by the form, so go there
         request.session["notice"] = ALREADY_UPVOTED
-        return RedirectResponse(f"/events/{event.slug}#ask" if event else "/", status_code=303)
+        return RedirectResponse(
+            f"/events/{event.slug}{back}#ask" if event else "/", status_code=303
+        )
     return RedirectResponse(
-        f"/events/{event.slug}#q-{question_id}" if event else "/", status_code=303
+        f"/events/{event.slug}{back}#q-{question_id}" if event else "/", status_code=303
     )
 
 

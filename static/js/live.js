@@ -5,9 +5,12 @@ import { openStream, showConnection, wsUrl } from "./socket.js";
 import { moderationHandlers } from "./openness.js";
 import "./feedback.js"; // asking, upvoting and reporting in place; "Questions are closed"
 import "./notify.js"; // told when answered
+import "./readerlayout.js"; // audience count, the panel's "on now" labels
+import { followRememberedOrder, placeBefore } from "./order.js"; // "Top" or "Newest"
+import { newItemsBar } from "./newitems.js"; // "3 new answers — show"
 
 const root = document.getElementById("event");
-if (root) start(root);
+if (root && !followRememberedOrder(root)) start(root);
 
 function start(root) {
   const slug = root.dataset.slug;
@@ -64,11 +67,16 @@ function start(root) {
       lastSeq = frame.seq;
       root.dataset.lastSeq = String(lastSeq);
     }
+    if (!held.take(frame)) run(frame); // held back while the reader is down the list
+    document.dispatchEvent(new CustomEvent("livepanel:frame", { detail: frame })); // for feedback.js, notify.js
+  }
+
+  function run(frame) {
     const handler = handlers[frame.type];
     if (handler) handler(frame.data);
-    document.dispatchEvent(new CustomEvent("livepanel:frame", { detail: frame })); // for feedback.js, notify.js
     document.getElementById("no-questions").hidden = questions.children.length > 0;
   }
+  const held = newItemsBar(questions, run);
 
   openStream(() => wsUrl(`/events/${encodeURIComponent(slug)}/live?since=${lastSeq}`), {
     onFrames: (frames) => frames.forEach(apply),
@@ -134,12 +142,11 @@ function start(root) {
     let label = head.querySelector(".pin-label");
     if (pinned && !label) head.prepend(el("p", "pin-label", "Pinned"));
     if (!pinned && label) label.remove();
-    // Pinned questions lead; the rest keep newest first.
+    // Pinned questions lead; the rest in the reader's order (order.js).
     if (pinned) {
       questions.prepend(article);
     } else if (!article.parentNode || article.dataset.wasPinned === "true") {
-      const firstUnpinned = [...questions.children].find((n) => n !== article && !n.classList.contains("pinned"));
-      questions.insertBefore(article, firstUnpinned || null);
+      questions.insertBefore(article, placeBefore(questions, article));
     }
     article.dataset.wasPinned = String(pinned);
   }

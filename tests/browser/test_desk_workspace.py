@@ -4,6 +4,7 @@ visible keyboard focus, and which other editors have the desk open and what they
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -164,6 +165,7 @@ def test_search_and_filters_work_without_javascript(
     page.get_by_label("Search", exact=True).fill("chloe")
     page.get_by_label("Show").select_option("pending")
     page.get_by_role("button", name="Apply", exact=True).click()
+    page.wait_for_url(re.compile(r"q=chloe.*status=pending"))  # the form's navigation is over
     page.reload()
     expect(page.get_by_label("Search", exact=True)).to_have_value("chloe")
     expect(page.locator(".workspace-column")).to_have_count(1)

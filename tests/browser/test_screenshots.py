@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from tests.browser.conftest import ROOT, DemoSite, Hygiene
@@ -34,6 +35,18 @@ def destinations() -> list[Path]:
     return folders
 
 
+def capture(page: Page, full_page: bool, attempts: int = 3) -> bytes:
+    """A screenshot; Chromium now and then answers "Unable to capture screenshot" on a busy
+    machine (seen once in CI on a page that had rendered), so that one error is tried again."""
+    for attempt in range(attempts):
+        try:
+            return page.screenshot(full_page=full_page, animations="disabled", caret="hide")
+        except PlaywrightError as exc:
+            if "Unable to capture screenshot" not in str(exc) or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 @pytest.mark.parametrize("kind", list(PAGE_TYPES))
 def test_screenshot(
     kind: str, demo_site: DemoSite, open_page: Callable[..., Page], hygiene: Hygiene
@@ -43,9 +56,7 @@ def test_screenshot(
         page = visit(kind, demo_site, open_page, hygiene, width=width, height=height)
         # The focus ring of a just-submitted button is not part of the picture.
         page.evaluate("document.activeElement && document.activeElement.blur()")
-        image = page.screenshot(
-            full_page=kind in FULL_PAGE and label == "desktop", animations="disabled", caret="hide"
-        )
+        image = capture(page, full_page=kind in FULL_PAGE and label == "desktop")
         for folder in folders:
             (folder / f"{kind}-{label}.png").write_bytes(image)
         page.context.close()

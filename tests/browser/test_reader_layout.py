@@ -208,7 +208,35 @@ def test_panel_on_now_labels_follow_a_slot_change(
     expect(page.locator(f"#panelist-{sandra} .now-label")).to_have_count(0)
     expect(labelled).to_have_count(3)
     expect(ana.on_now()).to_have_text(["Maria Ashdown", "Jenna Holt", "Kerry Dale"])
+    # The schedule's "now" label moves with the slot.
+    first, second = live_event.slots[0], live_event.slots[1]
+    expect(page.locator(f'.slot[data-slot-id="{second}"] .now-label')).to_have_text("now")
+    expect(page.locator(f'.slot[data-slot-id="{first}"] .now-label')).to_have_count(0)
+    expect(page.locator(".slots .now-label")).to_have_count(1)
     assert ana.same_document()
+
+
+def test_a_remembered_order_never_costs_the_reader_a_notice(
+    live_event: LiveEvent, reader: Callable[..., ReaderPage]
+) -> None:
+    """Following the remembered order reloads the page; a page carrying a one-time notice (here:
+    a question posted the plain way, as without JavaScript) is left as it is."""
+    ana = reader()
+    page = ana.page
+    page.get_by_role("link", name="Top").click()  # remembered
+    page.wait_for_url(re.compile(r"\?order=top"))
+    page.goto(f"/events/{live_event.slug}")
+    page.wait_for_url(re.compile(r"\?order=top"))  # followed on a plain visit
+    page.goto(f"/events/{live_event.slug}?order=newest")  # a shared link: Top stays remembered
+    wait_live(page)
+    page.locator("#q-body").fill("Is there an age limit for applying?")
+    # Posted past feedback.js (a plain submit, no submit event): the server's redirect has no
+    # ?order= and its page carries the one-time thank-you notice.
+    page.evaluate("HTMLFormElement.prototype.submit.call(document.getElementById('question-form'))")
+    expect(page.locator("#ask .notice")).to_contain_text("awaits moderation")
+    wait_live(page)
+    assert "order=" not in page.url
+    expect(page.locator("#ask .notice")).to_contain_text("awaits moderation")
 
 
 @pytest.mark.parametrize("width", [320, 375, 1280])

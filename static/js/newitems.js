@@ -1,8 +1,9 @@
 // Live updates never move what the reader is reading. While they are scrolled down into the Q&A
 // list, new questions and answers (and moves: pinning, merging) are held back and a bar says
 // "3 new answers — show"; pressing it puts them in (and re-sorts a "Top" list). While the top of
-// the list is on screen, frames go in at once. Upvote counts change in place; a "Top" list is
-// re-sorted only on "show" or when its top is on screen.
+// the list is on screen, frames go in at once, and so does an answer that lands below the screen.
+// Upvote counts change in place; a "Top" list is re-sorted only on "show" or when its top is on
+// screen.
 import { resort } from "./order.js";
 
 export function newItemsBar(questions, run) {
@@ -27,6 +28,14 @@ export function newItemsBar(questions, run) {
     return false;
   }
 
+  // An answer added under a question whose end is below the screen moves nothing the reader
+  // sees, so it goes in at once (and is there when they scroll on).
+  function belowTheScreen(frame) {
+    if (frame.type !== "answer.published") return false;
+    const holder = shown(`q-${frame.data.answer.question_id}-answers`);
+    return Boolean(holder) && holder.getBoundingClientRect().bottom > window.innerHeight;
+  }
+
   function take(frame) {
     const type = frame.type || "";
     if (!type.startsWith("question.") && !type.startsWith("answer.")) return false;
@@ -47,7 +56,7 @@ export function newItemsBar(questions, run) {
       resort(questions);
       return true;
     }
-    if (!held.length && !movesSomething(frame)) {
+    if (!held.length && (!movesSomething(frame) || belowTheScreen(frame))) {
       if (type === "question.updated") resortDue = true; // votes changed: re-sort later
       return false;
     }

@@ -193,6 +193,26 @@ def test_new_answers_while_scrolled_down_wait_behind_a_bar(
     expect(page.locator("#qa-heading")).to_be_focused()
 
 
+def test_an_answer_below_the_screen_goes_in_at_once(
+    server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
+) -> None:
+    """Nothing the reader sees moves, so nothing is held back and no bar appears."""
+    ids = [publish(server, live_event, f"Long question number {n}?", answers=1) for n in range(8)]
+    ana = reader(height=600)
+    page = ana.page
+    page.evaluate(f"document.getElementById('q-{ids[5]}').scrollIntoView({{block: 'start'}})")
+    oldest = ana.question(ids[0]).bounding_box()
+    assert oldest is not None and oldest["y"] > 600, "the oldest question is below the screen"
+    before = page.evaluate("window.scrollY")
+    reading = ana.question(ids[5]).bounding_box()
+
+    answer(server, live_event, ids[0], "A live answer further down")
+    expect(ana.answers(ids[0])).to_have_count(2)
+    expect(page.locator("#new-items")).to_be_empty()
+    assert page.evaluate("window.scrollY") == before
+    assert ana.question(ids[5]).bounding_box() == reading
+
+
 def test_panel_on_now_labels_follow_a_slot_change(
     server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
 ) -> None:

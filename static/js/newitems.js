@@ -100,7 +100,8 @@ export function newItemsBar(questions, run) {
     button.textContent = label();
   }
 
-  // Put in what was held, in the order it came; with `jump`, take the reader to the list's top.
+  // Put in what was held, in the order it came; with `jump`, take the reader (and the focus) to
+  // the highest of the new items, or to the list's heading when that is the list's first item.
   function show(jump) {
     const frames = held;
     held = [];
@@ -108,11 +109,23 @@ export function newItemsBar(questions, run) {
     resort(questions);
     resortDue = false;
     showBar();
-    if (jump) {
-      const heading = document.getElementById("qa-heading");
-      heading?.scrollIntoView({ block: "start" });
-      heading?.focus({ preventScroll: true });
-    }
+    if (jump) goTo(highestNew(frames));
+  }
+
+  function highestNew(frames) {
+    const added = frames
+      .map((f) => (f.type === "question.published" ? shown(`q-${f.data.question.id}`) : f.type === "answer.published" ? shown(`a-${f.data.answer.id}`) : null))
+      .filter((node) => node && questions.contains(node));
+    return added.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)[0] || null;
+  }
+
+  function goTo(node) {
+    const inFirst = !node || questions.firstElementChild?.contains(node);
+    const target = inFirst ? document.getElementById("qa-heading") : node;
+    if (!target) return;
+    if (!target.hasAttribute("tabindex")) target.tabIndex = -1;
+    target.scrollIntoView({ block: "start" });
+    target.focus({ preventScroll: true });
   }
 
   // Back at the top of the list: a "Top" list catches up with the votes.

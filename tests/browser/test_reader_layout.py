@@ -193,6 +193,27 @@ def test_new_answers_while_scrolled_down_wait_behind_a_bar(
     expect(page.locator("#qa-heading")).to_be_focused()
 
 
+def test_show_takes_the_reader_to_a_new_answer_down_the_list(
+    server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
+) -> None:
+    """An answer to the question being read is shown where it is, not at the list's top."""
+    ids = [publish(server, live_event, f"Long question number {n}?", answers=1) for n in range(8)]
+    ana = reader()
+    page = ana.page
+    page.evaluate(f"document.getElementById('q-{ids[4]}').scrollIntoView({{block: 'start'}})")
+    before = page.evaluate("window.scrollY")
+    answer(server, live_event, ids[4], "The answer to what you are reading")
+    bar = page.locator("#new-items button")
+    expect(bar).to_have_text("1 new answer — show")
+    assert page.evaluate("window.scrollY") == before
+    bar.click()
+    expect(ana.answers(ids[4])).to_have_count(2)
+    new = ana.answers(ids[4]).last
+    expect(new).to_be_focused()
+    expect(new).to_be_in_viewport()
+    assert page.evaluate("window.scrollY") >= before  # not back to the top of the list
+
+
 def test_an_answer_below_the_screen_goes_in_at_once(
     server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
 ) -> None:

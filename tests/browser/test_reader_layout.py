@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -162,17 +161,24 @@ def test_sort_by_votes_with_javascript_is_remembered(
     )
 
 
+def scrolled_down(
+    server: LiveServer, event: LiveEvent, reader: Callable[..., ReaderPage], at: int, **size: int
+) -> tuple[ReaderPage, list[int], float]:
+    """Eight answered questions (the newest first); the reader has scrolled question `at` (0:
+    the oldest) to the top of the screen. Returns the page, the ids and window.scrollY."""
+    ids = [publish(server, event, f"Long question number {n}?", answers=1) for n in range(8)]
+    ana = reader(**size)
+    ana.page.evaluate(f"document.getElementById('q-{ids[at]}').scrollIntoView({{block: 'start'}})")
+    return ana, ids, ana.page.evaluate("window.scrollY")
+
+
 def test_new_answers_while_scrolled_down_wait_behind_a_bar(
     server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
 ) -> None:
-    ids = [publish(server, live_event, f"Long question number {n}?", answers=1) for n in range(8)]
-    ana = reader()
+    ana, ids, before = scrolled_down(server, live_event, reader, at=3)
     page = ana.page
     top_id = ids[-1]  # the newest leads
     reading = ana.question(ids[3])
-    reading.scroll_into_view_if_needed()
-    page.evaluate(f"document.getElementById('q-{ids[3]}').scrollIntoView({{block: 'start'}})")
-    before: dict[str, Any] = page.evaluate("window.scrollY")
     box_before = reading.bounding_box()
     first_box = ana.question(top_id).bounding_box()
     assert first_box is not None and first_box["y"] < 0, "the reader is down the list"
@@ -197,11 +203,8 @@ def test_show_takes_the_reader_to_a_new_answer_down_the_list(
     server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
 ) -> None:
     """An answer to the question being read is shown where it is, not at the list's top."""
-    ids = [publish(server, live_event, f"Long question number {n}?", answers=1) for n in range(8)]
-    ana = reader()
+    ana, ids, before = scrolled_down(server, live_event, reader, at=4)
     page = ana.page
-    page.evaluate(f"document.getElementById('q-{ids[4]}').scrollIntoView({{block: 'start'}})")
-    before = page.evaluate("window.scrollY")
     answer(server, live_event, ids[4], "The answer to what you are reading")
     bar = page.locator("#new-items button")
     expect(bar).to_have_text("1 new answer — show")
@@ -218,13 +221,10 @@ def test_an_answer_below_the_screen_goes_in_at_once(
     server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
 ) -> None:
     """Nothing the reader sees moves, so nothing is held back and no bar appears."""
-    ids = [publish(server, live_event, f"Long question number {n}?", answers=1) for n in range(8)]
-    ana = reader(height=600)
+    ana, ids, before = scrolled_down(server, live_event, reader, at=5, height=600)
     page = ana.page
-    page.evaluate(f"document.getElementById('q-{ids[5]}').scrollIntoView({{block: 'start'}})")
     oldest = ana.question(ids[0]).bounding_box()
     assert oldest is not None and oldest["y"] > 600, "the oldest question is below the screen"
-    before = page.evaluate("window.scrollY")
     reading = ana.question(ids[5]).bounding_box()
 
     answer(server, live_event, ids[0], "A live answer further down")

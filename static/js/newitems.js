@@ -1,8 +1,9 @@
 // Live updates never move what the reader is reading. While they are scrolled down into the Q&A
 // list, new questions and answers (and moves: pinning, merging) are held back and a bar says
 // "3 new answers — show"; pressing it puts them in (and re-sorts a "Top" list). While the top of
-// the list is on screen, frames go in at once. Upvote counts change in place; a "Top" list is
-// re-sorted only on "show" or when its top is on screen.
+// the list is on screen, frames go in at once, and so does an answer that lands below the screen.
+// Upvote counts change in place; a "Top" list is re-sorted only on "show" or when its top is on
+// screen.
 import { resort } from "./order.js";
 
 export function newItemsBar(questions, run) {
@@ -27,6 +28,14 @@ export function newItemsBar(questions, run) {
     return false;
   }
 
+  // An answer added under a question whose end is below the screen moves nothing the reader
+  // sees, so it goes in at once (and is there when they scroll on).
+  function belowTheScreen(frame) {
+    if (frame.type !== "answer.published") return false;
+    const holder = shown(`q-${frame.data.answer.question_id}-answers`);
+    return Boolean(holder) && holder.getBoundingClientRect().bottom > window.innerHeight;
+  }
+
   function take(frame) {
     const type = frame.type || "";
     if (!type.startsWith("question.") && !type.startsWith("answer.")) return false;
@@ -47,7 +56,7 @@ export function newItemsBar(questions, run) {
       resort(questions);
       return true;
     }
-    if (!held.length && !movesSomething(frame)) {
+    if (!held.length && (!movesSomething(frame) || belowTheScreen(frame))) {
       if (type === "question.updated") resortDue = true; // votes changed: re-sort later
       return false;
     }
@@ -91,7 +100,8 @@ export function newItemsBar(questions, run) {
     button.textContent = label();
   }
 
-  // Put in what was held, in the order it came; with `jump`, take the reader to the list's top.
+  // Put in what was held, in the order it came; with `jump`, take the reader (and the focus) to
+  // the highest of the new items, or to the list's heading when that is the list's first item.
   function show(jump) {
     const frames = held;
     held = [];
@@ -99,11 +109,23 @@ export function newItemsBar(questions, run) {
     resort(questions);
     resortDue = false;
     showBar();
-    if (jump) {
-      const heading = document.getElementById("qa-heading");
-      heading?.scrollIntoView({ block: "start" });
-      heading?.focus({ preventScroll: true });
-    }
+    if (jump) goTo(highestNew(frames));
+  }
+
+  function highestNew(frames) {
+    const added = frames
+      .map((f) => (f.type === "question.published" ? shown(`q-${f.data.question.id}`) : f.type === "answer.published" ? shown(`a-${f.data.answer.id}`) : null))
+      .filter((node) => node && questions.contains(node));
+    return added.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)[0] || null;
+  }
+
+  function goTo(node) {
+    const inFirst = !node || questions.firstElementChild?.contains(node);
+    const target = inFirst ? document.getElementById("qa-heading") : node;
+    if (!target) return;
+    if (!target.hasAttribute("tabindex")) target.tabIndex = -1;
+    target.scrollIntoView({ block: "start" });
+    target.focus({ preventScroll: true });
   }
 
   // Back at the top of the list: a "Top" list catches up with the votes.

@@ -31,6 +31,9 @@ export function followRememberedOrder(root) {
   if (new URL(location.href).searchParams.has("order") || !wanted || wanted === root.dataset.order) {
     return false;
   }
+  // A page that says something once (a notice after a form, an error with the text kept) is
+  // not reloaded: that would lose it. The order links still carry the choice.
+  if (document.querySelector("#ask .notice, #form-error")) return false;
   const url = new URL(location.href);
   url.searchParams.set("order", wanted);
   location.replace(url.href);

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -162,17 +161,24 @@ def test_sort_by_votes_with_javascript_is_remembered(
     )
 
 
+def scrolled_down(
+    server: LiveServer, event: LiveEvent, reader: Callable[..., ReaderPage], at: int, **size: int
+) -> tuple[ReaderPage, list[int], float]:
+    """Eight answered questions (the newest first); the reader has scrolled question `at` (0:
+    the oldest) to the top of the screen. Returns the page, the ids and window.scrollY."""
+    ids = [publish(server, event, f"Long question number {n}?", answers=1) for n in range(8)]
+    ana = reader(**size)
+    ana.page.evaluate(f"document.getElementById('q-{ids[at]}').scrollIntoView({{block: 'start'}})")
+    return ana, ids, ana.page.evaluate("window.scrollY")
+
+
 def test_new_answers_while_scrolled_down_wait_behind_a_bar(
     server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
 ) -> None:
-    ids = [publish(server, live_event, f"Long question number {n}?", answers=1) for n in range(8)]
-    ana = reader()
+    ana, ids, before = scrolled_down(server, live_event, reader, at=3)
     page = ana.page
     top_id = ids[-1]  # the newest leads
     reading = ana.question(ids[3])
-    reading.scroll_into_view_if_needed()
-    page.evaluate(f"document.getElementById('q-{ids[3]}').scrollIntoView({{block: 'start'}})")
-    before: dict[str, Any] = page.evaluate("window.scrollY")
     box_before = reading.bounding_box()
     first_box = ana.question(top_id).bounding_box()
     assert first_box is not None and first_box["y"] < 0, "the reader is down the list"
@@ -193,6 +199,41 @@ def test_new_answers_while_scrolled_down_wait_behind_a_bar(
     expect(page.locator("#qa-heading")).to_be_focused()
 
 
+def test_show_takes_the_reader_to_a_new_answer_down_the_list(
+    server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
+) -> None:
+    """An answer to the question being read is shown where it is, not at the list's top."""
+    ana, ids, before = scrolled_down(server, live_event, reader, at=4)
+    page = ana.page
+    answer(server, live_event, ids[4], "The answer to what you are reading")
+    bar = page.locator("#new-items button")
+    expect(bar).to_have_text("1 new answer — show")
+    assert page.evaluate("window.scrollY") == before
+    bar.click()
+    expect(ana.answers(ids[4])).to_have_count(2)
+    new = ana.answers(ids[4]).last
+    expect(new).to_be_focused()
+    expect(new).to_be_in_viewport()
+    assert page.evaluate("window.scrollY") >= before  # not back to the top of the list
+
+
+def test_an_answer_below_the_screen_goes_in_at_once(
+    server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
+) -> None:
+    """Nothing the reader sees moves, so nothing is held back and no bar appears."""
+    ana, ids, before = scrolled_down(server, live_event, reader, at=5, height=600)
+    page = ana.page
+    oldest = ana.question(ids[0]).bounding_box()
+    assert oldest is not None and oldest["y"] > 600, "the oldest question is below the screen"
+    reading = ana.question(ids[5]).bounding_box()
+
+    answer(server, live_event, ids[0], "A live answer further down")
+    expect(ana.answers(ids[0])).to_have_count(2)
+    expect(page.locator("#new-items")).to_be_empty()
+    assert page.evaluate("window.scrollY") == before
+    assert ana.question(ids[5]).bounding_box() == reading
+
+
 def test_panel_on_now_labels_follow_a_slot_change(
     server: LiveServer, live_event: LiveEvent, reader: Callable[..., ReaderPage]
 ) -> None:
@@ -208,7 +249,35 @@ def test_panel_on_now_labels_follow_a_slot_change(
     expect(page.locator(f"#panelist-{sandra} .now-label")).to_have_count(0)
     expect(labelled).to_have_count(3)
     expect(ana.on_now()).to_have_text(["Maria Ashdown", "Jenna Holt", "Kerry Dale"])
+    # The schedule's "now" label moves with the slot.
+    first, second = live_event.slots[0], live_event.slots[1]
+    expect(page.locator(f'.slot[data-slot-id="{second}"] .now-label')).to_have_text("now")
+    expect(page.locator(f'.slot[data-slot-id="{first}"] .now-label')).to_have_count(0)
+    expect(page.locator(".slots .now-label")).to_have_count(1)
     assert ana.same_document()
+
+
+def test_a_remembered_order_never_costs_the_reader_a_notice(
+    live_event: LiveEvent, reader: Callable[..., ReaderPage]
+) -> None:
+    """Following the remembered order reloads the page; a page carrying a one-time notice (here:
+    a question posted the plain way, as without JavaScript) is left as it is."""
+    ana = reader()
+    page = ana.page
+    page.get_by_role("link", name="Top").click()  # remembered
+    page.wait_for_url(re.compile(r"\?order=top"))
+    page.goto(f"/events/{live_event.slug}")
+    page.wait_for_url(re.compile(r"\?order=top"))  # followed on a plain visit
+    page.goto(f"/events/{live_event.slug}?order=newest")  # a shared link: Top stays remembered
+    wait_live(page)
+    page.locator("#q-body").fill("Is there an age limit for applying?")
+    # Posted past feedback.js (a plain submit, no submit event): the server's redirect has no
+    # ?order= and its page carries the one-time thank-you notice.
+    page.evaluate("HTMLFormElement.prototype.submit.call(document.getElementById('question-form'))")
+    expect(page.locator("#ask .notice")).to_contain_text("awaits moderation")
+    wait_live(page)
+    assert "order=" not in page.url
+    expect(page.locator("#ask .notice")).to_contain_text("awaits moderation")
 
 
 @pytest.mark.parametrize("width", [320, 375, 1280])

@@ -89,9 +89,12 @@ def test_a_reader_with_javascript_follows_live_and_acts_without_a_cookie_first(
     assert not has_reader_cookie(page)
 
     # The script's upvote (the JSON API) starts the session...
-    button = reader.question(answered).get_by_role("button", name="Upvote this question")
+    # Found by its form, not its name: once counted, the button is named "Upvoted".
+    button = reader.question(answered).locator(".upvote-form button")
+    expect(button).to_have_accessible_name("Upvote this question")
     button.click()
     expect(button).to_be_disabled()
+    expect(button).to_have_text("Upvoted")
     expect(reader.question(answered).locator(".upvotes").first).to_have_text("1 upvote")
     assert has_reader_cookie(page)
     # ...while the page's question form still has no token: it is taken from this site.

@@ -175,6 +175,7 @@ async def _queue_context(
         presence = await deskpresence.others_on_desk(repo, event.id, me, svc.clock.now())
         duplicates = await repo.open_duplicates(event.id)
         open_questions = await repo.questions(event.id, similar.OPEN_STATUSES)
+        reports = await repo.reports_for_event(event.id)
     flags: dict[int, list[dict[str, Any]]] = {}
     for note in notes:
         if note["flag"] and note["question_id"]:
@@ -186,35 +187,32 @@ async def _queue_context(
         entry = {**payloads.question(d, people), "waiting": d.status == "pending"}
         merged.setdefault(d.merged_into, []).append(entry)
 
-    def view(q: Question) -> dict[str, Any]:
-        return {
+    by_question: dict[int, list[dict[str, Any]]] = {}
+    for a in answers:
+        by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
+    # Each question's view, built once: the full lists and the filtered columns share them.
+    views = {
+        q.id: {
             **payloads.question(q, people),
             "held_reason": q.held_reason,
             "claimed_by": claims.get(q.id, []),
             "flags": flags.get(q.id, []),
             "editors_on": presence["on_question"].get(q.id, []),
             "duplicates": merged.get(q.id, []),
+            "answers": by_question.get(q.id, []),
         }
-
-    by_question: dict[int, list[dict[str, Any]]] = {}
-    for a in answers:
-        by_question.setdefault(a.question_id, []).append(payloads.answer(a, people))
+        for q in [*pending, *published]
+    }
     order = {"pending": sort, "published": "newest" if sort == "time" else sort}
     order["answered"] = order["published"]
     return {
         "event": event,
         "status": STATUS_LABELS[event.status],
-        "pending": [view(q) for q in _sorted(pending, sort)],
-        "approved": [
-            {**view(q), "answers": by_question.get(q.id, [])}
-            for q in _sorted(published, order["published"])
-        ],
+        "pending": [views[q.id] for q in _sorted(pending, sort)],
+        "approved": [views[q.id] for q in _sorted(published, order["published"])],
         # The workspace's columns (search and status filter applied), each sorted as above.
         "columns": {
-            name: [
-                {**view(q), "answers": by_question.get(q.id, [])}
-                for q in _sorted(questions, order[name])
-            ]
+            name: [views[q.id] for q in _sorted(questions, order[name])]
             for name, questions in workspace.columns(wanted, pending, published).items()
         },
         "column_titles": workspace.COLUMNS,
@@ -239,7 +237,7 @@ async def _queue_context(
         "asker_reasons": openness.STANDARD_REASONS,
         "asker_note_limit": openness.ASKER_NOTE_MAX_CHARS,
         "kept_reject": request.session.get(KEPT_REJECT),
-        "reports": await report_counts(svc.store, event.id),  # readers' reports (web/reports.py)
+        "reports": report_counts(reports),  # readers' reports (web/reports.py)
     }
 
 

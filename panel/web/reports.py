@@ -4,6 +4,7 @@ editors' JSON list. Reports are never shown to readers."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -11,7 +12,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel.domain import RuleError
 from panel.reports import REASONS
-from panel.store import Store
 from panel.web.auth import require_editor
 from panel.web.base import (
     check_reader_form,
@@ -68,11 +68,9 @@ async def _limit_reached(request: Request) -> int:
     return wait or await per_ip.retry_after(f"ip:{ip}")
 
 
-async def report_counts(store: Store, event_id: int) -> dict[str, dict[str, Any]]:
-    """For the desk: per reported item ("q12", "a5"), the total, the count per reason and
-    the readers' notes."""
-    async with store.read() as repo:
-        rows = await repo.reports_for_event(event_id)
+def report_counts(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """For the desk, from an event's report rows: per reported item ("q12", "a5"), the
+    total, the count per reason and the readers' notes."""
     grouped: dict[str, list[Any]] = {}
     for row in rows:
         grouped.setdefault(f"{row['target_kind'][0]}{row['target_id']}", []).append(row)

@@ -69,6 +69,17 @@ class Settings:
     logo_url: str = ""
     accent: str = "#8a1c1c"
     footer_text: str = ""
+    # Live sockets: caps, presence and replays (panel/live/caps.py, hub.py). Per process.
+    # Per client address (an IPv6 /64): a newsroom or a campus behind one NAT address has
+    # a few hundred readers at most on one event; an attacker's 2,000 are refused.
+    max_sockets_per_ip: int = 256
+    # In all: twice the 10,000 readers a process is built for (docs/performance.md); at
+    # about 70 KiB a socket (with permessage-deflate) some 1.4 GB at most.
+    max_sockets: int = 20000
+    # Encoded catch-up pages older than the ring, kept per process for replays from far
+    # back (bytes), and how many catch-up reads of the log may run at once.
+    replay_cache_bytes: int = 32 * 1024 * 1024
+    replay_log_reads: int = 2
 
     @property
     def secure_cookies(self) -> bool:
@@ -95,6 +106,12 @@ class Settings:
                 values[name] = env[var]
         if env.get("LIVEPANEL_PORT"):
             values["port"] = int(env["LIVEPANEL_PORT"])
+        for name, var in (
+            ("max_sockets_per_ip", "LIVEPANEL_MAX_SOCKETS_PER_IP"),
+            ("max_sockets", "LIVEPANEL_MAX_SOCKETS"),
+        ):
+            if env.get(var):
+                values[name] = int(env[var])
         if env.get("LIVEPANEL_PRESENCE_INTERVAL"):
             values["presence_interval"] = float(env["LIVEPANEL_PRESENCE_INTERVAL"])
         if env.get("LIVEPANEL_EMBED_ANCESTORS"):

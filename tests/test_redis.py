@@ -263,13 +263,13 @@ def audiences(reader: Reader) -> list[int]:
 async def test_the_audience_counts_readers_in_every_process(pair: list[LiveServer]) -> None:
     a, b = pair
     info = await seed_live(a)
-    on_a = await Reader.open(a, info["slug"], since=0)
-    others = [await Reader.open(b, info["slug"], since=0) for _ in range(2)]
+    on_a = await Reader.open(a, info["slug"], since=0, reader="browser-a")
+    others = [await Reader.open(b, info["slug"], 0, reader=f"browser-b{i}") for i in range(2)]
     try:
         await on_a.until(lambda _: audiences(on_a)[-1:] == [3], what="an audience of 3 on A")
         await others[0].close()
         await on_a.until(lambda _: audiences(on_a)[-1:] == [2], what="an audience of 2 on A")
-        late = await Reader.open(a, info["slug"], since=0)
+        late = await Reader.open(a, info["slug"], since=0, reader="browser-late")
         try:
             first: Any = await late.until_type("presence")
             assert first["data"]["audience"] == 3, "a newcomer's own count includes B's"

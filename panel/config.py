@@ -80,6 +80,16 @@ class Settings:
     # back (bytes), and how many catch-up reads of the log may run at once.
     replay_cache_bytes: int = 32 * 1024 * 1024
     replay_log_reads: int = 2
+    # Proxies, headers, logs and privacy (issue 16; docs/security.md).
+    # Peers (addresses or CIDR ranges) whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed (panel/web/proxies.py); none by default, so a client cannot pose as another.
+    trusted_proxies: tuple[str, ...] = ()
+    # /metrics (panel/web/metrics_access.py): a bearer token and/or an allowlist of client
+    # addresses, each required when set; both empty leaves it open (aggregate counts only).
+    metrics_token: str = ""
+    metrics_allow: tuple[str, ...] = ()
+    # The most bytes a request line and headers may take; more gets 431 (panel/serving.py).
+    max_header_bytes: int = 16 * 1024
 
     @property
     def secure_cookies(self) -> bool:
@@ -116,6 +126,16 @@ class Settings:
             values["presence_interval"] = float(env["LIVEPANEL_PRESENCE_INTERVAL"])
         if env.get("LIVEPANEL_EMBED_ANCESTORS"):
             values["embed_ancestors"] = tuple(env["LIVEPANEL_EMBED_ANCESTORS"].split())
+        for name, var in (
+            ("trusted_proxies", "LIVEPANEL_TRUSTED_PROXIES"),
+            ("metrics_allow", "LIVEPANEL_METRICS_ALLOW"),
+        ):
+            if env.get(var):  # commas or spaces between entries
+                values[name] = tuple(env[var].replace(",", " ").split())
+        if env.get("LIVEPANEL_METRICS_TOKEN"):
+            values["metrics_token"] = env["LIVEPANEL_METRICS_TOKEN"]
+        if env.get("LIVEPANEL_MAX_HEADER_BYTES"):
+            values["max_header_bytes"] = int(env["LIVEPANEL_MAX_HEADER_BYTES"])
         if env.get("LIVEPANEL_UPLOADS"):
             values["uploads_dir"] = Path(env["LIVEPANEL_UPLOADS"])
         values.update({k: v for k, v in overrides.items() if v is not None})

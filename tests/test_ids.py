@@ -18,13 +18,19 @@ from tests.conftest import LiveServer
 from tests.test_security import (
     WS_OPTIONS,
     World,
-    world,  # noqa: F401 (the fixture)
     browser,
+    build_world,
     csrf_of,
     fingerprint,
     open_invite,
     sign_in,
 )
+
+
+@pytest.fixture
+async def world(server: LiveServer) -> World:
+    return await build_world(server)
+
 
 NOT_IDS: list[Any] = [3.7, 1.0, True, False, -1, "3.9", "1.0", "-1", "+1", " 1", "1_0", "٣", "²"]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from panel import events
 from panel.config import Settings
 from panel.moderation import REASON_MAX_CHARS
 from panel.openness import ASKER_NOTE_MAX_CHARS, STANDARD_REASONS
@@ -65,7 +66,12 @@ ERRORS = {
     "429": _error("Rate limited, or too many failed attempts", RETRY_AFTER),
     "503": _error("The database cannot be reached; nothing was stored", RETRY_AFTER),
 }
-SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+SLUG = {
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": f"^{events.SLUG.pattern}$", "maxLength": 80},
+}
 QID = {"name": "question_id", "in": "path", "required": True, "schema": ID}
 
 
@@ -185,7 +191,12 @@ def paths(settings: Settings) -> dict[str, Any]:
                         "description": "pending and rejected: editors only (401 otherwise)",
                         "schema": {"type": "string", "enum": ["approved", "pending", "rejected"]},
                     },
-                    {"name": "mine", "in": "query", "schema": {"type": "string", "maxLength": 10}},
+                    {
+                        "name": "mine",
+                        "in": "query",
+                        "description": "1: the reader's own questions, whatever their status",
+                        "schema": {"type": "string", "enum": ["1"]},
+                    },
                 ],
             ),
             "post": _op(

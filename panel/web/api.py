@@ -11,6 +11,7 @@ from panel import payloads
 from panel.domain import EventStatus, Question, QuestionStatus, RuleError, iso, on_now
 from panel.live import protocol as p
 from panel.live.broker import public_channel
+from panel.web import openapi as described
 from panel.web.auth import answerer, editor_actor, require_editor
 from panel.web.base import (
     current_reader,
@@ -21,7 +22,6 @@ from panel.web.base import (
     services,
     whole_number,
 )
-from panel.web.openapi import OPENAPI
 from panel.web.readers import give_back_quota, limit_reached
 
 PUBLIC_STATUSES = [s for s in EventStatus if s != EventStatus.DRAFT]
@@ -260,7 +260,7 @@ async def stream(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(OPENAPI)
+    return JSONResponse(described.document(services(request).settings))
 
 
 async def whoami(request: Request) -> Response:

@@ -69,6 +69,10 @@ class Settings:
     logo_url: str = ""
     accent: str = "#8a1c1c"
     footer_text: str = ""
+    # -- Sessions, sign-in and idempotency (issue 16) --
+    # An open staff socket re-reads its session this often, so a sign-out whose announcement
+    # was lost between processes (Redis away) still closes it within this bound.
+    session_recheck_seconds: int = 60
 
     @property
     def secure_cookies(self) -> bool:

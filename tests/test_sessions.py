@@ -311,10 +311,12 @@ async def test_an_admin_unlocks_a_locked_account(
     await server.acall(lambda: server.actions.create_editor("kim", PASSWORD))
     kim_id = await editor_id(server, "kim")
     for _ in range(5):
-        await server.acall(lambda: _fails(server.actions.sign_in("kim", "wrong password")))
+        await server.acall(
+            lambda: _fails(server.actions.sign_in("kim", "wrong password", "127.0.0.1"))
+        )
     async with client_for(server) as browser:
         assert (await desk_login(browser, "kim", PASSWORD)).status_code == 429  # locked
-        assert "Locked until" in (await admin.get("/desk/editors")).text
+        assert "Sign-in locked until" in (await admin.get("/desk/editors")).text
         assert "Account unlocked." in await admin_post(admin, f"/desk/editors/{kim_id}/unlock")
         assert (await desk_login(browser, "kim", PASSWORD)).status_code == 303
     assert "editor.unlock" in await audit_actions(server)

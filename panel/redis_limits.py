@@ -12,7 +12,7 @@ import itertools
 import logging
 import secrets
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from panel.clock import Clock
 from panel.lockouts import (
@@ -53,7 +53,8 @@ return 0
 FAIL = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local a, max_pair, max_address, lock = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local a, lock = ARGV[1], tonumber(ARGV[4])
+local max_pair, max_address = tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'n', 1)
 if redis.call('HINCRBY', KEYS[1], 'f:' .. a, 1) >= max_pair then
   redis.call('HSET', KEYS[1], 'f:' .. a, 0, 'l:' .. a, now + lock)
@@ -140,9 +141,7 @@ class RedisLockouts:
     async def standing(self, username: str, address: str) -> Standing:
         keys, field = self._keys(username, address)
         try:
-            pair, pair_locked, address_locked, total = await self._standing(
-                keys=keys, args=[field]
-            )
+            pair, pair_locked, address_locked, total = await self._standing(keys=keys, args=[field])
         except self._errors as exc:
             self._away(exc)
             return await self.fallback.standing(username, address)
@@ -174,7 +173,8 @@ class RedisLockouts:
 
     async def locked_until(self, username: str) -> datetime | None:
         try:
-            fields = await self.client.hgetall(self._name_key(username))
+            # decode_responses=True (panel/redis_client.py): text, not bytes
+            fields = cast(dict[str, str], await self.client.hgetall(self._name_key(username)))
             seconds, micros = await self.client.time()
             ttl_ms = await self.client.pttl(self._name_key(username))
         except self._errors as exc:

@@ -16,11 +16,10 @@ expires, and within `session_recheck_seconds` when an announcement was lost betw
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import logging
 
 from panel.clock import Clock
 from panel.config import Settings

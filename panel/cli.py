@@ -131,6 +131,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         _with_store(settings, lambda store: asyncio.sleep(0))  # fail early on a bad --db
     options: dict[str, Any] = uvicorn_options(settings)
     _warn_without_public_url(settings)
+    _warn_without_secret()  # after every check that can fail: a failure stays one line
     print(f"Serving on {base_url}", flush=True)
     if args.workers == 1:
         config = uvicorn.Config(create_app(settings, clock), **options)
@@ -172,6 +173,19 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     if settings.redis_url:
         env["LIVEPANEL_REDIS"] = settings.redis_url
     return env
+
+
+def _warn_without_secret() -> None:
+    """A random secret signs cookies anew at each start: every reader becomes someone new
+    and editors sign in again. Questions retried with an Idempotency-Key are still found
+    (panel/idempotency.py), but say so, once, at start-up."""
+    if not os.environ.get("LIVEPANEL_SECRET"):
+        print(
+            "livepanel: warning: LIVEPANEL_SECRET is not set; a random one signs cookies, so a "
+            "restart signs everyone out and readers lose their 'Your questions'",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _check_scale_out(settings: Settings, workers: int) -> None:

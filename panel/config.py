@@ -90,6 +90,10 @@ class Settings:
     metrics_allow: tuple[str, ...] = ()
     # The most bytes a request line and headers may take; more gets 431 (panel/serving.py).
     max_header_bytes: int = 16 * 1024
+    # -- Sessions, sign-in and idempotency (issue 16) --
+    # An open staff socket re-reads its session this often, so a sign-out whose announcement
+    # was lost between processes (Redis away) still closes it within this bound.
+    session_recheck_seconds: int = 60
 
     @property
     def secure_cookies(self) -> bool:

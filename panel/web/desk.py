@@ -68,7 +68,10 @@ async def login(request: Request) -> Response:
         )
     try:
         _, token = await svc.accounts.sign_in(
-            username, str(form.get("password", "")), replacing=request.session.get("sid")
+            username,
+            str(form.get("password", "")),
+            address=_ip(request),
+            replacing=request.session.get("sid"),
         )
     except RuleError as exc:
         return render(

@@ -58,6 +58,7 @@ from panel.web.base import (
     wants_json,
 )
 from panel.web.caching import PrivateWhenPersonal
+from panel.web.cutoff import CutOffRequests
 from panel.web.pagecache import PageCache
 
 log = logging.getLogger(__name__)
@@ -406,6 +407,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Mount("/uploads", StaticFiles(directory=str(settings.uploads_dir)), name="uploads"),
         ],
         middleware=[
+            # A request that shutdown cancels ends with a 503 and one log line (HTTP only).
+            Middleware(CutOffRequests),
             # Outermost (inside Starlette's error middleware, which passes WebSockets through).
             Middleware(PublicStream, route=public_stream),
             # Then: compresses what the others produced (headers included). WebSockets

@@ -69,6 +69,14 @@ class Settings:
     logo_url: str = ""
     accent: str = "#8a1c1c"
     footer_text: str = ""
+    # Slow readers (issue 16; panel/web/socketguard.py). A live socket whose reader stops
+    # reading is aborted (a TCP reset: its close frame could not reach it anyway) once one
+    # send to it has been blocked this long, or once it holds this much unread (its
+    # transport's buffer plus its backlog of frames). The kernel's send buffer of each live
+    # socket is capped too, so that what a reader holds unread is bounded and measurable.
+    live_send_timeout: float = 10.0
+    live_unread_bytes: int = 1024 * 1024
+    live_socket_sndbuf: int = 64 * 1024
 
     @property
     def secure_cookies(self) -> bool:
@@ -97,6 +105,13 @@ class Settings:
             values["port"] = int(env["LIVEPANEL_PORT"])
         if env.get("LIVEPANEL_PRESENCE_INTERVAL"):
             values["presence_interval"] = float(env["LIVEPANEL_PRESENCE_INTERVAL"])
+        for name, var, kind in (
+            ("live_send_timeout", "LIVEPANEL_LIVE_SEND_TIMEOUT", float),
+            ("live_unread_bytes", "LIVEPANEL_LIVE_UNREAD_BYTES", int),
+            ("live_socket_sndbuf", "LIVEPANEL_LIVE_SNDBUF", int),
+        ):
+            if env.get(var):
+                values[name] = kind(env[var])
         if env.get("LIVEPANEL_EMBED_ANCESTORS"):
             values["embed_ancestors"] = tuple(env["LIVEPANEL_EMBED_ANCESTORS"].split())
         if env.get("LIVEPANEL_UPLOADS"):

@@ -80,7 +80,14 @@ class Services:
         store = store_for_url(settings.db_url)
         shared = shared_for(settings, clock)
         broker = shared.broker
-        hub = Hub(store, broker, clock, settings.send_queue_frames, settings.ring_frames)
+        hub = Hub(
+            store,
+            broker,
+            clock,
+            settings.send_queue_frames,
+            settings.ring_frames,
+            queue_bytes=settings.live_unread_bytes,
+        )
         actions = Actions(store, clock, settings, shared.lockouts)
         scheduler = Scheduler(store, actions.schedule, clock)
         actions.on_schedule_change = scheduler.poke

@@ -60,6 +60,7 @@ from panel.web.base import (
 )
 from panel.web.caching import PrivateWhenPersonal
 from panel.web.metrics_access import MetricsAccess
+from panel.web.cutoff import CutOffRequests
 from panel.web.pagecache import PageCache
 from panel.web.proxies import Networks, TrustedProxies
 
@@ -422,6 +423,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             # Outermost (inside Starlette's error middleware, which passes WebSockets through):
             # the client's address, before anything (the readers' socket included) counts it.
             Middleware(TrustedProxies, trusted=Networks(settings.trusted_proxies)),
+            # A request that shutdown cancels ends with a 503 and one log line (HTTP only).
+            Middleware(CutOffRequests),
             Middleware(PublicStream, route=public_stream),
             # Then: compresses what the others produced (headers included). WebSockets
             # pass through untouched; compresslevel 6 costs far less CPU than 9 for ~1% size.

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import gc
 import getpass
 import logging
 import os
+import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -136,7 +138,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.workers == 1:
         config = uvicorn.Config(create_app(settings, clock), **options)
         _freeze_start_up()
-        uvicorn.Server(config).run(sockets=[sock])
+        with _stopping_is_success():
+            uvicorn.Server(config).run(sockets=[sock])
         return
     # Each worker is a fresh process (spawned by uvicorn's supervisor) that builds its own
     # app from the environment, so the settings from the flags travel there.
@@ -145,10 +148,33 @@ def cmd_serve(args: argparse.Namespace) -> None:
     Multiprocess(config, sockets=[sock]).run()
 
 
+class _Stopped(Exception):
+    """SIGTERM arrived and uvicorn has shut down gracefully."""
+
+
+@contextlib.contextmanager
+def _stopping_is_success() -> Iterator[None]:
+    """uvicorn stops gracefully on SIGTERM and then raises the signal again, so that the
+    process died of it (status -15). Being asked to stop and stopping is a success: exit 0.
+    (The handler is in place before uvicorn installs its own, which restores it.)"""
+
+    def stopped(signum: int, frame: object) -> None:
+        raise _Stopped
+
+    previous = signal.signal(signal.SIGTERM, stopped)
+    try:
+        yield
+    except _Stopped:
+        logging.getLogger(__name__).info("stopped by SIGTERM")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def worker_app() -> Starlette:
     """The app of one `serve --workers N` worker: settings from LIVEPANEL_* (set by serve)."""
     from panel.app import create_app
 
+    _configure_logging()  # a spawned worker starts with uvicorn's loggers only
     app = create_app(Settings.from_env(), SystemClock())
     _freeze_start_up()
     return app
@@ -444,8 +470,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _configure_logging()
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

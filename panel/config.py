@@ -94,6 +94,14 @@ class Settings:
     # An open staff socket re-reads its session this often, so a sign-out whose announcement
     # was lost between processes (Redis away) still closes it within this bound.
     session_recheck_seconds: int = 60
+    # Slow readers (issue 16; panel/web/socketguard.py). A live socket whose reader stops
+    # reading is aborted (a TCP reset: its close frame could not reach it anyway) once one
+    # send to it has been blocked this long, or once it holds this much unread (its
+    # transport's buffer plus its backlog of frames). The kernel's send buffer of each live
+    # socket is capped too, so that what a reader holds unread is bounded and measurable.
+    live_send_timeout: float = 10.0
+    live_unread_bytes: int = 1024 * 1024
+    live_socket_sndbuf: int = 64 * 1024
 
     @property
     def secure_cookies(self) -> bool:
@@ -128,6 +136,13 @@ class Settings:
                 values[name] = int(env[var])
         if env.get("LIVEPANEL_PRESENCE_INTERVAL"):
             values["presence_interval"] = float(env["LIVEPANEL_PRESENCE_INTERVAL"])
+        for name, var, kind in (
+            ("live_send_timeout", "LIVEPANEL_LIVE_SEND_TIMEOUT", float),
+            ("live_unread_bytes", "LIVEPANEL_LIVE_UNREAD_BYTES", int),
+            ("live_socket_sndbuf", "LIVEPANEL_LIVE_SNDBUF", int),
+        ):
+            if env.get(var):
+                values[name] = kind(env[var])
         if env.get("LIVEPANEL_EMBED_ANCESTORS"):
             values["embed_ancestors"] = tuple(env["LIVEPANEL_EMBED_ANCESTORS"].split())
         for name, var in (

@@ -90,6 +90,7 @@ class Services:
             settings.ring_frames,
             settings.replay_cache_bytes,
             settings.replay_log_reads,
+            queue_bytes=settings.live_unread_bytes,
         )
         actions = Actions(store, clock, settings, shared.lockouts)
         scheduler = Scheduler(store, actions.schedule, clock)

@@ -31,6 +31,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_ping_timeout": 20,
         "lifespan": "on",
         "timeout_graceful_shutdown": 5,
+        # uvicorn's default protocol, closing with 1001 on shutdown (panel/web/wsprotocol.py).
+        "ws": "panel.web.wsprotocol:LiveWebSockets",
         # The app reads X-Forwarded-* itself, from LIVEPANEL_TRUSTED_PROXIES only
         # (panel/web/proxies.py); uvicorn would believe them from 127.0.0.1.
         "proxy_headers": False,

@@ -52,9 +52,12 @@ class Subscriber:
     Those are written at once by the socket's `send_now`, or kept in `pending` (at most
     `limit` frames) while it cannot take them. `ended` is done when the socket must close and
     resume by seq (1013). Plain structures, not a queue and an event: nobody waits on them
-    per frame, and a socket's memory counts 5,000 times over."""
+    per frame, and a socket's memory counts 5,000 times over. A reader that falls behind
+    is dropped (`overflowed`) once `pending` would hold more than `limit` frames, or once
+    it and the socket's unsent bytes (`unsent`, set by the socket) exceed `max_bytes`."""
 
     limit: int
+    max_bytes: int = 1 << 62
     pending: deque[str] = field(default_factory=deque)
     catch_up: AsyncGenerator[str, None] = field(default_factory=_no_catch_up)
     ended: asyncio.Future[None] = field(default_factory=_new_future)
@@ -64,10 +67,17 @@ class Subscriber:
     # it without waiting (True), else leaves it to be kept in `pending` (False). See
     # web/live.py.
     send_now: Callable[[str], bool] | None = None
+    unsent: Callable[[], int] = field(default=lambda: 0)
+    pending_bytes: int = 0  # characters in `pending` (the bytes, near enough)
 
     def end(self) -> None:
         if not self.ended.done():
             self.ended.set_result(None)
+
+    def drop(self) -> None:
+        """End a reader that is too slow: it never reads what it holds (see web/live.py)."""
+        self.overflowed = True
+        self.end()
 
     def offer(self, texts: Sequence[str], message: str) -> bool:
         """Send encoded frames now as one message (`message`: them, joined), or keep them,
@@ -77,17 +87,19 @@ class Subscriber:
             return False
         if self.send_now is not None and not self.pending and self.send_now(message):
             return True
-        if len(self.pending) + len(texts) > self.limit:
-            # Never grow memory for a slow reader: it is closed and resumes by seq.
-            self.overflowed = True
-            self.end()
+        held = self.pending_bytes + len(message) + self.unsent()
+        if len(self.pending) + len(texts) > self.limit or held > self.max_bytes:
+            # Never grow memory for a slow reader: it is dropped and resumes by seq.
+            self.drop()
             return False
         self.pending.extend(texts)
+        self.pending_bytes += len(message)
         return True
 
     def drain(self) -> list[str]:
         items = list(self.pending)
         self.pending.clear()
+        self.pending_bytes = 0
         return items
 
 
@@ -149,12 +161,14 @@ class Hub:
         ring_frames: int = 1024,
         replay_cache_bytes: int = 32 * 1024 * 1024,
         replay_log_reads: int = 2,
+        queue_bytes: int = 1 << 62,
     ) -> None:
         self.store = store
         self.broker = broker
         self.clock = clock
         self.queue_size = queue_size
         self.ring_frames = ring_frames
+        self.queue_bytes = queue_bytes  # per socket: backlog plus unsent bytes
         self._streams: dict[str, _Stream] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.delivered = 0  # frames written or queued to sockets, for /metrics
@@ -178,7 +192,7 @@ class Hub:
         socket belongs to, so that several sockets of one reader count once (None: the
         socket counts on its own)."""
         stream = self._streams.get(channel) or self._start(channel)
-        sub = Subscriber(self.queue_size)
+        sub = Subscriber(self.queue_size, self.queue_bytes)
         who = reader if reader is not None else f"socket:{id(sub)}"
         stream.readers[who] += 1
         if stream.event_id is None:
@@ -239,7 +253,8 @@ class Hub:
         return stream.after(since)[: max(0, upto - since)]
 
     async def close(self) -> None:
-        """Stop following every channel (on shutdown)."""
+        """Stop following every channel (on shutdown; the sockets were closed with 1001 by
+        then, see web/wsprotocol.py)."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

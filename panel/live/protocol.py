@@ -31,6 +31,8 @@ ASKER_NOTICE = "asker.notice"
 QUEUE_CHANGED = "queue.changed"
 
 # Close codes.
+CLOSE_GOING_AWAY = 1001  # the server is shutting down; reconnect (to another process) by since
+CLOSE_INVALID_DATA = 1007  # a text frame that is not UTF-8
 CLOSE_POLICY = 1008  # unknown event, bad `since`, failed authentication or Origin check
 CLOSE_TOO_BIG = 1009  # a client frame over the size limit
 CLOSE_TRY_AGAIN = 1013  # the reader could not keep up; resume with ?since=<last seq>

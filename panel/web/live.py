@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
 
 from starlette.types import Message, Send
@@ -19,6 +20,7 @@ from panel.live.hub import Subscriber
 from panel.web.audience_key import audience_key
 from panel.web.auth import staff_sign_out
 from panel.web.base import json_error, origin_allowed, services, whole_number
+from panel.web.socketguard import SocketGuard
 
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 5.0
@@ -27,6 +29,22 @@ REFUSED_RETRY_AFTER = 30
 # An ASGI send that is a coroutine function (uvicorn's, Starlette's WebSocket.send), so that
 # DirectSender can step one send by hand.
 SendCoroutine = Callable[[Message], Coroutine[Any, Any, None]]
+
+
+def quiet_disconnects(
+    handler: Callable[..., Awaitable[None]],
+) -> Callable[..., Coroutine[Any, Any, None]]:
+    """A reader who leaves while the server writes to it (during the catch-up, say) is not
+    a failure: one line in the log, not uvicorn's "Exception in ASGI application"."""
+
+    @functools.wraps(handler)
+    async def run(ws: WebSocket, *args: Any) -> None:
+        try:
+            await handler(ws, *args)
+        except WebSocketDisconnect as exc:
+            log.info("live socket %s: the client left (%s)", ws.url.path, exc.code)
+
+    return run
 
 
 def parse_since(raw: str | None) -> int | None:
@@ -50,6 +68,7 @@ def _client_host(ws: WebSocket) -> str | None:
     return ws.client.host if ws.client else None
 
 
+@quiet_disconnects
 async def reader_stream(ws: WebSocket, send: Send | None = None) -> None:
     """Catch-up from `since`, then live frames; every frame exactly once, in seq order.
     `send`: the server's own ASGI send, when no middleware stands between (app.PublicStream);
@@ -95,11 +114,12 @@ class DirectSender:
     transport takes more bytes, so a send is stepped once, in place. Only when the transport
     is backed up does it suspend: then a task of this socket's own finishes that send and
     the messages queued behind it, and the subscriber's bounded queue drops a reader that
-    stays behind (1013), as before."""
+    stays behind, as does a send that stays blocked for `timeout` seconds."""
 
-    def __init__(self, send: SendCoroutine, sub: Subscriber) -> None:
+    def __init__(self, send: SendCoroutine, sub: Subscriber, timeout: float) -> None:
         self.send = send  # an ASGI send: a "websocket.send" message changes no socket state
         self.sub = sub
+        self.timeout = timeout
         self.finishing: asyncio.Task[None] | None = None
 
     def __call__(self, text: str) -> bool:
@@ -117,11 +137,16 @@ class DirectSender:
         return True
 
     async def _finish(self, send: Coroutine[Any, Any, None], waiting: Any) -> None:
-        """Complete the suspended send, then send whatever queued meanwhile, in order."""
+        """Complete the suspended send, then send whatever queued meanwhile, in order; a
+        reader that takes none of it for `timeout` seconds is dropped."""
         try:
-            await _resume(send, waiting)
+            async with asyncio.timeout(self.timeout):
+                await _resume(send, waiting)
             while items := self.sub.drain():
-                await self.send({"type": "websocket.send", "text": p.encode_batch(items)})
+                async with asyncio.timeout(self.timeout):
+                    await self.send({"type": "websocket.send", "text": p.encode_batch(items)})
+        except TimeoutError:
+            self.sub.drop()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -154,24 +179,40 @@ async def _resume(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
         raise
 
 
-async def _go_live(send: SendCoroutine, sub: Subscriber) -> DirectSender:
+async def _go_live(
+    send: SendCoroutine, sub: Subscriber, guard: SocketGuard, timeout: float
+) -> DirectSender:
     """Send what queued during the catch-up, then let the hub write to the socket directly;
     no await between finding the queue empty and switching, so the order holds."""
+    sub.unsent = guard.unsent  # the hub's byte bound counts what the transport still holds
     while items := sub.drain():
-        await send({"type": "websocket.send", "text": p.encode_batch(items)})
-    sender = DirectSender(send, sub)
+        async with asyncio.timeout(timeout):
+            await send({"type": "websocket.send", "text": p.encode_batch(items)})
+    sender = DirectSender(send, sub, timeout)
     sub.send_now = sender
     return sender
 
 
 async def _pump(ws: WebSocket, sub: Subscriber, send: SendCoroutine) -> None:
-    """Send live, receive, until either side ends or the hub ends the subscriber (1013)."""
-    sender = await _go_live(send, sub)
+    """Send live, receive, until either side ends or the hub ends the subscriber: a reader
+    too slow to read is aborted, any other end is a close frame (1013: resume by seq)."""
+    settings = services(ws).settings
+    timeout = settings.live_send_timeout
+    guard = SocketGuard.of(ws, settings.live_socket_sndbuf)
+    try:
+        sender = await _go_live(send, sub, guard, timeout)
+    except TimeoutError:
+        sub.drop()
+        sender = DirectSender(send, sub, timeout)  # nothing to stop
     receiver = asyncio.create_task(_receive(ws))
     try:
         waiting: set[asyncio.Future[Any]] = {receiver, sub.ended}
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if sub.ended.done():
+        if sub.ended.done() and sub.overflowed and guard.found:
+            # Its close frame would wait behind what it does not read: release it now.
+            log.info("live socket %s: reader too slow, connection reset", ws.url.path)
+            guard.abort()
+        elif sub.ended.done():
             reason = "too slow: resume with since" if sub.overflowed else "resume with since"
             await _close(ws, p.CLOSE_TRY_AGAIN, reason)
         elif not receiver.cancelled() and receiver.exception() is None:
@@ -187,6 +228,7 @@ async def _pump(ws: WebSocket, sub: Subscriber, send: SendCoroutine) -> None:
         receiver.cancel()
         await asyncio.gather(receiver, return_exceptions=True)
         await sender.stop()
+        guard.abort_later(timeout)  # a close frame its reader never reads is bounded too
 
 
 async def _receive(ws: WebSocket) -> tuple[int, str] | None:
@@ -223,6 +265,7 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
         await asyncio.wait_for(ws.close(code, reason), CLOSE_TIMEOUT)
 
 
+@quiet_disconnects
 async def staff_stream(ws: WebSocket) -> None:
     """Editors and this event's panelists: notices that the queue changed (ids, never text).
     The socket closes with 1008 "signed out" as soon as the session letting it in ends.

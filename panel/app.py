@@ -59,8 +59,8 @@ from panel.web.base import (
     wants_json,
 )
 from panel.web.caching import PrivateWhenPersonal
-from panel.web.metrics_access import MetricsAccess
 from panel.web.cutoff import CutOffRequests
+from panel.web.metrics_access import MetricsAccess
 from panel.web.pagecache import PageCache
 from panel.web.proxies import Networks, TrustedProxies
 

@@ -1,4 +1,4 @@
-"""python -m bench {fanout,full,ingest,all,profile-table}: see docs/performance.md."""
+"""python -m bench {fanout,full,ingest,replay,all,profile-table}: see docs/performance.md."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench import fanout, full, ingest, profile
+from bench import fanout, full, ingest, profile, replay
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         "full", help="the full fan-out run: 1,000 to 10,000 readers and a burst; JSON, table, plot"
     )
     full.add_arguments(p)
+    p = sub.add_parser(
+        "replay", help="parallel replays from 0 of a long event: bytes, time, /healthz meanwhile"
+    )
+    replay.add_arguments(p)
     p = sub.add_parser("profile-table", help="top functions of a py-spy raw profile")
     p.add_argument("file", type=Path)
     p.add_argument("--top", type=int, default=20)
@@ -75,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "ingest":
         return run_ingest(args, parser)
+    if args.command == "replay":
+        return replay.main(args)
     if args.command == "full":
         return full.main(args, sys.argv[1:] if argv is None else argv)
     if args.quick:

@@ -14,8 +14,8 @@ Rate limits (5 questions a minute per reader, 30 per IP) are those of a default 
 benchmark stays inside them as a crowd would: every reader (a `livepanel` session cookie
 holding a reader id, signed before the run with the server's secret, as the server signs
 it: a reader who has asked before) asks at most 4 questions, and every client
-address at most 25. The address is sent as `X-Forwarded-For`, which uvicorn applies for
-peers in `FORWARDED_ALLOW_IPS` (default and here: 127.0.0.1), as behind a reverse proxy.
+address at most 25. The address is sent as `X-Forwarded-For`, which the app believes from
+peers in `LIVEPANEL_TRUSTED_PROXIES` (here: 127.0.0.1), as behind a reverse proxy.
 
 After the last rate the server is killed (SIGKILL, no graceful shutdown), and the SQLite file
 is opened: every acknowledged question (201, not replayed) must be there exactly once, with
@@ -408,7 +408,7 @@ async def ingest(opts: Options) -> dict[str, Any]:
     port = free_port()
     folder = tempfile.mkdtemp(prefix="livepanel-ingest-")
     path = f"{folder}/bench.db"
-    env = {**os.environ, "LIVEPANEL_SECRET": SECRET, "FORWARDED_ALLOW_IPS": "127.0.0.1"}
+    env = {**os.environ, "LIVEPANEL_SECRET": SECRET, "LIVEPANEL_TRUSTED_PROXIES": "127.0.0.1"}
     cli = [sys.executable, "-m", "panel.cli"]
     subprocess.run(
         [*cli, "demo", "--db", f"sqlite:///{path}"],

@@ -3,12 +3,12 @@ and removing them, and API tokens."""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
 from panel.clock import Clock
 from panel.config import Settings
-from panel.domain import SYSTEM, Actor, RuleError, iso, parse_iso
-from panel.lockouts import LOCKOUT, MAX_FAILED_LOGINS, Lockouts, MemoryLockouts
+from panel.domain import SYSTEM, Actor, RuleError
+from panel.lockouts import Lockouts, MemoryLockouts
 from panel.security import hash_password, new_token, token_hash, verify_password
 from panel.sessions import (
     SessionsEnded,
@@ -39,8 +39,8 @@ class Accounts:
         self.write = Writer(store, clock)
         self.clock = clock
         self.settings = settings
-        # Failed sign-ins to usernames that have no account (shared by processes with Redis).
-        self.unknown_logins = lockouts or MemoryLockouts(clock)
+        # Failed sign-ins, per account and address (shared by processes with Redis).
+        self.lockouts = lockouts or MemoryLockouts(clock)
         self.on_sessions_ended: SessionsEnded = nobody_to_tell
 
     async def create_editor(
@@ -61,22 +61,22 @@ class Accounts:
         return await self.write(actor, job)
 
     async def sign_in(
-        self, username: str, password: str, replacing: object = None
+        self, username: str, password: str, address: str = "unknown", replacing: object = None
     ) -> tuple[dict[str, Any], str]:
-        """The editor row and a new session's token for a right password; locks the account
-        after repeated failures. The session the browser held before (`replacing`, its
-        token) ends, so a planted cookie is never promoted (session fixation).
-
-        The password is checked (slowly, in a thread) before the transaction; the lock, the
-        failure count and the new session are read and written inside one."""
+        """The editor row and a new session's token for a right password. Failures are
+        throttled per (username, `address`), per address and per username
+        (panel/lockouts.py), alike whether the account exists, so that neither the answer
+        nor its timing reveals which do. The session the browser held before (`replacing`,
+        its token) ends, so a planted cookie is never promoted (session fixation)."""
+        if (await self.lockouts.standing(username, address)).refused:
+            raise RuleError("locked", LOCKED)
         async with self.write.store.read() as repo:
             known = await repo.editor_by_username(username)
-        if known is None:
-            await self._unknown_login(username, password)
-        locked = known["locked_until"]
-        if locked and parse_iso(locked) > self.clock.now():
-            raise RuleError("locked", LOCKED)
-        ok = await verify_password(known["password_hash"], password)
+        # The same cost with no account as with one (a dummy hash), checked in a thread.
+        ok = await verify_password(known["password_hash"] if known else _DUMMY_HASH, password)
+        if known is None or not ok:
+            await self.lockouts.failed(username, address)
+            raise RuleError("bad_login", WRONG)
         token = new_token()  # made before the transaction, so a retried job keeps it
         previous = session_id(replacing)
 
@@ -84,14 +84,6 @@ class Accounts:
             editor = await tx.repo.editor_by_username(username)
             if editor is None or editor["password_hash"] != known["password_hash"]:
                 return None, []  # deleted or given a new password meanwhile: not this password
-            until = editor["locked_until"]
-            if until and parse_iso(until) > tx.now:
-                raise RuleError("locked", LOCKED)
-            failed = 0 if ok else editor["failed_logins"] + 1
-            lock = iso(tx.now + LOCKOUT) if failed >= MAX_FAILED_LOGINS else None
-            await tx.repo.record_login(editor["id"], 0 if lock else failed, lock)
-            if not ok:
-                return None, []
             if editor["disabled_at"] is not None:
                 raise RuleError("forbidden", DISABLED)
             ended = await tx.repo.end_sessions(session_id=previous) if previous else []
@@ -102,17 +94,9 @@ class Accounts:
         editor, ended = await self.write(Actor("editor", known["id"], username), job)
         if editor is None:
             raise RuleError("bad_login", WRONG)
+        await self.lockouts.succeeded(username, address)
         await self.on_sessions_ended(ended)
         return editor, token
-
-    async def _unknown_login(self, username: str, password: str) -> NoReturn:
-        """Refuse a username without an account exactly as a real account would be refused,
-        locking included, so that neither the answer nor its timing reveals which exist."""
-        if await self.unknown_logins.locked(username):
-            raise RuleError("locked", LOCKED)
-        await verify_password(_DUMMY_HASH, password)  # the same cost as a real check
-        await self.unknown_logins.failed(username)
-        raise RuleError("bad_login", WRONG)
 
     async def set_editor_role(self, editor_id: int, role: str, actor: Actor) -> None:
         if role not in ("editor", "admin"):
@@ -197,22 +181,21 @@ class Accounts:
         await self.on_sessions_ended(await self.write(actor, job))
 
     async def unlock(self, editor_id: int, actor: Actor) -> None:
-        """An admin lifts a lockout early (after failed sign-ins) and resets the count."""
+        """An admin lifts an editor's sign-in locks early, from every address."""
 
-        async def job(tx: Tx) -> None:
+        async def job(tx: Tx) -> str:
             editor = await _other_editor(tx, editor_id, "unlock")
-            await tx.repo.record_login(editor_id, 0, None)
+            await tx.repo.record_login(editor_id, 0, None)  # where older versions kept the lock
+            until = await self.lockouts.locked_until(editor["username"])
             await tx.audit(
                 "editor.unlock",
                 f"editor:{editor['username']}",
                 event_id=None,
-                before={
-                    "failed_logins": editor["failed_logins"],
-                    "locked_until": editor["locked_until"],
-                },
+                before={"locked_until": until.isoformat() if until else None},
             )
+            return str(editor["username"])
 
-        await self.write(actor, job)
+        await self.lockouts.forget(await self.write(actor, job))
 
     async def create_api_token(self, editor_id: int, name: object, actor: Actor) -> str:
         """A bearer token for a newsroom integration: shown once, stored hashed."""

@@ -30,6 +30,7 @@ from panel.branding import check_branding
 from panel.clock import Clock, SystemClock
 from panel.config import Settings
 from panel.domain import RuleError, parse_iso
+from panel.logs import redact_path
 from panel.services import Services
 from panel.store import StoreError
 from panel.web import (
@@ -58,12 +59,17 @@ from panel.web.base import (
     wants_json,
 )
 from panel.web.caching import PrivateWhenPersonal
+from panel.web.metrics_access import MetricsAccess
 from panel.web.pagecache import PageCache
+from panel.web.proxies import Networks, TrustedProxies
 
 log = logging.getLogger(__name__)
 
 # Smaller bodies gain little from gzip (a few hundred bytes) and cost a compressor each.
 GZIP_MINIMUM_BYTES = 1024
+# HSTS for a year once the public URL is https; without includeSubDomains, which would bind
+# the operator's other sites too.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 def routes() -> list[Any]:
@@ -232,16 +238,17 @@ def logo_origin(settings: Settings) -> str:
 
 
 def security_headers(
-    path: str, frame_ancestors: str, images: str = ""
+    path: str, frame_ancestors: str, images: str = "", hsts: bool = False
 ) -> tuple[tuple[bytes, bytes], ...]:
     """CSP without inline script and the other headers for a response to `path`; only the
-    embed may be framed, and only by `frame_ancestors`; `images`: another image origin."""
-    return _security_headers(EMBED_PATH.fullmatch(path) is not None, frame_ancestors, images)
+    embed may be framed, and only by `frame_ancestors`; `images`: another image origin;
+    `hsts`: the site is served over https."""
+    return _security_headers(EMBED_PATH.fullmatch(path) is not None, frame_ancestors, images, hsts)
 
 
 @functools.lru_cache(maxsize=16)
 def _security_headers(
-    embed: bool, frame_ancestors: str, images: str
+    embed: bool, frame_ancestors: str, images: str, hsts: bool
 ) -> tuple[tuple[bytes, bytes], ...]:
     """Built once per kind of response, not per request."""
     ancestors = frame_ancestors if embed else "'none'"
@@ -258,6 +265,8 @@ def _security_headers(
     ]
     if not embed:
         headers.append((b"x-frame-options", b"DENY"))
+    if hsts:
+        headers.append(HSTS)
     return tuple(headers)
 
 
@@ -265,16 +274,19 @@ class SecurityHeaders:
     """The security headers on every response that passes through the middleware stack (a
     500 does not: see server_error)."""
 
-    def __init__(self, app: ASGIApp, frame_ancestors: str, images: str = "") -> None:
+    def __init__(
+        self, app: ASGIApp, frame_ancestors: str, images: str = "", hsts: bool = False
+    ) -> None:
         self.app = app
         self.frame_ancestors = frame_ancestors
         self.images = images
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = security_headers(scope["path"], self.frame_ancestors, self.images)
+        extra = security_headers(scope["path"], self.frame_ancestors, self.images, self.hsts)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -336,7 +348,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def store_unavailable(request: Request, exc: Exception) -> Response:
     """The database cannot be reached (or a write's outcome is unknown): 503 with Retry-After.
     Nothing was acknowledged; a retried question carries its client key, so it is stored once."""
-    log.warning("database unavailable on %s: %s", request.url.path, exc)
+    log.warning("database unavailable on %s: %s", redact_path(request.url.path), exc)
     headers = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
     message = "The service is briefly unavailable. Please try again in a few seconds."
     if request.url.path.startswith("/api/"):
@@ -347,7 +359,7 @@ async def store_unavailable(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s", redact_path(request.url.path), exc_info=exc)
     if request.url.path.startswith("/api/"):
         response: Response = json_error("internal", "Something went wrong on our side.", 500)
     else:
@@ -361,7 +373,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
     svc = getattr(request.app.state, "services", None)
     ancestors = embed_ancestors(svc.settings) if svc else "'none'"
     images = logo_origin(svc.settings) if svc else ""
-    for name, value in security_headers(request.scope["path"], ancestors, images):
+    hsts = svc.settings.secure_cookies if svc else False
+    for name, value in security_headers(request.scope["path"], ancestors, images, hsts):
         response.headers[name.decode()] = value.decode()
     return response
 
@@ -407,7 +420,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             Mount("/uploads", StaticFiles(directory=str(settings.uploads_dir)), name="uploads"),
         ],
         middleware=[
-            # Outermost (inside Starlette's error middleware, which passes WebSockets through).
+            # Outermost (inside Starlette's error middleware, which passes WebSockets through):
+            # the client's address, before anything (the readers' socket included) counts it.
+            Middleware(TrustedProxies, trusted=Networks(settings.trusted_proxies)),
             Middleware(PublicStream, route=public_stream),
             # Then: compresses what the others produced (headers included). WebSockets
             # pass through untouched; compresslevel 6 costs far less CPU than 9 for ~1% size.
@@ -416,6 +431,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 SecurityHeaders,
                 frame_ancestors=embed_ancestors(settings),
                 images=logo_origin(settings),
+                hsts=settings.secure_cookies,
+            ),
+            # Who may read /metrics (its refusals get the headers above); metrics() says what.
+            Middleware(
+                MetricsAccess,
+                token=settings.metrics_token,
+                allowed=Networks(settings.metrics_allow),
             ),
             # Just outside the session: sees its Set-Cookie and Vary: Cookie.
             Middleware(PrivateWhenPersonal),

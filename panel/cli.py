@@ -1,4 +1,5 @@
-"""The `livepanel` command: serve, migrate, demo, create-editor, invite, export, copy-db."""
+"""The `livepanel` command: serve, migrate, demo, create-editor, invite, export, copy-db,
+forget-reader."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from panel.branding import branding_problem
 from panel.clock import SystemClock
 from panel.config import Settings
 from panel.demo import DemoInfo, load_demo
-from panel.domain import RuleError, parse_iso
+from panel.domain import Actor, RuleError, parse_iso
+from panel.serving import uvicorn_options
 from panel.store import Store, StoreError, display_url, store_for_url
 
 if TYPE_CHECKING:
@@ -112,6 +114,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
     _check_scale_out(settings, args.workers)
     _check_branding(settings)
+    _check_address_lists(settings)
     sock = _bind(settings.host, settings.port)  # before touching any file: fail fast
     if fresh_demo:
         # The demo database is disposable: start it fresh so "now" is inside the first slot.
@@ -126,14 +129,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         _print_demo(info, base_url)
     else:
         _with_store(settings, lambda store: asyncio.sleep(0))  # fail early on a bad --db
-    options: dict[str, Any] = {
-        "log_level": "info",
-        "ws_max_size": settings.ws_max_message_bytes,
-        "ws_ping_interval": 20,
-        "ws_ping_timeout": 20,
-        "lifespan": "on",
-        "timeout_graceful_shutdown": 5,
-    }
+    options: dict[str, Any] = uvicorn_options(settings)
+    _warn_without_public_url(settings)
+    _warn_without_secret()  # after every check that can fail: a failure stays one line
     print(f"Serving on {base_url}", flush=True)
     if args.workers == 1:
         config = uvicorn.Config(create_app(settings, clock), **options)
@@ -177,6 +175,19 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _warn_without_secret() -> None:
+    """A random secret signs cookies anew at each start: every reader becomes someone new
+    and editors sign in again. Questions retried with an Idempotency-Key are still found
+    (panel/idempotency.py), but say so, once, at start-up."""
+    if not os.environ.get("LIVEPANEL_SECRET"):
+        print(
+            "livepanel: warning: LIVEPANEL_SECRET is not set; a random one signs cookies, so a "
+            "restart signs everyone out and readers lose their 'Your questions'",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def _check_scale_out(settings: Settings, workers: int) -> None:
     """Several processes act as one site only with one secret (cookies signed in one are
     accepted by the others) and one Redis (frames, audience, limits, lockouts)."""
@@ -204,6 +215,30 @@ def _check_branding(settings: Settings) -> None:
     problem = branding_problem(settings)
     if problem:
         raise CommandError(problem)
+
+
+def _check_address_lists(settings: Settings) -> None:
+    """A mistyped proxy or allowlist entry stops here, as one line, not at the first request."""
+    from panel.web.proxies import Networks
+
+    for flag, entries in (
+        ("LIVEPANEL_TRUSTED_PROXIES", settings.trusted_proxies),
+        ("LIVEPANEL_METRICS_ALLOW", settings.metrics_allow),
+    ):
+        try:
+            Networks(entries)
+        except ValueError as exc:
+            raise CommandError(f"{flag}: {exc}") from None
+
+
+def _warn_without_public_url(settings: Settings) -> None:
+    """Without a public URL, absolute links (feed, share cards, calendar, invites) are built
+    from each request's Host header, which a client chooses."""
+    if not settings.public_url:
+        logging.getLogger("panel.cli").warning(
+            "no public URL is set (--public-url or LIVEPANEL_PUBLIC_URL): absolute links "
+            "follow each request's Host header, and cookies and HSTS assume plain http"
+        )
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -289,6 +324,25 @@ def cmd_export(args: argparse.Namespace) -> None:
     sys.stdout.flush()
 
 
+def cmd_forget_reader(args: argparse.Namespace) -> None:
+    """Erase the identifying data of the reader who asked a question (docs/security.md)."""
+    from panel.forgetting import Forgetting
+
+    settings = _settings(args)
+    actor = Actor("system", "cli", args.by)
+
+    async def work(store: Store) -> Any:
+        return await Forgetting(store, SystemClock()).forget_reader(args.question_id, actor)
+
+    done = _with_store(settings, work)
+    print(
+        f"Forgot the reader of question {args.question_id}: {done.questions} question(s) "
+        f"unlinked ({done.names} with a name, now erased), {done.upvotes} upvote(s) and "
+        f"{done.reports} report(s) kept under pseudonyms, {done.frames} logged frame(s) and "
+        f"{done.transcripts} published transcript(s) rewritten. The question text is kept."
+    )
+
+
 def cmd_copy_db(args: argparse.Namespace) -> None:
     """Copy a whole site into an empty database (SQLite to PostgreSQL or back)."""
     from panel.store.copy import copy_database
@@ -358,6 +412,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--public-url", dest="public_url", help="the site's public address, for links in the export"
     )
     export.set_defaults(func=cmd_export)
+
+    forget = with_db(
+        sub.add_parser(
+            "forget-reader",
+            help="erase the identifying data of the reader who asked a question",
+            description="Find the reader who asked QUESTION_ID (the id on their question's "
+            "link) and cut every question, upvote and report of theirs loose from their "
+            "reader id, erasing the names they gave, in every event, in one audited "
+            "transaction. Question texts and counts are kept (docs/security.md).",
+        )
+    )
+    forget.add_argument("question_id", type=int, help="one of the reader's questions")
+    forget.add_argument(
+        "--by", default="", help="who made the change, for the audit log (e.g. your name)"
+    )
+    forget.set_defaults(func=cmd_forget_reader)
 
     copy = sub.add_parser(
         "copy-db",

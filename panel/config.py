@@ -69,6 +69,31 @@ class Settings:
     logo_url: str = ""
     accent: str = "#8a1c1c"
     footer_text: str = ""
+    # Live sockets: caps, presence and replays (panel/live/caps.py, hub.py). Per process.
+    # Per client address (an IPv6 /64): a newsroom or a campus behind one NAT address has
+    # a few hundred readers at most on one event; an attacker's 2,000 are refused.
+    max_sockets_per_ip: int = 256
+    # In all: twice the 10,000 readers a process is built for (docs/performance.md); at
+    # about 70 KiB a socket (with permessage-deflate) some 1.4 GB at most.
+    max_sockets: int = 20000
+    # Encoded catch-up pages older than the ring, kept per process for replays from far
+    # back (bytes), and how many catch-up reads of the log may run at once.
+    replay_cache_bytes: int = 32 * 1024 * 1024
+    replay_log_reads: int = 2
+    # Proxies, headers, logs and privacy (issue 16; docs/security.md).
+    # Peers (addresses or CIDR ranges) whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed (panel/web/proxies.py); none by default, so a client cannot pose as another.
+    trusted_proxies: tuple[str, ...] = ()
+    # /metrics (panel/web/metrics_access.py): a bearer token and/or an allowlist of client
+    # addresses, each required when set; both empty leaves it open (aggregate counts only).
+    metrics_token: str = ""
+    metrics_allow: tuple[str, ...] = ()
+    # The most bytes a request line and headers may take; more gets 431 (panel/serving.py).
+    max_header_bytes: int = 16 * 1024
+    # -- Sessions, sign-in and idempotency (issue 16) --
+    # An open staff socket re-reads its session this often, so a sign-out whose announcement
+    # was lost between processes (Redis away) still closes it within this bound.
+    session_recheck_seconds: int = 60
 
     @property
     def secure_cookies(self) -> bool:
@@ -95,10 +120,26 @@ class Settings:
                 values[name] = env[var]
         if env.get("LIVEPANEL_PORT"):
             values["port"] = int(env["LIVEPANEL_PORT"])
+        for name, var in (
+            ("max_sockets_per_ip", "LIVEPANEL_MAX_SOCKETS_PER_IP"),
+            ("max_sockets", "LIVEPANEL_MAX_SOCKETS"),
+        ):
+            if env.get(var):
+                values[name] = int(env[var])
         if env.get("LIVEPANEL_PRESENCE_INTERVAL"):
             values["presence_interval"] = float(env["LIVEPANEL_PRESENCE_INTERVAL"])
         if env.get("LIVEPANEL_EMBED_ANCESTORS"):
             values["embed_ancestors"] = tuple(env["LIVEPANEL_EMBED_ANCESTORS"].split())
+        for name, var in (
+            ("trusted_proxies", "LIVEPANEL_TRUSTED_PROXIES"),
+            ("metrics_allow", "LIVEPANEL_METRICS_ALLOW"),
+        ):
+            if env.get(var):  # commas or spaces between entries
+                values[name] = tuple(env[var].replace(",", " ").split())
+        if env.get("LIVEPANEL_METRICS_TOKEN"):
+            values["metrics_token"] = env["LIVEPANEL_METRICS_TOKEN"]
+        if env.get("LIVEPANEL_MAX_HEADER_BYTES"):
+            values["max_header_bytes"] = int(env["LIVEPANEL_MAX_HEADER_BYTES"])
         if env.get("LIVEPANEL_UPLOADS"):
             values["uploads_dir"] = Path(env["LIVEPANEL_UPLOADS"])
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -22,6 +22,9 @@ from panel.store import Store
 from panel.text import clean_text, optional_id
 from panel.writes import Tx, Writer
 
+# An editor's private reason for a rejection (kept in the audit log).
+REASON_MAX_CHARS = 500
+
 
 @dataclass(frozen=True)
 class Request:
@@ -202,7 +205,7 @@ class Moderation:
     def _request(self, *, into: object, reason: object, body: object, to: object) -> Request:
         return Request(
             into=optional_id(into, "into"),
-            reason=clean_text(reason, field="Reason", max_chars=500, required=False),
+            reason=clean_text(reason, field="Reason", max_chars=REASON_MAX_CHARS, required=False),
             body=None
             if body is None
             else clean_text(

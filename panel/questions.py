@@ -6,7 +6,7 @@ import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from panel import payloads
+from panel import idempotency, payloads
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import (
@@ -48,6 +48,23 @@ class Questions:
             ),
             clean_text(name, field="Name", max_chars=self.settings.name_max_chars, required=False),
         )
+
+    async def replay(
+        self, slug: str, reader_id: str, client_key: str, body: object, name: object, to: object
+    ) -> Question | None:
+        """The question already stored under `client_key` at the public event `slug` (a
+        retry), found by a read alone; None when the key is new. Another question under the
+        same key is refused (422 idempotency_mismatch)."""
+        body, name = self.check(body, name)
+        asked = idempotency.request_hash(body, name, optional_id(to, "to"))
+        async with self.write.store.read() as repo:
+            event = await repo.event_by_slug(slug)
+            if event is None or event.status == EventStatus.DRAFT:
+                raise RuleError("not_found", "No such event.")
+            found = await repo.question_by_key(
+                event.id, idempotency.key_hash(client_key), reader_id, client_key
+            )
+        return idempotency.replayed(found, asked) if found else None
 
     async def post(
         self,
@@ -95,16 +112,20 @@ class Questions:
     ) -> tuple[Question, bool]:
         body, name = self.check(body, name)
         directed_to = optional_id(to, "to")
+        hashed_key = idempotency.key_hash(client_key) if client_key else None
+        asked = idempotency.request_hash(body, name, directed_to)
 
         async def job(tx: Tx) -> tuple[Question, bool]:
             event = await find_event(tx)
 
             async def earlier() -> Question | None:
-                """The question this reader already asked with this key, if any: a retry
-                gets it back, whatever the rules say now."""
-                if not client_key:
+                """The question already asked with this key, if any, whoever's cookie this
+                is: a retry gets it back, whatever the rules say now (the same key with
+                another question: 422)."""
+                if not client_key or not hashed_key:
                     return None
-                return await tx.repo.question_by_client_key(event.id, reader_id, client_key)
+                found = await tx.repo.question_by_key(event.id, hashed_key, reader_id, client_key)
+                return idempotency.replayed(found, asked) if found else None
 
             try:
                 people = await _check_rules(tx, event, reader_id, directed_to)
@@ -122,6 +143,8 @@ class Questions:
                 display_name=name,
                 reader_id=reader_id,
                 client_key=client_key,
+                key_hash=hashed_key,
+                request_hash=asked if client_key else None,
                 status=status,
                 directed_to=directed_to,
                 now=tx.now,

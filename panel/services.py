@@ -19,6 +19,7 @@ from panel.events import Events
 from panel.live import protocol
 from panel.live.audience import Audience
 from panel.live.broker import Broker, event_of, mark
+from panel.live.caps import SocketCaps
 from panel.live.counts import CountsAnnouncer
 from panel.live.directory import EventDirectory
 from panel.live.hub import Hub
@@ -71,6 +72,7 @@ class Services:
     upvote_limiter: Limiter
     counts: CountsAnnouncer
     report_limiters: tuple[Limiter, Limiter]  # per reader, per IP
+    socket_caps: SocketCaps  # live sockets per address and in all, in this process
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Per public channel: its audience in the other processes, as of the last tick.
     elsewhere: dict[str, int] = field(default_factory=dict)
@@ -80,7 +82,15 @@ class Services:
         store = store_for_url(settings.db_url)
         shared = shared_for(settings, clock)
         broker = shared.broker
-        hub = Hub(store, broker, clock, settings.send_queue_frames, settings.ring_frames)
+        hub = Hub(
+            store,
+            broker,
+            clock,
+            settings.send_queue_frames,
+            settings.ring_frames,
+            settings.replay_cache_bytes,
+            settings.replay_log_reads,
+        )
         actions = Actions(store, clock, settings, shared.lockouts)
         scheduler = Scheduler(store, actions.schedule, clock)
         actions.on_schedule_change = scheduler.poke
@@ -120,6 +130,7 @@ class Services:
                 shared.limiter("report-reader", settings.reports_per_minute_reader),
                 shared.limiter("report-ip", settings.reports_per_minute_ip),
             ),
+            socket_caps=SocketCaps(settings.max_sockets_per_ip, settings.max_sockets),
         )
 
     @property
@@ -137,13 +148,13 @@ class Services:
             await asyncio.sleep(self.settings.presence_interval)
             try:
                 channels = self.hub.channels("event:")
-                here = {c: self.hub.count(c) for c in channels}
+                here = {c: self.hub.readers(c) for c in channels}
                 totals = await self.audience.totals(here)
                 await self._mark_log_ends(channels)
             except Exception:
                 log.exception("presence tick failed")  # the next tick tries again
                 continue
-            self.elsewhere = {c: max(0, totals[c] - here[c]) for c in totals}
+            self.elsewhere = {c: max(0, totals[c] - len(here[c])) for c in totals}
             last = {c: n for c, n in last.items() if c in totals}
             for channel, count in totals.items():
                 if last.get(channel) != count:

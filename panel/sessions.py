@@ -10,10 +10,13 @@ A session ends after `session_idle_seconds` without a request (12 hours) and in 
 Whoever ends sessions (sign-out, a password change, an admin disabling or removing an editor,
 a revoked invite) calls `on_sessions_ended` with their ids after the commit; the running app
 sets it to `Signouts.announce` (panel/live/signouts.py), which closes their open sockets.
+An open staff socket also waits on `until_lapsed`, which closes it when its session merely
+expires, and within `session_recheck_seconds` when an announcement was lost between processes.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +28,7 @@ from panel.security import token_hash
 from panel.store import Store
 from panel.writes import Tx, Writer
 
+log = logging.getLogger(__name__)
 TOUCH_EVERY = timedelta(minutes=5)
 MAX_TOKEN_CHARS = 100  # ours are 43; anything longer in a cookie is not one of ours
 
@@ -95,6 +99,32 @@ class StaffSessions:
             "panelist", row["panelist_id"], str(row["panelist_name"]), event_id=row["event_id"]
         )
         return StaffSession(sid, actor, invite_id=row["invite_id"])
+
+    async def lasts_until(self, sid: str) -> datetime | None:
+        """When session `sid` ends if nobody uses it again (its maximum age, or idling out);
+        None once it has ended. Reading it does not count as use (no touch)."""
+        now = self.clock.now()
+        async with self.write.store.read() as repo:
+            row = await repo.live_session(sid, now, idle_since(self.settings, now))
+        if row is None:
+            return None
+        idle = timedelta(seconds=self.settings.session_idle_seconds)
+        return min(parse_iso(row["expires_at"]), parse_iso(row["last_seen_at"]) + idle)
+
+    async def until_lapsed(self, sid: str) -> None:
+        """Return once session `sid` has ended by any path: at its expiry, and at the latest
+        `session_recheck_seconds` after an end whose announcement never arrived (a broker
+        message lost between processes)."""
+        recheck = timedelta(seconds=self.settings.session_recheck_seconds)
+        while True:
+            try:
+                until = await self.lasts_until(sid)
+            except Exception as exc:  # the database briefly away: keep the socket, look again
+                log.warning("could not re-check a staff session: %s", exc)
+                until = self.clock.now() + recheck
+            if until is None:
+                return
+            await self.clock.sleep_until(min(until, self.clock.now() + recheck))
 
     async def sign_out(self, token: object, actor: Actor) -> None:
         """End this one session (the desk's Sign out); other browsers stay signed in."""

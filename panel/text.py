@@ -60,12 +60,16 @@ def clean_text(value: object, *, field: str, max_chars: int, required: bool) -> 
 
 
 def optional_id(value: object, field: str) -> int | None:
-    """A form's or JSON body's optional id: None for empty or 0, else a whole number."""
-    if value in (None, "", 0, "0"):
+    """A form's, query's or JSON body's optional id: None for empty or 0, else a whole number.
+
+    Only a JSON integer or ASCII digits are an id: 3.7 or "3.9" would be truncated by int(),
+    3.0 is a float, True is an int in Python, and int() also takes "-3", " 3", "3_000" and
+    "³"; all are refused rather than read as some other id.
+    """
+    if value is None or value == "" or value == "0" or type(value) is int and value == 0:
         return None
-    if isinstance(value, bool):
-        raise RuleError("invalid", f"{field} must be a whole number.")
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 in JSON is infinity
-        raise RuleError("invalid", f"{field} must be a whole number.") from None
+    if type(value) is int and value > 0:
+        return value  # a number past 64 bits is "not found" in the store (rows.in_range)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value) or None
+    raise RuleError("invalid", f"{field} must be a whole number (an id).")

@@ -164,6 +164,9 @@ class LiveServer:
             lifespan="on",
             ws_max_size=settings.ws_max_message_bytes,
             timeout_graceful_shutdown=2,
+            # As `livepanel serve`: the app, not uvicorn, decides whom to believe about
+            # X-Forwarded-For (LIVEPANEL_TRUSTED_PROXIES, panel/web/proxies.py).
+            proxy_headers=False,
         )
         self.server = uvicorn.Server(config)
         self.loop: asyncio.AbstractEventLoop | None = None

@@ -59,11 +59,16 @@ class Reader:
         slug: str,
         since: int | str | None = None,
         path: str = "/events/{slug}/live",
+        reader: str | None = None,
         **options: Any,
     ) -> Reader:
+        """`reader`: the per-browser id live.js sends, so that the audience counts this
+        socket as that reader's (sockets without one, from one address, count once)."""
         url = server.ws_url + path.format(slug=quote(slug, safe=""))
-        if since is not None:
-            url += f"?since={since}"
+        query = {"since": since, "reader": reader}
+        params = "&".join(f"{k}={v}" for k, v in query.items() if v is not None)
+        if params:
+            url += f"?{params}"
         ws = await connect(url, **{**WS_OPTIONS, **options})
         return cls(ws)
 

@@ -128,7 +128,7 @@ async def test_posted_approved_answered_reach_three_readers_in_log_order(
 
 async def test_presence_counts_the_audience_without_a_seq(server: LiveServer) -> None:
     info = await seed_live(server)
-    readers = [await Reader.open(server, info["slug"]) for _ in range(2)]
+    readers = [await Reader.open(server, info["slug"], reader=f"browser-{i}") for i in range(2)]
     try:
         frame = await readers[0].until(
             lambda frames: next(
@@ -703,7 +703,7 @@ async def test_a_reader_that_never_reads_is_dropped_and_others_keep_up(
     slow = await RawSocket.open(server, f"/events/{slug}/live?since={start}")
     try:
         await wait_for(
-            lambda: hub.count(f"event:{info['id']}") == 2, message="both readers subscribed"
+            lambda: hub.sockets(f"event:{info['id']}") == 2, message="both readers subscribed"
         )
         await wait_for(lambda: healthy.last_seq >= start, message="the healthy catch-up")
         sent = 0

@@ -136,8 +136,8 @@ async def test_limits_fall_back_to_this_process_while_redis_is_away(clock: FakeC
         assert await limiter.retry_after("ip:1") == 0
         lockouts = RedisLockouts(client, "nowhere:", clock)
         for _ in range(MAX_FAILED_LOGINS):
-            await lockouts.failed("ghost")
-        assert await lockouts.locked("ghost")
+            await lockouts.failed("ghost", "10.0.0.1")
+        assert (await lockouts.standing("ghost", "10.0.0.1")).refused
     finally:
         await client.aclose()
 
@@ -149,11 +149,14 @@ async def test_an_unknown_username_locks_across_processes(
     try:
         one, two = (RedisLockouts(c, redis_prefix, clock) for c in clients)
         for attempt in range(MAX_FAILED_LOGINS - 1):
-            await (one if attempt % 2 else two).failed("nobody")
-        assert not await one.locked("nobody") and not await two.locked("nobody")
-        await one.failed("nobody")
-        assert await one.locked("nobody") and await two.locked("nobody")
-        assert not await two.locked("somebody")
+            await (one if attempt % 2 else two).failed("nobody", "10.0.0.1")
+        for lockouts in (one, two):
+            assert not (await lockouts.standing("nobody", "10.0.0.1")).refused
+        await one.failed("nobody", "10.0.0.1")
+        for lockouts in (one, two):
+            assert (await lockouts.standing("nobody", "10.0.0.1")).refused
+        assert not (await two.standing("somebody", "10.0.0.1")).refused
+        assert not (await two.standing("nobody", "10.0.0.2")).refused, "another address"
     finally:
         for client in clients:
             await client.aclose()
@@ -263,13 +266,13 @@ def audiences(reader: Reader) -> list[int]:
 async def test_the_audience_counts_readers_in_every_process(pair: list[LiveServer]) -> None:
     a, b = pair
     info = await seed_live(a)
-    on_a = await Reader.open(a, info["slug"], since=0)
-    others = [await Reader.open(b, info["slug"], since=0) for _ in range(2)]
+    on_a = await Reader.open(a, info["slug"], since=0, reader="browser-a")
+    others = [await Reader.open(b, info["slug"], 0, reader=f"browser-b{i}") for i in range(2)]
     try:
         await on_a.until(lambda _: audiences(on_a)[-1:] == [3], what="an audience of 3 on A")
         await others[0].close()
         await on_a.until(lambda _: audiences(on_a)[-1:] == [2], what="an audience of 2 on A")
-        late = await Reader.open(a, info["slug"], since=0)
+        late = await Reader.open(a, info["slug"], since=0, reader="browser-late")
         try:
             first: Any = await late.until_type("presence")
             assert first["data"]["audience"] == 3, "a newcomer's own count includes B's"

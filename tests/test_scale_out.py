@@ -185,7 +185,8 @@ def demo_site(tmp_path: Path, db: str, redis_url: str, redis_prefix: str) -> dic
 
 
 async def open_reader(server: Serve, since: int) -> Reader:
-    url = f"{server.ws_url}/events/{LIVE_SLUG}/live?since={since}"
+    # Its own browser id: each socket is another reader in the audience.
+    url = f"{server.ws_url}/events/{LIVE_SLUG}/live?since={since}&reader=browser-{id(server)}"
     return Reader(await connect(url, **WS_OPTIONS))
 
 

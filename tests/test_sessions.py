@@ -311,10 +311,12 @@ async def test_an_admin_unlocks_a_locked_account(
     await server.acall(lambda: server.actions.create_editor("kim", PASSWORD))
     kim_id = await editor_id(server, "kim")
     for _ in range(5):
-        await server.acall(lambda: _fails(server.actions.sign_in("kim", "wrong password")))
+        await server.acall(
+            lambda: _fails(server.actions.sign_in("kim", "wrong password", "127.0.0.1"))
+        )
     async with client_for(server) as browser:
         assert (await desk_login(browser, "kim", PASSWORD)).status_code == 429  # locked
-        assert "Locked until" in (await admin.get("/desk/editors")).text
+        assert "Sign-in locked until" in (await admin.get("/desk/editors")).text
         assert "Account unlocked." in await admin_post(admin, f"/desk/editors/{kim_id}/unlock")
         assert (await desk_login(browser, "kim", PASSWORD)).status_code == 303
     assert "editor.unlock" in await audit_actions(server)
@@ -400,6 +402,52 @@ async def test_a_session_ends_at_its_maximum_age_even_when_used(server: LiveServ
             assert (await client.get("/desk")).status_code == 200
         server.clock.advance(seconds=step)
         assert (await client.get("/desk")).status_code == 303
+
+
+@BOTH_STORES
+async def test_an_open_staff_socket_closes_when_its_session_idles_out(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    """Expiry needs no request to notice it: the fake clock passes the idle limit and the
+    open socket closes, with no wait in real time."""
+    async with desk(server, "ned") as ned:
+        socket = await staff_socket(server, event["slug"], ned)
+        server.clock.advance(seconds=server.services.settings.session_idle_seconds + 1)
+        assert await signed_out(socket)
+
+
+async def test_an_open_staff_socket_closes_at_its_sessions_maximum_age(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    settings = server.services.settings
+    step = settings.session_idle_seconds // 2
+    async with desk(server, "ora") as ora:
+        socket = await staff_socket(server, event["slug"], ora)
+        for _ in range(settings.session_max_seconds // step - 1):
+            server.clock.advance(seconds=step)
+            assert (await ora.get("/desk")).status_code == 200  # used, so never idle
+        server.clock.advance(seconds=step)
+        assert await signed_out(socket)
+
+
+@BOTH_STORES
+async def test_a_lost_sign_out_announcement_still_closes_the_socket_within_the_recheck(
+    server: LiveServer, event: dict[str, Any]
+) -> None:
+    """The session ends in the database with no message on the broker (as when Redis drops
+    it); the socket re-reads its session every `session_recheck_seconds` and closes."""
+    async with desk(server, "pia") as pia:
+        socket = await staff_socket(server, event["slug"], pia)
+        pia_id = await editor_id(server, "pia")
+
+        async def end_unannounced(repo: Any) -> list[str]:
+            return await repo.end_sessions(editor_id=pia_id)  # type: ignore[no-any-return]
+
+        ended = await server.acall(lambda: server.services.store.write(end_unannounced))
+        assert len(ended) == 1
+        await notified(server, event, socket)  # nothing told the socket yet
+        server.clock.advance(seconds=server.services.settings.session_recheck_seconds)
+        assert await signed_out(socket)
 
 
 # -- cookies -------------------------------------------------------------------------------

@@ -256,14 +256,14 @@ async def test_questions_answers_and_client_key_round_trip(store: Store) -> None
     await store.write(lambda repo: repo.update_answer(answer_id, later, body_md="Edited."))
     async with store.read() as repo:
         question = await repo.question(q1)
-        by_key = await repo.question_by_client_key(event_id, "reader-1", "key-1")
-        other_reader = await repo.question_by_client_key(event_id, "reader-2", "key-1")
+        by_key = await repo.question_by_key(event_id, "no such hash", "reader-1", "key-1")
+        other_reader = await repo.question_by_key(event_id, "no such hash", "reader-2", "key-1")
         approved = await repo.questions(event_id, [QuestionStatus.APPROVED])
         pending = await repo.questions(event_id, [QuestionStatus.PENDING])
         mine = await repo.reader_questions(event_id, "reader-2")
         answer = await repo.answer(answer_id)
         answers = await repo.answers_for_event(event_id)
-    assert question is not None and by_key == question and other_reader is None
+    assert question is not None and by_key == (question, None) and other_reader is None
     assert (question.body, question.display_name, question.reader_id) == (
         "Do I need a degree?",
         "Sam",

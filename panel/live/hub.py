@@ -4,8 +4,11 @@ For every channel with at least one local subscriber, the hub runs one task that
 broker's subscription. On a public channel (`event:{id}`) that task is the one place that
 knows the channel's last seq: it drops a message whose seq was already delivered, fills a gap
 from the event log before delivering, and keeps a ring of the most recent encoded frames. A
-socket that joins with `since` is caught up from the ring, and reads the log only for the part
-older than the ring. Staff channels carry no seq: their messages pass straight through.
+socket that joins with `since` is caught up from the ring, and the part older than the ring
+comes in pages read from the log once and shared by every socket (`replay.py`), at most
+`replay_log_reads` reads at a time. Staff channels carry no seq: their messages pass straight
+through. The audience of a channel counts its readers (each socket's `reader` key), not its
+sockets.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import contextlib
 import functools
 import itertools
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +26,7 @@ from panel.clock import Clock
 from panel.domain import Frame
 from panel.live import protocol
 from panel.live.broker import Broker, Message, event_of
+from panel.live.replay import PAGE, Page, ReplayBudget, ReplayPages
 from panel.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -90,13 +94,15 @@ class Subscriber:
 class _Stream:
     """One channel in this process: its subscribers and, if public, its last seq and ring."""
 
-    def __init__(self, channel: str, ring_frames: int) -> None:
+    def __init__(self, channel: str, ring_frames: int, budget: ReplayBudget) -> None:
         self.channel = channel
         self.event_id = event_of(channel)
         self.last = 0
         self.ring: deque[tuple[int, str]] = deque(maxlen=ring_frames)  # consecutive seqs
         self.joining: set[Subscriber] = set()  # catching up: not yet given live frames
         self.live: set[Subscriber] = set()
+        self.readers: Counter[str] = Counter()  # each reader's sockets here
+        self.pages = ReplayPages(budget)  # catch-up pages older than the ring
         self.ready = asyncio.Event()  # `last` and the ring are loaded, or the stream stopped
         self.stopped = False
         self.task: asyncio.Task[None] | None = None
@@ -141,6 +147,8 @@ class Hub:
         clock: Clock,
         queue_size: int = 256,
         ring_frames: int = 1024,
+        replay_cache_bytes: int = 32 * 1024 * 1024,
+        replay_log_reads: int = 2,
     ) -> None:
         self.store = store
         self.broker = broker
@@ -153,15 +161,26 @@ class Hub:
         self.dropped = 0  # subscribers closed for falling behind
         self.duplicates = 0  # public messages dropped because their seq was delivered already
         self.filled = 0  # frames read from the log to fill a gap
+        self.replay_reads = 0  # catch-up reads of the log (pages shared by every socket)
+        self._replay_budget = ReplayBudget(replay_cache_bytes)
+        # Bounds the store's read connections a replay storm may hold, so other requests
+        # (/healthz, pages) still find one.
+        self._replay_reads = asyncio.Semaphore(max(1, replay_log_reads))
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str, since: int | None = None) -> AsyncIterator[Subscriber]:
+    async def subscribe(
+        self, channel: str, since: int | None = None, reader: str | None = None
+    ) -> AsyncIterator[Subscriber]:
         """Follow `channel`. On a public channel, send every message of `sub.catch_up` first:
         the frames after `since` (None: from now), or a stream.reset if `since` is ahead of
         the log. Live frames reach the socket only once that catch-up has been taken. On a
-        staff channel, every message published once this returns."""
+        staff channel, every message published once this returns. `reader` names who the
+        socket belongs to, so that several sockets of one reader count once (None: the
+        socket counts on its own)."""
         stream = self._streams.get(channel) or self._start(channel)
         sub = Subscriber(self.queue_size)
+        who = reader if reader is not None else f"socket:{id(sub)}"
+        stream.readers[who] += 1
         if stream.event_id is None:
             stream.live.add(sub)
         else:
@@ -176,6 +195,9 @@ class Hub:
         finally:
             stream.joining.discard(sub)
             stream.live.discard(sub)
+            stream.readers[who] -= 1
+            if not stream.readers[who]:
+                del stream.readers[who]
             if not stream.members:
                 self._stop(stream)
             if sub.overflowed:
@@ -183,6 +205,17 @@ class Hub:
             await sub.catch_up.aclose()
 
     def count(self, channel: str) -> int:
+        """Readers on `channel` in this process (each once, however many sockets they hold),
+        catching up or live."""
+        stream = self._streams.get(channel)
+        return len(stream.readers) if stream else 0
+
+    def readers(self, channel: str) -> list[str]:
+        """The keys of the readers on `channel` in this process (for counts across processes)."""
+        stream = self._streams.get(channel)
+        return list(stream.readers) if stream else []
+
+    def sockets(self, channel: str) -> int:
         """Sockets on `channel` in this process, catching up or live."""
         stream = self._streams.get(channel)
         return stream.members if stream else 0
@@ -214,7 +247,7 @@ class Hub:
 
     # -- one task per channel -------------------------------------------------------------
     def _start(self, channel: str) -> _Stream:
-        stream = _Stream(channel, self.ring_frames)
+        stream = _Stream(channel, self.ring_frames, self._replay_budget)
         self._streams[channel] = stream
         stream.task = asyncio.create_task(self._follow(stream), name=f"hub {channel}")
         self._tasks.add(stream.task)
@@ -226,6 +259,7 @@ class Hub:
         if self._streams.get(stream.channel) is stream:
             del self._streams[stream.channel]
         stream.stopped = True
+        stream.pages.clear()
         if stream.task is not None:
             stream.task.cancel()
 
@@ -235,6 +269,7 @@ class Hub:
             del self._streams[stream.channel]
         stream.stopped = True
         stream.ready.set()
+        stream.pages.clear()
         if not task.cancelled() and task.exception() is not None:
             log.error("hub stream %s died", stream.channel, exc_info=task.exception())
         for sub in (*stream.joining, *stream.live):
@@ -334,6 +369,17 @@ class Hub:
                 self.delivered += len(newer)
 
     # -- catch-up, run by the joining socket's task ---------------------------------------
+    async def _read_log(self, event_id: int, cursor: int, limit: int) -> list[tuple[int, str]]:
+        """Up to `limit` logged frames after `cursor`, encoded; a bounded number at a time."""
+        async with self._replay_reads:
+            self.replay_reads += 1
+            async with self.store.read() as repo:
+                return _encoded(await repo.frames_since(event_id, cursor, limit))
+
+    async def _page(self, event_id: int, index: int) -> Page:
+        """The (at most PAGE) logged frames after page `index`'s start, read from the log."""
+        return Page.of(index, await self._read_log(event_id, index * PAGE, PAGE))
+
     async def _catch_up(
         self, stream: _Stream, sub: Subscriber, since: int | None
     ) -> AsyncGenerator[str, None]:
@@ -354,14 +400,14 @@ class Hub:
                 yield protocol.stream_reset(logged, self.clock.now())
                 cursor = logged
         while not stream.covers(cursor):
-            async with self.store.read() as repo:
-                page = await repo.frames_since(event_id, cursor, LOG_PAGE)
-            frames = _encoded(page)
-            if not frames:
-                break
-            cursor = frames[-1][0]
-            for message in protocol.catch_up_messages([text for _, text in frames]):
-                yield message
+            index = cursor // PAGE
+            load = functools.partial(self._page, event_id, index)
+            page = await stream.pages.get(index, load) or await load()
+            message = page.after(cursor)
+            if message is None:
+                break  # the log ends here
+            yield message
+            cursor = page.seqs[-1]
         # No await from here until `sub` is live.
         texts = stream.after(cursor)
         sub.after = max(cursor, stream.last)

@@ -63,19 +63,24 @@ class QuestionRows(Rows):
         directed_to: int | None,
         now: datetime,
         held_reason: str = "",
+        key_hash: str | None = None,
+        request_hash: str | None = None,
     ) -> Question | None:
         """Insert a question and return the stored row, in one statement; None (and nothing
-        stored) when the reader already asked one with `client_key` at this event."""
+        stored) when its key was used at this event already (by this reader, or by anyone
+        under `key_hash`)."""
         row = await self._one(
-            "INSERT INTO questions (event_id, body, display_name, reader_id, client_key, status,"
-            " directed_to, held_reason, created_at, updated_at) VALUES (:e, :body, :name,"
-            " :reader, :key, :status, :to, :held, :now, :now)"
-            " ON CONFLICT (event_id, reader_id, client_key) DO NOTHING RETURNING *",
+            "INSERT INTO questions (event_id, body, display_name, reader_id, client_key,"
+            " key_hash, request_hash, status, directed_to, held_reason, created_at, updated_at)"
+            " VALUES (:e, :body, :name, :reader, :key, :kh, :rh, :status, :to, :held, :now,"
+            " :now) ON CONFLICT DO NOTHING RETURNING *",
             e=event_id,
             body=body,
             name=display_name,
             reader=reader_id,
             key=client_key,
+            kh=key_hash,
+            rh=request_hash,
             status=status,
             to=directed_to,
             held=held_reason,
@@ -83,16 +88,22 @@ class QuestionRows(Rows):
         )
         return _question(row) if row else None
 
-    async def question_by_client_key(
-        self, event_id: int, reader_id: str, client_key: str
-    ) -> Question | None:
+    async def question_by_key(
+        self, event_id: int, key_hash: str, reader_id: str, client_key: str
+    ) -> tuple[Question, str | None] | None:
+        """The question stored under an Idempotency-Key at this event, and the hash of what
+        was asked with it: by the key's hash, or (questions from before migration 0013) by
+        this reader's key."""
         row = await self._one(
-            "SELECT * FROM questions WHERE event_id = :e AND reader_id = :r AND client_key = :k",
+            "SELECT * FROM questions WHERE event_id = :e AND (key_hash = :kh"
+            " OR (key_hash IS NULL AND reader_id = :r AND client_key = :k))"
+            " ORDER BY key_hash IS NULL LIMIT 1",
             e=event_id,
+            kh=key_hash,
             r=reader_id,
             k=client_key,
         )
-        return _question(row) if row else None
+        return (_question(row), row["request_hash"]) if row else None
 
     async def question(self, question_id: int) -> Question | None:
         row = await self._one("SELECT * FROM questions WHERE id = :id", id=question_id)

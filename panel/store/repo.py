@@ -8,6 +8,7 @@ from panel.store.answers import AnswerRows
 from panel.store.archive import ArchiveRows
 from panel.store.counts import CountRows
 from panel.store.events import EventRows
+from panel.store.forgetting import ForgetRows
 from panel.store.leases import LeaseRows
 from panel.store.log import LogRows
 from panel.store.people import PeopleRows
@@ -35,6 +36,7 @@ class Repo(
     PresenceRows,
     CountRows,
     ReportRows,
+    ForgetRows,
 ):
     """All queries on one connection: `Repo(conn, dialect)`. In a write, `frames` collects
     what the change appended."""

@@ -8,9 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from panel import payloads
-from panel.domain import EventStatus, Question, QuestionStatus, RuleError, iso, on_now
+from panel.domain import EventStatus, QuestionStatus, RuleError, iso, on_now
 from panel.live import protocol as p
 from panel.live.broker import public_channel
+from panel.web import openapi as described
 from panel.web.auth import answerer, editor_actor, require_editor
 from panel.web.base import (
     current_reader,
@@ -21,7 +22,6 @@ from panel.web.base import (
     services,
     whole_number,
 )
-from panel.web.openapi import OPENAPI
 from panel.web.readers import give_back_quota, limit_reached
 
 PUBLIC_STATUSES = [s for s in EventStatus if s != EventStatus.DRAFT]
@@ -128,7 +128,13 @@ async def post_question(request: Request) -> Response:
     wait = await limit_reached(request)
     if wait:
         # A retry is answered from the store and does not count against the limit.
-        earlier = await _earlier_question(request, slug, reader, key) if key else None
+        earlier = (
+            await svc.questions.replay(
+                slug, reader, key, data.get("body"), data.get("name", ""), data.get("to")
+            )
+            if key
+            else None
+        )
         if earlier is None:
             return json_error(
                 "rate_limited",
@@ -152,15 +158,6 @@ async def post_question(request: Request) -> Response:
     return JSONResponse(
         {"id": question.id, "status": question.status}, status_code=201, headers=headers
     )
-
-
-async def _earlier_question(request: Request, slug: str, reader: str, key: str) -> Question | None:
-    """The reader's question already stored under `key` at the public event `slug`."""
-    async with services(request).store.read() as repo:
-        event = await repo.event_by_slug(slug)
-        if event is None or event.status == EventStatus.DRAFT:
-            raise RuleError("not_found", "No such event.")
-        return await repo.question_by_client_key(event.id, reader, key)
 
 
 async def upvote(request: Request) -> Response:
@@ -260,7 +257,7 @@ async def stream(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(OPENAPI)
+    return JSONResponse(described.document(services(request).settings))
 
 
 async def whoami(request: Request) -> Response:

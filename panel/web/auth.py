@@ -12,7 +12,7 @@ from starlette.requests import HTTPConnection
 
 from panel.domain import Actor, RuleError
 from panel.security import token_hash
-from panel.sessions import StaffSession, session_id
+from panel.sessions import StaffSession, StaffSessions, session_id
 from panel.web.base import editor_session, services
 
 
@@ -85,6 +85,27 @@ async def staff_sign_out(
             continue
         with svc.signouts.watch(sid) as signed_out:
             if _lets_in(await svc.sessions.find(token), kind, event_id):
-                yield signed_out
+                async with _ended_on_lapse(svc.sessions, sid, signed_out):
+                    yield signed_out
                 return
     yield None
+
+
+@contextlib.asynccontextmanager
+async def _ended_on_lapse(
+    sessions: StaffSessions, sid: str, signed_out: asyncio.Future[None]
+) -> AsyncIterator[None]:
+    """Also end `signed_out` when the session expires, or ended with no announcement
+    reaching this process: the announcement alone misses both."""
+
+    async def watch() -> None:
+        await sessions.until_lapsed(sid)
+        if not signed_out.done():
+            signed_out.set_result(None)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)

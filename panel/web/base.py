@@ -32,6 +32,7 @@ MAX_JSON_BYTES = 64 * 1024
 # Which HTTP status each domain refusal maps to.
 STATUS_FOR_CODE = {
     "invalid": 422,
+    "idempotency_mismatch": 422,
     "too_long": 422,
     "not_found": 404,
     "forbidden": 403,

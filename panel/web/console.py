@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel.domain import Actor, Draft, Event, RuleError, iso
 from panel.drafts import seen_by_panel
+from panel.text import optional_id
 from panel.web.auth import signed_in_panelist
 from panel.web.base import (
     STATUS_FOR_CODE,
@@ -30,7 +31,6 @@ from panel.web.base import (
     render,
     services,
     wants_json,
-    whole_number,
 )
 from panel.web.consoleview import FILTERS, load_console_list, load_notes
 from panel.web.eventview import load_event_view
@@ -72,8 +72,9 @@ def _show(value: object) -> str:
     return value if isinstance(value, str) and value in FILTERS else "all"
 
 
-def _number(value: object) -> int | None:
-    return whole_number(value) if isinstance(value, str) else None
+def _id(value: object, field: str) -> int | None:
+    """An id from the query string or the form; anything but a whole number is refused."""
+    return optional_id(value, field)
 
 
 async def _composer(
@@ -124,8 +125,8 @@ async def _context(
             request,
             event,
             actor,
-            question_id=_number(query.get("answer")),
-            answer_id=_number(query.get("edit")),
+            question_id=_id(query.get("answer"), "answer"),
+            answer_id=_id(query.get("edit"), "edit"),
         )
     keep = [composer["question_id"]] if composer else []
     async with svc.store.read() as repo:
@@ -141,7 +142,7 @@ async def _context(
         "composer": composer,
         "notes": notes,
         "note_form": note_form
-        or {"body": "", "about": _number(query.get("flag")) or "", "error": None},
+        or {"body": "", "about": _id(query.get("flag"), "flag") or "", "error": None},
         "note_limit": svc.settings.note_max_chars,
         "notice": request.session.pop("notice", None),
         "now": iso(svc.clock.now()),
@@ -160,7 +161,7 @@ async def questions_fragment(request: Request) -> Response:
     event, actor = await _signed_in(request)
     svc = services(request)
     show = _show(request.query_params.get("show"))
-    keep = [n for n in [_number(request.query_params.get("keep"))] if n is not None]
+    keep = [n for n in [_id(request.query_params.get("keep"), "keep")] if n is not None]
     async with svc.store.read() as repo:
         items = await load_console_list(repo, event, actor, svc.clock.now(), show, keep)
     return render(
@@ -191,8 +192,8 @@ async def compose_fragment(request: Request) -> Response:
         request,
         event,
         actor,
-        question_id=_number(request.query_params.get("answer")),
-        answer_id=_number(request.query_params.get("edit")),
+        question_id=_id(request.query_params.get("answer"), "answer"),
+        answer_id=_id(request.query_params.get("edit"), "edit"),
     )
     if composer is None:
         raise HTTPException(404, "No such question or answer.")
@@ -224,7 +225,7 @@ async def post_answer(request: Request) -> Response:
     event, actor = await _signed_in(request)
     svc = services(request)
     form = await read_form(request)
-    question_id = _number(form.get("question_id")) or 0
+    question_id = _id(form.get("question_id"), "question_id") or 0
     body, show = form.get("body"), _show(form.get("show"))
     intent = str(form.get("intent", "publish"))
     back = f"/console/{event.slug}?show={show}"

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel import openness, payloads, similar
 from panel.domain import TRANSITIONS, Actor, Event, EventStatus, Question, RuleError
+from panel.text import optional_id
 from panel.web import deskpresence, workspace
 from panel.web.auth import require_editor
 from panel.web.base import (
@@ -22,7 +23,6 @@ from panel.web.base import (
     render,
     services,
     wants_json,
-    whole_number,
 )
 from panel.web.consoleview import active_claims, load_notes
 from panel.web.desk_audit import audit_context
@@ -68,7 +68,10 @@ async def login(request: Request) -> Response:
         )
     try:
         _, token = await svc.accounts.sign_in(
-            username, str(form.get("password", "")), replacing=request.session.get("sid")
+            username,
+            str(form.get("password", "")),
+            address=_ip(request),
+            replacing=request.session.get("sid"),
         )
     except RuleError as exc:
         return render(
@@ -162,7 +165,7 @@ async def _queue_context(
     sort = request.query_params.get("sort", "time")
     sort = sort if sort in SORTS else "time"
     to = request.query_params.get("to", "")
-    to_id = whole_number(to)
+    to_id = optional_id(to, "to")  # "1.5" is refused, not read as "anyone"
     async with svc.store.read() as repo:
         event = await repo.event_by_id(event.id) or event
         lineup = (await repo.lineup(event.id)).everyone()
@@ -293,7 +296,15 @@ async def post_note(request: Request) -> Response:
     return RedirectResponse(f"/desk/events/{event.slug}#backstage", status_code=303)
 
 
-async def _moderate_one(request: Request, actor: Actor, question_id: int, form: FormData) -> None:
+def _form_ids(form: FormData) -> dict[str, int | None]:
+    """The form's `into` and `to`, checked before anything is done: a hand-made "3.9" gets a
+    422, not a notice after a redirect (the desk's selects only offer real ids)."""
+    return {name: optional_id(form.get(name), name) for name in ("into", "to")}
+
+
+async def _moderate_one(
+    request: Request, actor: Actor, question_id: int, form: FormData, ids: dict[str, int | None]
+) -> None:
     svc = services(request)
     action = str(form.get("action", ""))
     if action == "ban":
@@ -303,10 +314,10 @@ async def _moderate_one(request: Request, actor: Actor, question_id: int, form: 
         question_id,
         action,
         actor,
-        into=form.get("into") or None,
+        into=ids["into"],
         reason=str(form.get("reason", "")),
         body=form.get("body") if action == "edit" else None,
-        to=form.get("to") or None,
+        to=ids["to"],
         asker_reason=form.get("asker_reason") or None,
         asker_note=form.get("asker_note") or None,
     )
@@ -333,10 +344,11 @@ async def moderate(request: Request) -> Response:
     form = await read_form(request)
     question_id = request.path_params["question_id"]
     event = await _question_event(request, question_id)
+    ids = _form_ids(form)
     if confirmation := await confirm_moderation(request, form, event, question_id):
         return confirmation
     try:
-        await _moderate_one(request, actor, question_id, form)
+        await _moderate_one(request, actor, question_id, form, ids)
     except RuleError as exc:
         request.session["notice"] = exc.message
         keep_refused_reject(request, question_id, form, exc)
@@ -371,14 +383,14 @@ async def bulk_moderate(request: Request) -> Response:
     form = await read_form(request)
     event = await event_or_404(request, request.path_params["slug"])
     failed = []
-    ids = [
-        n for v in form.getlist("ids") if isinstance(v, str) and (n := whole_number(v)) is not None
-    ][:200]
+    # One id that is not a whole number refuses the whole form rather than being skipped.
+    ids = [n for v in form.getlist("ids") if (n := optional_id(v, "ids")) is not None][:200]
+    targets = _form_ids(form)
     if confirmation := confirm_bulk(request, form, event, ids):
         return confirmation
     for question_id in ids:
         try:
-            await _moderate_one(request, actor, question_id, form)
+            await _moderate_one(request, actor, question_id, form, targets)
         except RuleError as exc:
             failed.append(f"#{question_id}: {exc.message}")
     done = len(ids) - len(failed)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from panel.accounts import Accounts
-from panel.domain import Actor, RuleError, parse_iso
+from panel.domain import Actor, RuleError
 from panel.web.auth import require_editor
 from panel.web.base import editor_session, perform, read_form, render, services
 
@@ -28,15 +28,18 @@ async def editors_page(request: Request) -> Response:
     svc = services(request)
     async with svc.store.read() as repo:
         rows = await repo.editors()
-    now = svc.clock.now()
-    editors = [
-        {
-            **row,
-            "self": row["id"] == actor.id,
-            "locked": bool(row["locked_until"] and parse_iso(row["locked_until"]) > now),
-        }
-        for row in rows
-    ]
+    editors = []
+    for row in rows:
+        # Locked from some address, or slowed by failures from many (panel/lockouts.py).
+        until = await svc.accounts.lockouts.locked_until(str(row["username"]))
+        editors.append(
+            {
+                **row,
+                "self": row["id"] == actor.id,
+                "locked": until is not None,
+                "locked_until": until.strftime("%H:%M") if until else None,
+            }
+        )
     return render(
         request,
         "desk_editors.html",

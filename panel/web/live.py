@@ -14,12 +14,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from panel.live import protocol as p
 from panel.live.broker import public_channel, staff_channel
+from panel.live.caps import READERS, STAFF
 from panel.live.hub import Subscriber
+from panel.web.audience_key import audience_key
 from panel.web.auth import staff_sign_out
-from panel.web.base import origin_allowed, services, whole_number
+from panel.web.base import json_error, origin_allowed, services, whole_number
 
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 5.0
+# A refused socket's Retry-After (seconds); live.js backs off on its own, from 0.5 s to 60 s.
+REFUSED_RETRY_AFTER = 30
 # An ASGI send that is a coroutine function (uvicorn's, Starlette's WebSocket.send), so that
 # DirectSender can step one send by hand.
 SendCoroutine = Callable[[Message], Coroutine[Any, Any, None]]
@@ -30,10 +34,36 @@ def parse_since(raw: str | None) -> int | None:
     return 0 if raw is None or raw == "" else whole_number(raw)
 
 
+async def refuse(ws: WebSocket, reason: str) -> None:
+    """A socket over a cap: HTTP 429 before the handshake, so nothing is accepted or kept; on
+    a server without the denial-response extension, accepted and closed at once with 1013."""
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        headers = {"Retry-After": str(REFUSED_RETRY_AFTER)}
+        await ws.send_denial_response(json_error("too_many_sockets", reason, 429, headers))
+        return
+    await ws.accept()
+    await _close(ws, p.CLOSE_TRY_AGAIN, reason)
+
+
+def _client_host(ws: WebSocket) -> str | None:
+    # Right behind trusted proxies too: the proxies' layer rewrites the scope's client.
+    return ws.client.host if ws.client else None
+
+
 async def reader_stream(ws: WebSocket, send: Send | None = None) -> None:
     """Catch-up from `since`, then live frames; every frame exactly once, in seq order.
     `send`: the server's own ASGI send, when no middleware stands between (app.PublicStream);
-    live frames then go to it without Starlette's bookkeeping on each one."""
+    live frames then go to it without Starlette's bookkeeping on each one. Refused before
+    the handshake when the caps on sockets are reached."""
+    svc = services(ws)
+    with svc.socket_caps.admit(READERS, _client_host(ws)) as refused:
+        if refused is not None:
+            await refuse(ws, refused)
+            return
+        await _follow_event(ws, send)
+
+
+async def _follow_event(ws: WebSocket, send: Send | None) -> None:
     svc = services(ws)
     since = parse_since(ws.query_params.get("since"))
     event_id = await svc.directory.visible(ws.path_params["slug"])  # no read, mostly
@@ -47,7 +77,8 @@ async def reader_stream(ws: WebSocket, send: Send | None = None) -> None:
     channel = public_channel(event_id)
     # The hub serves the catch-up (from its ring, or the log when `since` is older) and
     # makes the socket live in the same step, so the seam has no gap and no repeat.
-    async with svc.hub.subscribe(channel, since) as sub:
+    reader = audience_key(ws, svc.settings.secret)  # several tabs count as one reader
+    async with svc.hub.subscribe(channel, since, reader) as sub:
         async for message in sub.catch_up:
             await ws.send_text(message)
         # A newcomer learns the audience size now; after that it comes on the timer.
@@ -194,7 +225,16 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
 
 async def staff_stream(ws: WebSocket) -> None:
     """Editors and this event's panelists: notices that the queue changed (ids, never text).
-    The socket closes with 1008 "signed out" as soon as the session letting it in ends."""
+    The socket closes with 1008 "signed out" as soon as the session letting it in ends.
+    Refused, before anything is read, when the caps on sockets are reached."""
+    with services(ws).socket_caps.admit(STAFF, _client_host(ws)) as refused:
+        if refused is not None:
+            await refuse(ws, refused)
+            return
+        await _follow_staff(ws)
+
+
+async def _follow_staff(ws: WebSocket) -> None:
     svc = services(ws)
     async with svc.store.read() as repo:
         event = await repo.event_by_slug(ws.path_params["slug"])

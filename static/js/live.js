@@ -78,10 +78,37 @@ function start(root) {
   }
   const held = newItemsBar(questions, run);
 
-  openStream(() => wsUrl(`/events/${encodeURIComponent(slug)}/live?since=${lastSeq}`), {
+  const path = `/events/${encodeURIComponent(slug)}`;
+  const reader = browserId();
+  openStream(() => wsUrl(`${path}/live?since=${lastSeq}&reader=${reader}`), {
     onFrames: (frames) => frames.forEach(apply),
     onState: (state) => showConnection(connection, state),
+    poll: async () => {
+      // The polling twin: the same frames, a page at a time (a few pages per tick at most).
+      for (let page = 0; page < 5; page += 1) {
+        const response = await fetch(`/api/v1${path}/stream?since=${lastSeq}`);
+        if (!response.ok) return;
+        const body = await response.json();
+        body.frames.forEach(apply);
+        if (!body.more) return;
+      }
+    },
   });
+
+  // One id per browser, the same in every tab, so the audience counts this reader once.
+  function browserId() {
+    const fresh = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    try {
+      let id = localStorage.getItem("livepanel-reader");
+      if (!/^[A-Za-z0-9_-]{8,64}$/.test(id || "")) {
+        id = fresh();
+        localStorage.setItem("livepanel-reader", id);
+      }
+      return id;
+    } catch {
+      return fresh(); // storage blocked: this tab counts on its own
+    }
+  }
 
   function el(tag, className, text) {
     const node = document.createElement(tag);

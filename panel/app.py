@@ -182,10 +182,11 @@ def routes() -> list[Any]:
         Route("/desk/tokens", desk_admin.create_token, methods=["POST"]),
         Route("/desk/tokens/{token_id:int}/revoke", desk_admin.revoke_token, methods=["POST"]),
         Route("/desk/preview", desk.preview, methods=["POST"]),
-        # Transcripts and the archive (issue 7). Order matters: feed.atom, .md and .json
+        # Transcripts and the archive (issue 7). Order matters: feed.atom, .safe.md, .md, .json
         # before /archive/{slug}, which would otherwise match them.
         Route("/archive", archive.archive_index),
         Route("/archive/feed.atom", archive.feed),
+        Route("/archive/{slug}.safe.md", archive.transcript_safe_markdown),
         Route("/archive/{slug}.md", archive.transcript_markdown),
         Route("/archive/{slug}.json", archive.transcript_json),
         Route("/archive/{slug}", archive.transcript_page),

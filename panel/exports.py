@@ -7,7 +7,6 @@ goes through panel.render.markdown_to_html; readers' plain text is escaped for e
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -23,7 +22,9 @@ from panel.curation import credited, document_items, plain_text
 from panel.domain import Event, initials, parse_iso, utc
 from panel.formatting import clock_label, date_label
 from panel.render import markdown_to_html
+from panel.safe_markdown import md_escape, safe_markdown
 from panel.structured_data import event_summary, script_json, shorten
+from panel.text import CONTROL_CHARS, NONCHARACTERS
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
@@ -187,18 +188,11 @@ def transcript_json(document: Mapping[str, Any], base_url: str) -> dict[str, Any
 
 
 # -- Markdown -------------------------------------------------------------------------------
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
-_MD_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])", re.MULTILINE)
-
-
-def md_escape(text: str) -> str:
-    """Readers' plain text as Markdown that shows literally (no markup, no raw HTML)."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", text)
-    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
-
-
-def transcript_markdown(document: Mapping[str, Any], base_url: str) -> str:
+def transcript_markdown(document: Mapping[str, Any], base_url: str, safe: bool = False) -> str:
+    """The Markdown export. Readers' text is always escaped; panelists' Markdown is as they
+    typed it (raw HTML included), or with `safe` rewritten by panel.safe_markdown for a CMS."""
     view = transcript_view(document, base_url)
+    panelists_md = safe_markdown if safe else str
     lines = [f"# {md_escape(view['title'])}", ""]
     if view["summary"]:
         lines += [f"*{md_escape(view['summary'])}*", ""]
@@ -210,7 +204,7 @@ def transcript_markdown(document: Mapping[str, Any], base_url: str) -> str:
         stamp += f" {view['questions_line']}"
     lines += [stamp, ""]
     if document["intro_md"]:
-        lines += [document["intro_md"], ""]
+        lines += [panelists_md(document["intro_md"]), ""]
     lines += ["## The panel", ""]
     for person in document["panel"]:
         role = f", {md_escape(person['role'])}" if person["role"] else ""
@@ -240,11 +234,11 @@ def transcript_markdown(document: Mapping[str, Any], base_url: str) -> str:
                 lines += [
                     f"**{md_escape(answer['by']['name'])}**{role}:",
                     "",
-                    answer["body_md"],
+                    panelists_md(answer["body_md"]),
                     "",
                 ]
     if document["outro_md"]:
-        lines += ["---", "", document["outro_md"], ""]
+        lines += ["---", "", panelists_md(document["outro_md"]), ""]
     lines += [f"Source: <{view['url']}>", ""]
     return "\n".join(lines)
 
@@ -271,6 +265,15 @@ def _feed_summary(row: Mapping[str, Any]) -> str:
     return shorten(text)
 
 
+def xml_safe(text: str) -> str:
+    """Text an XML parser accepts: rows stored before clean_text refused such characters
+    may still hold them, so they are dropped here, at output. XML 1.0 forbids C0 controls
+    (but tab, LF, CR), surrogates, U+FFFE and U+FFFF, and discourages C1 controls and the other
+    noncharacters; ElementTree writes them as they are, and one made the whole feed malformed
+    for every subscriber."""
+    return NONCHARACTERS.sub("", CONTROL_CHARS.sub("", text))
+
+
 def rfc3339(at: datetime) -> str:
     return utc(at).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -284,9 +287,9 @@ def atom_feed(
     rows = list(rows)
 
     def add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        child = ET.SubElement(parent, tag, attrs)
+        child = ET.SubElement(parent, tag, {k: xml_safe(v) for k, v in attrs.items()})
         if text is not None:
-            child.text = text
+            child.text = xml_safe(text)
         return child
 
     add(feed, "id", f"{base}/archive")

@@ -1,22 +1,33 @@
-"""Panelist photos: accepted by their content, never by their name, stored under our name, and
-stripped of metadata (camera details, GPS position) before anyone can download them."""
+"""Panelist photos: accepted by their content, never by their name, decoded and re-encoded by
+Pillow, and stored under our name.
+
+Re-encoding keeps only the pixels: metadata (EXIF with camera and GPS, XMP, comments, text
+chunks, colour profiles), HTML hidden in a chunk or a comment, and anything after the image's
+end marker (a ZIP tail, a page) never reach storage, so no stored photo is also something
+else (a polyglot). The pixel count is checked from the header before anything is decoded.
+"""
 
 from __future__ import annotations
 
+import io
 import secrets
-import struct
 from pathlib import Path
+
+from PIL import Image, ImageOps
 
 from panel.domain import RuleError
 
 MAX_PHOTO_BYTES = 2 * 1024 * 1024
+# A 40-megapixel image takes about 120 MB to decode; more from a 2 MB file is a
+# decompression bomb, refused from its header before any pixel is decoded.
+MAX_PHOTO_PIXELS = 40_000_000
+# Photos are shown small: the longest side is stored at most this long (less to serve).
+MAX_PHOTO_SIDE = 2048
 NOT_AN_IMAGE = "Photos must be JPEG, PNG or WebP images."
+TOO_MANY_PIXELS = f"Photos can be at most {MAX_PHOTO_PIXELS // 1_000_000} megapixels."
+NOT_WHOLE = f"That file is not a whole image. {NOT_AN_IMAGE}"
 
-# JPEG segments kept: JFIF (APP0), the colour profile (APP2) and Adobe's colour flag (APP14).
-# Everything else among APPn and comments (EXIF and XMP live in APP1) is dropped.
-_JPEG_KEEP_APP = {0xE0, 0xE2, 0xEE}
-_PNG_DROP = {b"eXIf", b"tEXt", b"iTXt", b"zTXt", b"tIME"}
-_WEBP_DROP = {b"EXIF", b"XMP "}
+_PILLOW_FORMAT = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
 
 
 def sniff_image(data: bytes) -> str | None:
@@ -30,87 +41,60 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
-def _strip_jpeg(data: bytes) -> bytes:
-    out, i = bytearray(b"\xff\xd8"), 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            raise ValueError("bad marker")
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
-        end = i + 2 + length
-        if length < 2 or end > len(data):
-            raise ValueError("bad segment length")
-        if marker == 0xDA:  # start of scan: the compressed image follows, copied as it is
-            return bytes(out + data[i:])
-        is_app = 0xE0 <= marker <= 0xEF
-        if not (marker == 0xFE or (is_app and marker not in _JPEG_KEEP_APP)):
-            out += data[i:end]
-        i = end
-    raise ValueError("no image data")
+def _decode(data: bytes, ext: str) -> Image.Image:
+    """The first frame's pixels, upright, at most MAX_PHOTO_SIDE on its longest side."""
+    image = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMAT[ext]])
+    width, height = image.size
+    if width * height > MAX_PHOTO_PIXELS:
+        raise RuleError(
+            "too_large", f"That image is {width:,} × {height:,} pixels. {TOO_MANY_PIXELS}"
+        )
+    image.draft("RGB", (MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))  # JPEG: decode at a smaller scale
+    image.load()
+    # The EXIF orientation is about to be dropped with the rest: apply it to the pixels.
+    upright = ImageOps.exif_transpose(image)
+    has_alpha = "A" in upright.getbands() or "transparency" in upright.info
+    pixels = upright.convert("RGBA" if has_alpha and ext != "jpg" else "RGB")
+    pixels.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
+    # A new image from the bare pixels: Pillow's encoders would write back what the decoder
+    # kept in `info` (a JPEG comment, the EXIF, the colour profile).
+    return Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
 
 
-def _strip_png(data: bytes) -> bytes:
-    out, i, seen_end = bytearray(data[:8]), 8, False
-    while i + 12 <= len(data):
-        length = struct.unpack(">I", data[i : i + 4])[0]
-        kind = data[i + 4 : i + 8]
-        end = i + 12 + length
-        if end > len(data):
-            raise ValueError("bad chunk length")
-        if kind not in _PNG_DROP:
-            out += data[i:end]
-        i = end
-        if kind == b"IEND":
-            seen_end = True
-            break
-    if not seen_end or out[12:16] != b"IHDR":
-        raise ValueError("not a whole PNG")
-    return bytes(out)
-
-
-def _strip_webp(data: bytes) -> bytes:
-    chunks, i = bytearray(), 12
-    while i + 8 <= len(data):
-        kind = data[i : i + 4]
-        size = struct.unpack("<I", data[i + 4 : i + 8])[0]
-        end = i + 8 + size + (size & 1)
-        if i + 8 + size > len(data):
-            raise ValueError("bad chunk size")
-        chunk = bytearray(data[i : min(end, len(data))])
-        if kind == b"VP8X" and size >= 1:
-            chunk[8] &= ~0x0C & 0xFF  # no EXIF (0x08) or XMP (0x04) flags any more
-        if kind not in _WEBP_DROP:
-            chunks += chunk
-        i = end
-    if not chunks:
-        raise ValueError("no chunks")
-    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WEBP" + bytes(chunks)
-
-
-_STRIPPERS = {"jpg": _strip_jpeg, "png": _strip_png, "webp": _strip_webp}
+def _encode(image: Image.Image, ext: str) -> bytes:
+    """Only the pixels: no EXIF, ICC profile, text or comment is passed to the encoder."""
+    out = io.BytesIO()
+    if ext == "png":
+        image.save(out, "PNG")
+    else:
+        image.save(out, _PILLOW_FORMAT[ext], quality=88)
+    return out.getvalue()
 
 
 def clean_image(data: bytes) -> tuple[bytes, str]:
-    """(the image without metadata, its extension); refuses anything that is not one."""
+    """(the image re-encoded from its pixels alone, its extension); refuses anything else."""
     if len(data) > MAX_PHOTO_BYTES:
         raise RuleError("too_large", "Photos can be at most 2 MB.")
     ext = sniff_image(data)
     if ext is None:
         raise RuleError("invalid", NOT_AN_IMAGE)
     try:
-        return _STRIPPERS[ext](data), ext
-    except (ValueError, struct.error, IndexError):
-        raise RuleError("invalid", f"That file is not a whole image. {NOT_AN_IMAGE}") from None
+        return _encode(_decode(data, ext), ext), ext
+    except RuleError:  # a ValueError too: ours, already clear
+        raise
+    except Image.DecompressionBombError:  # Pillow's own, stricter limit, met by Image.open
+        raise RuleError("too_large", TOO_MANY_PIXELS) from None
+    except (OSError, ValueError, SyntaxError, EOFError):
+        # Pillow's ways of saying "truncated", "corrupt" or "not this format".
+        raise RuleError("invalid", NOT_WHOLE) from None
 
 
 def save_photo(data: bytes, folder: Path) -> str:
     """Store a cleaned photo under a random name with the extension its content proves.
 
     The static file server then sends a content type fixed by that extension, and
-    `X-Content-Type-Options: nosniff` stops browsers guessing otherwise.
+    `X-Content-Type-Options: nosniff` stops browsers guessing otherwise. CPU-bound (a
+    decode and an encode): call it in a thread.
     """
     cleaned, ext = clean_image(data)
     folder.mkdir(parents=True, exist_ok=True)

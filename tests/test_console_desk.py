@@ -240,7 +240,7 @@ async def test_the_form_keeps_the_text_when_a_question_is_refused(
         )
         # The refusal answers with the page itself: the error, and the text kept in the form.
         assert response.status_code == 422
-        assert "the limit is 2000" in response.text
+        assert "the limit is 2,000 characters after normalisation" in response.text
         assert text in html.unescape(response.text), "the reader's text is kept in the form"
         assert "set-cookie" not in response.headers  # a refused first question starts nothing
         # Nothing of it lingers: the next visit shows a clean form.

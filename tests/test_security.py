@@ -13,6 +13,7 @@ import base64
 import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import re
 import sqlite3
@@ -29,6 +30,7 @@ from typing import Any
 import httpx
 import pytest
 from markdown_it import MarkdownIt
+from PIL import Image
 from starlette.routing import Route, WebSocketRoute
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -297,14 +299,14 @@ def tiny_png() -> bytes:
     )
 
 
-# A JPEG by its structure whose scan data is an HTML page: a classic sniffing polyglot.
-POLYGLOT = (
-    b"\xff\xd8"
-    + b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00"
-    + b"<html><body><script>alert('polyglot')</script></body></html>"
-    + b"\xff\xd9"
-)
+def polyglot_jpeg() -> bytes:
+    """A real JPEG carrying an HTML page in a comment and after its end: a sniffing polyglot."""
+    image, out = Image.new("RGB", (4, 4), (200, 30, 30)), io.BytesIO()
+    image.save(out, "JPEG", comment=POLYGLOT_PAGE)
+    return out.getvalue() + POLYGLOT_PAGE
+
+
+POLYGLOT_PAGE = b"<html><body><script>alert('polyglot')</script></body></html>"
 
 
 # -- (1) authorisation ---------------------------------------------------------------------
@@ -1158,7 +1160,7 @@ async def test_uploads_are_kept_and_served_by_their_content_only(server: LiveSer
             notice = await editor.get(setup)
             assert "Photos must be JPEG, PNG or WebP images." in notice.text, name
             assert f"Person {name}" not in notice.text, name
-        accepted = await upload("page.html", POLYGLOT, "text/html")
+        accepted = await upload("page.html", polyglot_jpeg(), "text/html")
         assert accepted.status_code == 303
         event_page = (await editor.get("/events/photos")).text
         urls = re.findall(r'<img src="(/uploads/[^"]+)"', event_page)
@@ -1167,6 +1169,7 @@ async def test_uploads_are_kept_and_served_by_their_content_only(server: LiveSer
         assert served.status_code == 200
         assert served.headers["content-type"] == "image/jpeg"
         assert served.headers["x-content-type-options"] == "nosniff"
+        assert b"<script" not in served.content  # re-encoded: only the picture was kept
         assert csp_directives(served).get("script-src") == ["'self'"]
         assert len(list(server.services.settings.uploads_dir.iterdir())) == 1
         assert info["id"]

@@ -50,9 +50,19 @@ def transcript_context(
 
 
 async def transcript_markdown(request: Request) -> Response:
+    """The Markdown export: panelists' Markdown as typed, raw HTML included (docs/archive.md)."""
+    return await _markdown(request, safe=False)
+
+
+async def transcript_safe_markdown(request: Request) -> Response:
+    """The sanitised Markdown export, for a CMS: no raw HTML, no script links."""
+    return await _markdown(request, safe=True)
+
+
+async def _markdown(request: Request, safe: bool) -> Response:
     document = await _document(request)
     return Response(
-        exports.transcript_markdown(document, site_url(request)),
+        exports.transcript_markdown(document, site_url(request), safe=safe),
         media_type="text/markdown; charset=utf-8",
         headers={"cache-control": ARCHIVE},
     )

@@ -22,6 +22,7 @@ from panel.render import markdown_to_html
 from panel.security import mask_csrf, new_csrf_token, new_reader_id, same, unmask_csrf
 from panel.services import Services
 from panel.sessions import StaffSession
+from panel.web.formbody import strict_form
 from panel.web.pagecache import PageCache
 from panel.web.share_meta import page_meta
 
@@ -157,8 +158,11 @@ async def parse_form(request: Request, max_bytes: int | None = None) -> FormData
             raise too_large
         return message
 
-    return await Request(request.scope, receive).form(
-        max_files=1 if max_bytes else 0, max_fields=50, max_part_size=MAX_FORM_BYTES
+    return await strict_form(
+        Request(request.scope, receive),
+        max_files=1 if max_bytes else 0,
+        max_fields=50,
+        max_part_size=MAX_FORM_BYTES,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -314,7 +315,8 @@ async def _photo(request: Request, form: FormData) -> str | None:
     if not isinstance(upload, UploadFile) or not upload.filename:
         return None
     data = await upload.read(MAX_PHOTO_BYTES + 1)
-    return save_photo(data, services(request).settings.uploads_dir)
+    # Decoding and re-encoding take CPU time: off the event loop.
+    return await asyncio.to_thread(save_photo, data, services(request).settings.uploads_dir)
 
 
 async def add_panelist(request: Request) -> Response:

@@ -136,6 +136,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/archive"): PUBLIC,
     ("GET", "/archive/feed.atom"): PUBLIC,
     ("GET", "/archive/{slug}.md"): GONE,  # alpha is live: no transcript yet
+    ("GET", "/archive/{slug}.safe.md"): GONE,
     ("GET", "/archive/{slug}.json"): GONE,
     ("GET", "/archive/{slug}"): GONE,
     ("GET", "/events/{slug}/calendar.ics"): PUBLIC,

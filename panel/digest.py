@@ -27,6 +27,7 @@ from panel.store.repo import Repo
 
 ANONYMOUS = "Anonymous"
 _SPACES = re.compile(r"\s+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 @dataclass(frozen=True)
@@ -194,17 +195,20 @@ def _votes(n: int) -> str:
     return f"{n} upvote" if n == 1 else f"{n} upvotes"
 
 
-def _when(d: Digest) -> str:
+def when_label(d: Digest) -> str:
+    """When the event starts, in its own zone."""
     local = d.event.local(d.event.starts_at)
     return f"{date_label(local)}, {clock_label(local)} ({d.event.timezone})"
 
 
-def _made(d: Digest) -> str:
+def made_label(d: Digest) -> str:
+    """When the digest was made, in the event's zone."""
     local = d.event.local(d.generated_at)
     return f"{date_label(local)}, {clock_label(local)}"
 
 
-def _count_line(d: Digest) -> str:
+def count_line(d: Digest) -> str:
+    """How many questions, and how many of them are pending when those are included."""
     total = len(d.questions)
     text = f"{total} question" if total == 1 else f"{total} questions"
     if d.include_pending:
@@ -231,7 +235,7 @@ def digest_markdown(d: Digest, panelist_id: int | None = None) -> str:
     lines = [
         f"# Readers' questions so far: {md_escape(one_line(d.event.title))}",
         "",
-        f"{md_escape(_when(d))}. {md_escape(_count_line(d))}. Made {md_escape(_made(d))}.",
+        f"{md_escape(when_label(d))}. {md_escape(count_line(d))}. Made {md_escape(made_label(d))}.",
     ]
     for part in outline(d, panelist_id):
         lines += ["", f"## {md_escape(part.heading)}", ""]
@@ -247,13 +251,13 @@ def digest_markdown(d: Digest, panelist_id: int | None = None) -> str:
                     f"(*{md_escape(q.shown_asker)}*, {_votes(q.upvotes)})"
                 )
             lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).rstrip() + "\n"
 
 
 def digest_text(d: Digest, panelist_id: int | None = None) -> str:
     """Plain text, for the text part of an email."""
     title = f"Readers' questions so far: {one_line(d.event.title)}"
-    lines = [title, "=" * min(len(title), 72), "", f"{_when(d)}.", f"{_count_line(d)}.", ""]
+    lines = [title, "=" * min(len(title), 72), "", f"{when_label(d)}.", f"{count_line(d)}.", ""]
     for part in outline(d, panelist_id):
         lines += [part.heading.upper(), ""]
         if not part.sections:
@@ -266,8 +270,8 @@ def digest_text(d: Digest, panelist_id: int | None = None) -> str:
                 lines.append(f"{n}. {marks}{one_line(q.body)}")
                 lines.append(f"   {q.shown_asker}, {_votes(q.upvotes)}")
             lines.append("")
-    lines.append(f"Made {_made(d)}.")
-    return "\n".join(lines) + "\n"
+    lines.append(f"Made {made_label(d)}.")
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)) + "\n"
 
 
 # Inline styles only: mail clients drop <style> blocks and never load a stylesheet.
@@ -288,7 +292,7 @@ def digest_html(d: Digest, panelist_id: int | None = None) -> str:
     out = [
         '<div style="font-family:Georgia,serif;color:#1a1a1a;line-height:1.5;max-width:640px">',
         f'<h1 style="{_H1}">Readers\u2019 questions so far: {_e(one_line(d.event.title))}</h1>',
-        f'<p style="{_META}">{_e(_when(d))}. {_e(_count_line(d))}.</p>',
+        f'<p style="{_META}">{_e(when_label(d))}. {_e(count_line(d))}.</p>',
     ]
     for part in outline(d, panelist_id):
         out.append(f'<h2 style="{_H2}">{_e(part.heading)}</h2>')
@@ -307,6 +311,6 @@ def digest_html(d: Digest, panelist_id: int | None = None) -> str:
                     f'<span style="{_META}">{_e(q.shown_asker)}, {_votes(q.upvotes)}</span></li>'
                 )
             out.append("</ol>")
-    out.append(f'<p style="{_META}">Made {_e(_made(d))}.</p>')
+    out.append(f'<p style="{_META}">Made {_e(made_label(d))}.</p>')
     out.append("</div>")
     return "\n".join(out) + "\n"

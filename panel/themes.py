@@ -113,6 +113,28 @@ def label_for(forms: Sequence[str]) -> str:
     return best[:1].upper() + best[1:]
 
 
+def next_word(text: str, key: str) -> str | None:
+    """The word typed right after the first keyword with stem `key`, unless a stop word."""
+    typed = words(text)
+    for i, word in enumerate(typed[:-1]):
+        if stem(word) == key:
+            after = typed[i + 1]
+            return None if after.casefold() in STOP_WORDS else after
+    return None
+
+
+def theme_label(texts: Sequence[str], key: str, forms: Sequence[str]) -> str:
+    """The keyword's label, made a phrase when every question has the same word after it
+    ("Night shifts", "Driving licence"): more telling than the keyword alone."""
+    label = label_for(forms)
+    after = [next_word(t, key) for t in texts]
+    first = after[0]
+    if first is None or any(a is None or a.casefold() != first.casefold() for a in after):
+        return label
+    typed = Counter(a for a in after if a is not None).most_common(1)[0][0]
+    return f"{label} {typed}"
+
+
 def themes(questions: Sequence[Asked], title: str = "") -> list[Grouped]:
     """The questions grouped by theme (largest first), then "Other" if anything is left."""
     ignored = title_stems(title)
@@ -137,7 +159,10 @@ def themes(questions: Sequence[Asked], title: str = "") -> list[Grouped]:
             break
         best = ranked[0]
         members = holders[best]
-        grouped.append(Grouped(label_for([found[i][best] for i in members]), best, tuple(members)))
+        label = theme_label(
+            [questions[i].body for i in members], best, [found[i][best] for i in members]
+        )
+        grouped.append(Grouped(label, best, tuple(members)))
         left = [i for i in left if i not in members]
     if left:
         grouped.append(Grouped(OTHER, None, tuple(left)))

@@ -3,6 +3,7 @@ for, escaping in every format, and the desk's page and Markdown (editors only)."
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,10 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from markdown_it import MarkdownIt
 
 from panel.actions import Actions
+from panel.clock import FakeClock
+from panel.config import Settings
+from panel.demo import UPCOMING_SLUG, load_demo
 from panel.digest import (
     Digest,
     build_digest,
@@ -23,8 +28,10 @@ from panel.digest import (
     digest_text,
 )
 from panel.domain import RuleError
+from panel.store import Store
 from panel.themes import MAX_THEMES, OTHER, keywords, stem, themes
-from tests.conftest import EDITOR, EVENT_START, seed_event
+from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event
+from tests.livehelpers import assert_error_shape, editor_client
 
 DATA = Path(__file__).parent / "data" / "paraphrases.csv"
 NEXT_WEEK = EVENT_START + timedelta(days=7)
@@ -267,3 +274,122 @@ def test_a_word_in_most_questions_names_no_theme() -> None:
     ]
     found = themes(asked)
     assert [(t.label, t.members) for t in found] == [("Shift", (2, 3)), (OTHER, (0, 1))]
+
+
+# -- the desk's page and Markdown ------------------------------------------------
+
+
+async def seed_on(server: LiveServer) -> dict[str, Any]:
+    """An upcoming event on the live server: one published question (hostile), one pending."""
+    a = server.actions
+    event = await server.acall(lambda: seed_event(a, slug="upcoming", start=NEXT_WEEK))
+    await server.acall(lambda: ask(a, event, HOSTILE, name=HOSTILE_NAME, votes=2))
+    await server.acall(lambda: ask(a, event, "Is the waiting list long?", approve=False))
+    return event
+
+
+async def test_editors_get_the_page_and_the_markdown_with_pending_only_when_asked(
+    server: LiveServer,
+) -> None:
+    await seed_on(server)
+    async with contextlib.aclosing(await editor_client(server)) as editor:
+        page = await editor.get("/desk/events/upcoming/digest")
+        with_pending = await editor.get("/desk/events/upcoming/digest?pending=1")
+        markdown = await editor.get("/desk/events/upcoming/digest.md")
+        markdown_pending = await editor.get("/desk/events/upcoming/digest.md?pending=1")
+        desk = await editor.get("/desk/events/upcoming")
+
+    assert page.status_code == 200 and with_pending.status_code == 200
+    assert page.headers["cache-control"] == "private, no-store"
+    assert "&lt;script&gt;alert(" in page.text and "<script>alert(" not in page.text
+    assert "&lt;img src=x onerror" in page.text and "<img src=x" not in page.text
+    assert "2 upvotes" in page.text
+    assert "waiting list" not in page.text
+    assert 'href="/desk/events/upcoming/digest.md"' in page.text
+    pending_item = with_pending.text.split("waiting list")[0].rsplit("<li", 1)[1]
+    assert "is-pending" in pending_item and ">Pending</span>" in pending_item
+    assert 'href="/desk/events/upcoming/digest.md?pending=1"' in with_pending.text
+    assert "1 of them pending" in with_pending.text
+
+    assert markdown.status_code == 200 and markdown_pending.status_code == 200
+    assert markdown.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert markdown.headers["cache-control"] == "private, no-store"
+    assert "waiting list" not in markdown.text
+    assert "**PENDING** · Is the waiting list long?" in markdown_pending.text
+    assert "<script>" not in markdown.text and "\\<script\\>" in markdown.text
+
+    assert 'href="/desk/events/upcoming/digest"' in desk.text  # the desk links to it
+
+
+async def test_no_one_but_editors_sees_the_digest_or_its_pending_questions(
+    server: LiveServer,
+) -> None:
+    event = await seed_on(server)
+    invite = await server.acall(lambda: server.actions.create_invite(event["id"], event["core"][0]))
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=15) as reader,
+        httpx.AsyncClient(base_url=server.url, timeout=15) as panelist,
+    ):
+        assert (await panelist.get(f"/invite/{invite}")).status_code == 303
+        for client in (reader, panelist):
+            page = await client.get("/desk/events/upcoming/digest?pending=1")
+            assert page.status_code == 303 and page.headers["location"].endswith("/desk/login")
+            markdown = await client.get(
+                "/desk/events/upcoming/digest.md?pending=1", headers={"Accept": "application/json"}
+            )
+            assert_error_shape(markdown, 401, "unauthorized")
+            assert "waiting list" not in page.text + markdown.text
+
+
+async def test_a_bad_pending_flag_is_refused_with_a_message(server: LiveServer) -> None:
+    await seed_on(server)
+    async with contextlib.aclosing(await editor_client(server)) as editor:
+        for path in ("/desk/events/upcoming/digest", "/desk/events/upcoming/digest.md"):
+            refused = await editor.get(
+                f"{path}?pending=yes", headers={"Accept": "application/json"}
+            )
+            assert_error_shape(refused, 400, "bad_request")
+            assert "pending must be 1" in refused.json()["error"]["message"]
+        page = await editor.get("/desk/events/upcoming/digest?pending=2")
+        assert page.status_code == 400 and "pending must be 1" in page.text
+
+
+async def test_a_closed_event_says_why_it_has_no_digest(server: LiveServer) -> None:
+    event = await seed_on(server)
+    await server.acall(lambda: server.actions.set_status(event["id"], "closed", EDITOR))
+    async with contextlib.aclosing(await editor_client(server)) as editor:
+        page = await editor.get("/desk/events/upcoming/digest")
+        markdown = await editor.get(
+            "/desk/events/upcoming/digest.md", headers={"Accept": "application/json"}
+        )
+    assert page.status_code == 200
+    assert "A digest is made before an event and while it is live" in page.text
+    assert "<ol" not in page.text.split('id="digest"')[1]
+    assert_error_shape(markdown, 409, "conflict")
+
+
+def test_a_theme_is_named_by_a_phrase_when_its_questions_share_one() -> None:
+    found = themes([Asked("Are Night shifts long?"), Asked("Do night shifts pay more?")])
+    assert [t.label for t in found] == ["Night shifts"]
+    found = themes([Asked("Are night shifts long?"), Asked("Is night work safe?")])
+    assert [t.label for t in found] == ["Night"]
+
+
+async def test_the_demos_upcoming_event_has_a_digest_worth_showing(
+    store: Store, settings: Settings, clock: FakeClock
+) -> None:
+    await load_demo(store, settings, clock)
+    async with store.read() as repo:
+        event = await repo.event_by_slug(UPCOMING_SLUG)
+        assert event is not None and event.status == "scheduled"
+        public = await build_digest(repo, event, include_pending=False)
+        everything = await build_digest(repo, event, include_pending=True)
+
+    assert len(public.groups) >= 2, "questions put to more than one panelist"
+    assert any(t.keyword for t in public.themes), "at least one real theme"
+    assert everything.pending_count >= 2 and public.pending_count == 0
+    assert any(g.questions[0].upvotes > 0 for g in public.groups)
+    for theme in public.themes:
+        votes = [q.upvotes for q in theme.questions]
+        assert votes == sorted(votes, reverse=True)
+    assert any(q.asker == "" for q in public.questions)  # an anonymous reader, kept anonymous

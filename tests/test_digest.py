@@ -15,6 +15,7 @@ import httpx
 import pytest
 from markdown_it import MarkdownIt
 
+from bench.themes import figures
 from panel.actions import Actions
 from panel.clock import FakeClock
 from panel.config import Settings
@@ -393,3 +394,13 @@ async def test_the_demos_upcoming_event_has_a_digest_worth_showing(
         votes = [q.upvotes for q in theme.questions]
         assert votes == sorted(votes, reverse=True)
     assert any(q.asker == "" for q in public.questions)  # an anonymous reader, kept anonymous
+
+
+def test_the_desk_guide_quotes_the_themes_bench() -> None:
+    found = figures()
+    guide = (Path(__file__).parents[1] / "docs" / "desk.md").read_text(encoding="utf-8")
+    assert found.sentence() in guide
+    assert f"theme in {found.paraphrases_together:.0%} of the 72 pairs" in guide
+    assert f"on the same topic in {found.others_together:.0%}" in guide
+    labels = ", ".join(label for label, _ in found.groups if label != OTHER)
+    assert f"({labels}) and Other" in guide

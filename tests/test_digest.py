@@ -33,6 +33,7 @@ from panel.store import Store
 from panel.themes import MAX_THEMES, OTHER, keywords, stem, themes
 from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event
 from tests.livehelpers import assert_error_shape, editor_client
+from tests.pgdb import BOTH_STORES
 
 DATA = Path(__file__).parent / "data" / "paraphrases.csv"
 NEXT_WEEK = EVENT_START + timedelta(days=7)
@@ -78,6 +79,7 @@ async def upcoming(actions: Actions) -> dict[str, Any]:
 # -- content and order ---------------------------------------------------------
 
 
+@BOTH_STORES
 async def test_questions_put_to_a_panelist_are_grouped_in_panel_order_most_votes_first(
     actions: Actions, upcoming: dict[str, Any]
 ) -> None:
@@ -126,6 +128,7 @@ async def test_questions_to_the_whole_panel_are_grouped_by_a_shared_keyword(
     assert [t.label for t in digest.themes][-1] == OTHER
 
 
+@BOTH_STORES
 async def test_pending_questions_appear_only_when_asked_for_and_marked(
     actions: Actions, upcoming: dict[str, Any]
 ) -> None:
@@ -366,6 +369,7 @@ async def test_a_closed_event_says_why_it_has_no_digest(server: LiveServer) -> N
     assert page.status_code == 200
     assert "A digest is made before an event and while it is live" in page.text
     assert "<ol" not in page.text.split('id="digest"')[1]
+    assert 'href="/desk/events/upcoming/transcript">the transcript</a>' in page.text
     assert_error_shape(markdown, 409, "conflict")
 
 

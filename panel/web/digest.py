@@ -18,7 +18,7 @@ from panel.digest import (
     outline,
     when_label,
 )
-from panel.domain import Event, RuleError, accepts_questions
+from panel.domain import Event, EventStatus, RuleError, accepts_questions
 from panel.web.auth import require_editor
 from panel.web.base import event_or_404, render, services
 from panel.web.caching import PRIVATE
@@ -61,6 +61,7 @@ async def digest_page(request: Request) -> Response:
             "count": count_line(digest) if digest else "",
             "made": made_label(digest) if digest else "",
             "pending": pending,
+            "ended": event.status in (EventStatus.CLOSED, EventStatus.PUBLISHED),
             "markdown_url": f"/desk/events/{event.slug}/digest.md{query}",
             "tab": "digest",
         },

@@ -330,28 +330,63 @@ async def _upcoming_event(actions: Actions, start: datetime) -> None:
     )
     async with actions.store.read() as repo:
         slots = await repo.slots(event_id)
-    await actions.add_panelist(
-        event_id,
-        "Dev Okafor",
-        "Paramedic team leader",
-        "Twelve years on the road in the West Midlands.",
-    )
-    await actions.add_panelist(
-        event_id,
-        "Helen Price",
-        "Senior lecturer in paramedic science",
-        "Runs a paramedic science degree course.",
-    )
-    await actions.add_panelist(
-        event_id,
+    people = {
+        "Dev Okafor": await actions.add_panelist(
+            event_id,
+            "Dev Okafor",
+            "Paramedic team leader",
+            "Twelve years on the road in the West Midlands.",
+        ),
+        "Helen Price": await actions.add_panelist(
+            event_id,
+            "Helen Price",
+            "Senior lecturer in paramedic science",
+            "Runs a paramedic science degree course.",
+        ),
+        "Marcus Bell": await actions.add_panelist(
+            event_id,
+            "Marcus Bell",
+            "Newly qualified paramedic",
+            "Qualified last year through a degree apprenticeship.",
+            slots[1].id,
+        ),
+    }
+    await _seed_advance_questions(actions, event_id, people)
+
+
+# The upcoming event's advance questions, for its digest: (body, name, to, upvotes, approved).
+ADVANCE_QUESTIONS: list[tuple[str, str, str | None, int, bool]] = [
+    ("Is an apprenticeship as respected as a degree?", "Jo", None, 6, True),
+    ("Degree or apprenticeship: which is quicker to qualify?", "", None, 2, True),
+    ("Are night shifts twelve hours long?", "Bea", None, 3, True),
+    ("How do you sleep after a run of night shifts?", "Ali", None, 1, True),
+    ("Do you need a full driving licence before you apply?", "", None, 2, True),
+    ("Which driving licence categories do I need: C1 as well?", "Owen", None, 0, False),
+    ("How do you look after each other after a really bad call?", "Rosa", "Dev Okafor", 3, True),
+    ("What do you look for at interview for the degree?", "Priya", "Helen Price", 4, True),
+    ("Do I need A-level biology?", "", "Helen Price", 2, True),
+    (
+        "What was your first night on the road without a mentor like?",
+        "Femi",
         "Marcus Bell",
-        "Newly qualified paramedic",
-        "Qualified last year through a degree apprenticeship.",
-        slots[1].id,
-    )
-    await actions.post_question(
-        event_id, "demo-reader-9", "Is an apprenticeship as respected as a degree?", "Jo"
-    )
+        5,
+        True,
+    ),
+    ("Did the apprenticeship pay enough to live on?", "Sol", "Marcus Bell", 0, False),
+]
+
+
+async def _seed_advance_questions(actions: Actions, event_id: int, people: dict[str, int]) -> None:
+    """Questions asked before the event, some put to a panelist, some waiting for moderation,
+    with readers' upvotes: through the same actions readers and editors use."""
+    for n, (body, name, to, upvotes, approved) in enumerate(ADVANCE_QUESTIONS):
+        question, _ = await actions.post_question(
+            event_id, f"demo-advance-{n}", body, name, people[to] if to else None
+        )
+        if approved:
+            await actions.moderate(question.id, "approve", DEMO_DESK)
+        for voter in range(upvotes):
+            await actions.upvote(question.id, f"demo-advance-voter-{voter}")
 
 
 ARCHIVE_QA = [

@@ -104,6 +104,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/desk/undo/{audit_id:int}"): DESK_W,
     ("POST", "/desk/events/{slug}/answers/{answer_id:int}/withdraw"): DESK_W,
     ("GET", "/desk/events/{slug}/audit"): DESK,
+    ("GET", "/desk/events/{slug}/digest"): DESK,
+    ("GET", "/desk/events/{slug}/digest.md"): DESK,
     ("GET", "/desk/events/{slug}/backstage"): DESK,
     ("POST", "/desk/events/{slug}/notes"): DESK_W,
     ("GET", "/desk/audit"): DESK,

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from panel.demo import ARCHIVE_SLUG
+from panel.demo import ARCHIVE_SLUG, UPCOMING_SLUG
 from tests.browser.conftest import DemoSite, Hygiene
 from tests.browser.pages import wait_live
 
@@ -91,6 +91,7 @@ PAGE_TYPES: dict[str, Callable[..., Page]] = {
     "desk-audit": _desk_page("/desk/events/{slug}/audit"),
     "desk-audit-all": _desk_page("/desk/audit"),
     "desk-transcript": _desk_page(f"/desk/events/{ARCHIVE_SLUG}/transcript"),
+    "desk-digest": _desk_page(f"/desk/events/{UPCOMING_SLUG}/digest?pending=1"),
     "desk-new-event": _desk_page("/desk/new-event"),
     "desk-account": _desk_page("/desk/account"),
     "desk-editors": _desk_page("/desk/editors"),

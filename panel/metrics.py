@@ -140,24 +140,25 @@ class Metrics:
             labels,
             registry=self.registry,
         )
-        self.commit_seconds = Histogram(
+        self.commit_seconds = self._histogram(
             "livepanel_commit_duration_seconds",
             "Time of a write's COMMIT (SQLite: one per group; PostgreSQL: one per write).",
-            buckets=COMMIT_BUCKETS,
-            registry=self.registry,
+            COMMIT_BUCKETS,
         )
-        self.group_size = Histogram(
+        self.group_size = self._histogram(
             "livepanel_write_group_size",
             "Writes committed together by the SQLite writer.",
-            buckets=GROUP_BUCKETS,
-            registry=self.registry,
+            GROUP_BUCKETS,
         )
-        self.scheduler_lag = Histogram(
+        self.scheduler_lag = self._histogram(
             "livepanel_scheduler_lag_seconds",
             "How late a due transition (slot or event) was made, after its due time.",
-            buckets=LAG_BUCKETS,
-            registry=self.registry,
+            LAG_BUCKETS,
         )
+
+    def _histogram(self, name: str, documentation: str, buckets: Sequence[float]) -> Histogram:
+        """An unlabelled histogram in this app's registry."""
+        return Histogram(name, documentation, buckets=buckets, registry=self.registry)
 
     def set_outbox_backlog_source(self, source: BacklogSource | None) -> None:
         """Report the mail outbox's backlog: `source` is called at each scrape, on the event

@@ -90,7 +90,9 @@ async def test_a_reader_that_stops_reading_is_reset_and_resumes_exactly(
             timeout=30,
             message="the server to let the slow connection go",
         )
-        await wait_for(lambda: hub.sockets(channel) == NORMAL_READERS, message="the hub to forget it")
+        await wait_for(
+            lambda: hub.sockets(channel) == NORMAL_READERS, message="the hub to forget it"
+        )
         hub_last = start + sent
 
         # Now it reads: what it got is in order, then a reset or EOF, never a close frame that

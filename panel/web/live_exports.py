@@ -115,4 +115,3 @@ async def _desk(request: Request, kind: str) -> Response:
             "content-disposition": f'attachment; filename="{name}"',
         },
     )
-

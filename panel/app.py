@@ -19,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -31,6 +31,7 @@ from panel.clock import Clock, SystemClock
 from panel.config import Settings
 from panel.domain import RuleError, parse_iso
 from panel.logs import redact_path
+from panel.metrics import CONTENT_TYPE, RequestMetrics
 from panel.services import Services
 from panel.store import StoreError
 from panel.web import (
@@ -45,6 +46,7 @@ from panel.web import (
     deskpresence,
     digest,
     live,
+    live_exports,
     mine,
     readers,
     reports,
@@ -81,6 +83,9 @@ def routes() -> list[Any]:
         Route("/", readers.index),
         Route("/healthz", readers.healthz),
         Route("/metrics", metrics),
+        # Before /events/{slug}, which would take "alpha.md" for a slug.
+        Route("/events/{slug}.md", live_exports.public_markdown),
+        Route("/events/{slug}.json", live_exports.public_json),
         Route("/events/{slug}", readers.event_page),
         Route("/events/{slug}/card.png", sharing.event_card),
         Route("/card.png", sharing.site_card),
@@ -142,6 +147,9 @@ def routes() -> list[Any]:
         Route("/desk/events/{slug}/audit", desk.audit_page),
         Route("/desk/events/{slug}/digest", digest.digest_page),
         Route("/desk/events/{slug}/digest.md", digest.digest_markdown_file),
+        Route("/desk/events/{slug}/export.md", live_exports.desk_markdown),
+        Route("/desk/events/{slug}/export.json", live_exports.desk_json),
+        Route("/desk/events/{slug}/export.csv", live_exports.desk_csv),
         Route("/desk/events/{slug}/backstage", desk.backstage_fragment),
         Route("/desk/events/{slug}/notes", desk.post_note, methods=["POST"]),
         Route("/desk/audit", desk.audit_page),
@@ -211,20 +219,8 @@ def routes() -> list[Any]:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text format: audience per event and frame counters."""
-    svc = services(request)
-    lines = [
-        "# TYPE livepanel_frames_published_total counter",
-        f"livepanel_frames_published_total {svc.frames_published}",
-        "# TYPE livepanel_frames_delivered_total counter",
-        f"livepanel_frames_delivered_total {svc.hub.delivered}",
-        "# TYPE livepanel_readers_dropped_total counter",
-        f"livepanel_readers_dropped_total {svc.hub.dropped}",
-        "# TYPE livepanel_audience gauge",
-    ]
-    for channel in sorted(svc.hub.channels("event:")):
-        lines.append(f'livepanel_audience{{event_id="{channel[6:]}"}} {svc.hub.count(channel)}')
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    """Prometheus text format from prometheus-client (docs/operations.md lists each metric)."""
+    return Response(services(request).metrics.exposition(), media_type=CONTENT_TYPE)
 
 
 # The one route other sites may frame (not any path that happens to end in /embed).
@@ -413,16 +409,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     public_stream = next(
         r for r in table if isinstance(r, WebSocketRoute) and r.endpoint is live.reader_stream
     )
+    app_routes = [
+        *table,
+        Mount(
+            "/static",
+            HashedStaticFiles(directory=settings.static_dir, assets=assets),
+            name="static",
+        ),
+        Mount("/uploads", StaticFiles(directory=str(settings.uploads_dir)), name="uploads"),
+    ]
     app = Starlette(
-        routes=[
-            *table,
-            Mount(
-                "/static",
-                HashedStaticFiles(directory=settings.static_dir, assets=assets),
-                name="static",
-            ),
-            Mount("/uploads", StaticFiles(directory=str(settings.uploads_dir)), name="uploads"),
-        ],
+        routes=app_routes,
         middleware=[
             # Outermost (inside Starlette's error middleware, which passes WebSockets through):
             # the client's address, before anything (the readers' socket included) counts it.
@@ -430,6 +427,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             # A request that shutdown cancels ends with a 503 and one log line (HTTP only).
             Middleware(CutOffRequests),
             Middleware(PublicStream, route=public_stream),
+            # Counts and times HTTP requests by route template (the readers' socket never gets
+            # here); outside gzip and the rest, so their time counts too.
+            Middleware(RequestMetrics, metrics=svc.metrics, routes=app_routes),
             # Then: compresses what the others produced (headers included). WebSockets
             # pass through untouched; compresslevel 6 costs far less CPU than 9 for ~1% size.
             Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6),

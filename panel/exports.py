@@ -8,7 +8,7 @@ goes through panel.render.markdown_to_html; readers' plain text is escaped for e
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -205,42 +205,66 @@ def transcript_markdown(document: Mapping[str, Any], base_url: str, safe: bool =
     lines += [stamp, ""]
     if document["intro_md"]:
         lines += [panelists_md(document["intro_md"]), ""]
-    lines += ["## The panel", ""]
-    for person in document["panel"]:
-        role = f", {md_escape(person['role'])}" if person["role"] else ""
-        bio = f": {md_escape(person['bio'])}" if person["bio"] else ""
-        lines.append(f"- **{md_escape(person['name'])}**{role}{bio}")
-    lines.append("")
+    lines += panel_markdown(document["panel"])
     by_id = {item["id"]: item for item in document_items(dict(document))}
     for section in view["sections"]:
         if section["heading"]:
             times = f" ({section['times']})" if section["times"] else ""
             lines += [f"## {md_escape(section['heading'])}{times}", ""]
         for item in section["items"]:
-            heading = " ".join(item["question"].split())  # a heading is one line
-            lines += [f"### {md_escape(heading)}", ""]
             meta = f"Asked by {md_escape(item['asker'])}"
             if item["to"]:
                 meta += f", to {md_escape(item['to'])}"
-            lines += [f"*{meta}* · [link]({view['url']}#q-{item['id']})", ""]
-            for other in item["also_asked"]:
-                body = " ".join(other["body"].split())
-                lines += [
-                    f"Similar question from {md_escape(other['name'])}: {md_escape(body)}",
-                    "",
-                ]
-            for answer in by_id[item["id"]]["answers"]:
-                role = f", {md_escape(answer['by']['role'])}" if answer["by"]["role"] else ""
-                lines += [
-                    f"**{md_escape(answer['by']['name'])}**{role}:",
-                    "",
-                    panelists_md(answer["body_md"]),
-                    "",
-                ]
+            lines += item_markdown(
+                item["question"],
+                meta,
+                f"{view['url']}#q-{item['id']}",
+                item["also_asked"],
+                by_id[item["id"]]["answers"],
+                panelists_md,
+            )
     if document["outro_md"]:
         lines += ["---", "", panelists_md(document["outro_md"]), ""]
     lines += [f"Source: <{view['url']}>", ""]
     return "\n".join(lines)
+
+
+def panel_markdown(panel: Iterable[Mapping[str, Any]]) -> list[str]:
+    """ "## The panel" and one line per person (name, role, and bio when there is one)."""
+    lines = ["## The panel", ""]
+    for person in panel:
+        role = f", {md_escape(person['role'])}" if person["role"] else ""
+        bio = f": {md_escape(person['bio'])}" if person.get("bio") else ""
+        lines.append(f"- **{md_escape(person['name'])}**{role}{bio}")
+    return [*lines, ""]
+
+
+def item_markdown(
+    question: str,
+    meta: str,
+    link: str,
+    also_asked: Iterable[Mapping[str, str]],
+    answers: Iterable[Mapping[str, Any]],
+    panelists_md: Callable[[str], str],
+    marker: str = "",
+) -> list[str]:
+    """One question as Markdown: its heading (after `marker`, written as it is), the line of
+    `meta` (Markdown already) with its link, the similar questions merged into it and the
+    answers. Readers' text is escaped; panelists' Markdown goes through `panelists_md`."""
+    heading = " ".join(question.split())  # a heading is one line
+    lines = [f"### {marker}{md_escape(heading)}", "", f"*{meta}* · [link]({link})", ""]
+    for other in also_asked:
+        body = " ".join(other["body"].split())
+        lines += [f"Similar question from {md_escape(other['name'])}: {md_escape(body)}", ""]
+    for answer in answers:
+        role = f", {md_escape(answer['by']['role'])}" if answer["by"]["role"] else ""
+        lines += [
+            f"**{md_escape(answer['by']['name'])}**{role}:",
+            "",
+            panelists_md(answer["body_md"]),
+            "",
+        ]
+    return lines
 
 
 # -- standalone HTML ------------------------------------------------------------------------

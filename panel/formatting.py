@@ -5,6 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from panel.domain import EventStatus
+
+# An event's status as readers and editors read it (pages and exports).
+STATUS_LABELS = {
+    EventStatus.DRAFT: "Draft",
+    EventStatus.SCHEDULED: "Upcoming",
+    EventStatus.LIVE: "Live now",
+    EventStatus.CLOSED: "Ended",
+    EventStatus.PUBLISHED: "Archived",
+}
+
 
 def clock_label(at: datetime) -> str:
     """Newspaper style: 1pm, 1.30pm."""

@@ -14,11 +14,11 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
 from panel.clock import Clock, sleep_until_or_woken
-from panel.domain import EventStatus, next_wakeup
+from panel.domain import EventStatus, Transition, next_wakeup
 from panel.live.broker import Broker, Message
 from panel.schedule import Schedule
 from panel.store import Store
@@ -55,6 +55,8 @@ class Scheduler:
         self._to_tell = asyncio.Event()  # a local change the other processes must hear of
         self.ticks = 0  # completed passes, so tests can wait for one
         self.attempts = 0  # tries to take or renew the lease, so tests can wait for one
+        # Told how many seconds late each transition was made (the clock's), for /metrics.
+        self.lag_observer: Callable[[float], None] | None = None
 
     def poke(self) -> None:
         """Look again now: an editor created or moved an event (and tell the others)."""
@@ -85,9 +87,11 @@ class Scheduler:
         wake: datetime | None = None
         for event in events:
             try:
-                await self.schedule.run_due_transitions(event.id)
+                made = await self.schedule.run_due_transitions(event.id)
             except Exception:
                 log.exception("scheduler: transitions for event %s failed", event.slug)
+            else:
+                self._observe_lag(made)
             async with self.store.read() as repo:
                 fresh = await repo.event_by_id(event.id)
                 slots = await repo.slots(event.id)
@@ -96,6 +100,14 @@ class Scheduler:
                 wake = when
         self.ticks += 1
         return wake
+
+    def _observe_lag(self, made: list[Transition]) -> None:
+        """How late each transition was made, after the instant it was due."""
+        if self.lag_observer is None:
+            return
+        now = self.clock.now()
+        for transition in made:
+            self.lag_observer((now - transition.at).total_seconds())
 
     async def lead(self) -> bool:
         """Take or renew the lease; whether this process is the one that schedules now. A

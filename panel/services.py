@@ -25,6 +25,7 @@ from panel.live.directory import EventDirectory
 from panel.live.hub import Hub
 from panel.live.publisher import Publisher
 from panel.live.signouts import SESSIONS_CHANNEL, Signouts
+from panel.metrics import LiveSources, Metrics
 from panel.moderation import Moderation
 from panel.questions import Questions
 from panel.roster import Roster
@@ -73,6 +74,7 @@ class Services:
     counts: CountsAnnouncer
     report_limiters: tuple[Limiter, Limiter]  # per reader, per IP
     socket_caps: SocketCaps  # live sockets per address and in all, in this process
+    metrics: Metrics  # /metrics: this app's registry (panel/metrics.py)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Per public channel: its audience in the other processes, as of the last tick.
     elsewhere: dict[str, int] = field(default_factory=dict)
@@ -97,6 +99,11 @@ class Services:
         actions.on_schedule_change = scheduler.poke
         signouts = Signouts(broker)
         actions.on_sessions_ended = signouts.announce
+        publisher = Publisher(broker)
+        socket_caps = SocketCaps(settings.max_sockets_per_ip, settings.max_sockets)
+        metrics = Metrics(LiveSources(hub, publisher, socket_caps, store))
+        store.commit_observer = metrics.observe_commit
+        scheduler.lag_observer = metrics.observe_lag
         return cls(
             settings=settings,
             clock=clock,
@@ -104,7 +111,7 @@ class Services:
             hub=hub,
             directory=EventDirectory(store),
             broker=broker,
-            publisher=Publisher(broker),
+            publisher=publisher,
             actions=actions,
             questions=actions.questions,
             votes=actions.votes,
@@ -131,7 +138,8 @@ class Services:
                 shared.limiter("report-reader", settings.reports_per_minute_reader),
                 shared.limiter("report-ip", settings.reports_per_minute_ip),
             ),
-            socket_caps=SocketCaps(settings.max_sockets_per_ip, settings.max_sockets),
+            socket_caps=socket_caps,
+            metrics=metrics,
         )
 
     @property

@@ -56,6 +56,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/events/{slug}"): PUBLIC,
+    ("GET", "/events/{slug}.md"): PUBLIC,  # live exports: what is public now
+    ("GET", "/events/{slug}.json"): PUBLIC,
     ("GET", "/events/{slug}/card.png"): PUBLIC,
     ("GET", "/card.png"): PUBLIC,
     ("GET", "/brand.css"): PUBLIC,
@@ -106,6 +108,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/desk/events/{slug}/audit"): DESK,
     ("GET", "/desk/events/{slug}/digest"): DESK,
     ("GET", "/desk/events/{slug}/digest.md"): DESK,
+    ("GET", "/desk/events/{slug}/export.md"): DESK,  # an API token may download too
+    ("GET", "/desk/events/{slug}/export.json"): DESK,
+    ("GET", "/desk/events/{slug}/export.csv"): DESK,
     ("GET", "/desk/events/{slug}/backstage"): DESK,
     ("POST", "/desk/events/{slug}/notes"): DESK_W,
     ("GET", "/desk/audit"): DESK,

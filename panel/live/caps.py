@@ -43,6 +43,7 @@ class SocketCaps:
         self.total = total
         self._by_bucket: Counter[tuple[str, str]] = Counter()
         self.open = 0
+        self.open_by_kind: Counter[str] = Counter()  # for /metrics: sockets by role
         self.refused = 0  # sockets refused for a cap, for /metrics and tests
 
     def count(self, kind: str, host: str | None) -> int:
@@ -68,10 +69,12 @@ class SocketCaps:
         key = (kind, address_bucket(host))
         self._by_bucket[key] += 1
         self.open += 1
+        self.open_by_kind[kind] += 1
         try:
             yield None
         finally:
             self.open -= 1
+            self.open_by_kind[kind] -= 1
             self._by_bucket[key] -= 1
             if not self._by_bucket[key]:
                 del self._by_bucket[key]  # an address that left costs no memory

@@ -173,6 +173,7 @@ class Hub:
         self._tasks: set[asyncio.Task[None]] = set()
         self.delivered = 0  # frames written or queued to sockets, for /metrics
         self.dropped = 0  # subscribers closed for falling behind
+        self.resets = 0  # of those, connections reset (web/live.py: unread bytes), for /metrics
         self.duplicates = 0  # public messages dropped because their seq was delivered already
         self.filled = 0  # frames read from the log to fill a gap
         self.replay_reads = 0  # catch-up reads of the log (pages shared by every socket)

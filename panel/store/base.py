@@ -12,6 +12,9 @@ from panel.store.repo import Repo
 
 T = TypeVar("T")
 CommitListener = Callable[[Sequence[Frame]], None]
+# Told how long each COMMIT took and how many writes it committed (None: one write on its
+# own, as on PostgreSQL), for /metrics (panel/metrics.py). May be called on another thread.
+CommitObserver = Callable[[float, int | None], None]
 
 
 class StoreError(RuntimeError):
@@ -36,6 +39,7 @@ class Store(Protocol):
     # The SQL dialect the backend speaks ("sqlite", "postgresql"): it picks the migrations
     # folder and the archive search statements, and is handed to every Repo.
     dialect: str
+    commit_observer: CommitObserver | None
 
     async def open(self) -> None:
         """Connect and apply pending migrations."""
@@ -53,3 +57,6 @@ class Store(Protocol):
 
     async def migrate(self) -> list[int]:
         """Apply pending migrations; return the versions applied."""
+
+    def queue_depth(self) -> int | None:
+        """Writes waiting for the writer now; None for a backend with no queue of its own."""

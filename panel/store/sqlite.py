@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import Any, TypeVar
 
-from panel.store.base import CommitListener, StoreError
+from panel.store.base import CommitListener, CommitObserver, StoreError
 from panel.store.cache import WriterCache
 from panel.store.migrations import apply_pending, split_statements
 from panel.store.repo import Repo
@@ -113,6 +114,7 @@ class SQLiteStore:
         # Used on the writer's thread only, inside its transactions.
         self.cache = WriterCache()
         self._data_version: int | None = None
+        self.commit_observer: CommitObserver | None = None  # for /metrics (panel/metrics.py)
 
     async def _connect(self, name: str) -> ConnThread:
         if not self.path.parent.is_dir():
@@ -248,6 +250,10 @@ class SQLiteStore:
     def on_commit(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
 
+    def queue_depth(self) -> int:
+        """Writes queued for the writer's thread and not taken yet."""
+        return self._jobs.qsize()
+
     async def write(self, job: Callable[[Repo], Awaitable[T]]) -> T:
         if self._writer_task is None or self._writer_task.done():
             raise StoreError("the store is not open")
@@ -331,6 +337,7 @@ class SQLiteStore:
                 db.execute("ROLLBACK")
             raise
         try:
+            started = time.perf_counter()
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             log.exception("commit failed")
@@ -339,6 +346,8 @@ class SQLiteStore:
                 db.execute("ROLLBACK")
             failed = StoreError(f"commit failed: {exc}")
             return [(f, r if frames is None else failed, None) for f, r, frames in outcomes]
+        if self.commit_observer is not None:
+            self.commit_observer(time.perf_counter() - started, len(batch))
         return outcomes
 
     def _run_jobs(

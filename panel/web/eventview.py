@@ -17,7 +17,7 @@ from panel.domain import (
     current_slot,
     on_now,
 )
-from panel.formatting import clock_label, date_label
+from panel.formatting import STATUS_LABELS, clock_label, date_label
 from panel.render import markdown_to_html
 from panel.store import Repo
 from panel.web.pagecache import PageCache, RenderedList
@@ -38,15 +38,6 @@ def parse_order(value: str | None) -> str:
 def top_first(shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Pinned first, then the most upvoted; ties keep the store's order (the newest first)."""
     return sorted(shown, key=lambda item: (not item["q"]["pinned"], -item["q"]["upvotes"]))
-
-
-STATUS_LABELS = {
-    EventStatus.DRAFT: "Draft",
-    EventStatus.SCHEDULED: "Upcoming",
-    EventStatus.LIVE: "Live now",
-    EventStatus.CLOSED: "Ended",
-    EventStatus.PUBLISHED: "Archived",
-}
 
 
 def reader_status(q: Question) -> str:

@@ -212,6 +212,7 @@ async def _pump(ws: WebSocket, sub: Subscriber, send: SendCoroutine) -> None:
             # Its close frame would wait behind what it does not read: release it now.
             log.info("live socket %s: reader too slow, connection reset", ws.url.path)
             guard.abort()
+            services(ws).hub.resets += 1
         elif sub.ended.done():
             reason = "too slow: resume with since" if sub.overflowed else "resume with since"
             await _close(ws, p.CLOSE_TRY_AGAIN, reason)

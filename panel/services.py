@@ -25,7 +25,9 @@ from panel.live.directory import EventDirectory
 from panel.live.hub import Hub
 from panel.live.publisher import Publisher
 from panel.live.signouts import SESSIONS_CHANNEL, Signouts
+from panel.mail.config import MailConfig, mail_config
 from panel.moderation import Moderation
+from panel.outbox import Outbox
 from panel.questions import Questions
 from panel.roster import Roster
 from panel.schedule import Schedule
@@ -73,6 +75,9 @@ class Services:
     counts: CountsAnnouncer
     report_limiters: tuple[Limiter, Limiter]  # per reader, per IP
     socket_caps: SocketCaps  # live sockets per address and in all, in this process
+    # Email (issue 17): None when LIVEPANEL_SMTP_URL and LIVEPANEL_MAIL_FROM are not set.
+    mail: MailConfig | None = None
+    outbox: Outbox | None = None  # the sending task; `outbox.backlog` is for /metrics
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Per public channel: its audience in the other processes, as of the last tick.
     elsewhere: dict[str, int] = field(default_factory=dict)
@@ -97,6 +102,8 @@ class Services:
         actions.on_schedule_change = scheduler.poke
         signouts = Signouts(broker)
         actions.on_sessions_ended = signouts.announce
+        mail = mail_config(settings)  # ValueError (one line) for unusable mail settings
+        outbox = Outbox(store, clock, settings, mail) if mail else None
         return cls(
             settings=settings,
             clock=clock,
@@ -132,6 +139,8 @@ class Services:
                 shared.limiter("report-ip", settings.reports_per_minute_ip),
             ),
             socket_caps=SocketCaps(settings.max_sockets_per_ip, settings.max_sockets),
+            mail=mail,
+            outbox=outbox,
         )
 
     @property
@@ -183,8 +192,8 @@ class Services:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:
         """Open the store, start the broker, the publisher, the scheduler, the audience
-        counter, the vote tally and the sign-out follower; on the way out, stop them and
-        every channel the hub follows."""
+        counter, the vote tally, the sign-out follower and (with email) the outbox; on the
+        way out, stop them and every channel the hub follows."""
         await self.store.open()
         # The writer only hands committed frames over; the publisher task fans them out.
         self.store.on_commit(self.publisher.hand_over)
@@ -208,6 +217,7 @@ class Services:
                     ("votes", self.votes.run()),
                     ("counts", self.counts.run()),
                     ("signouts", self.signouts.follow(signouts)),
+                    *([("outbox", self.outbox.run())] if self.outbox else []),
                 ):
                     task = asyncio.create_task(coro, name=name)
                     task.add_done_callback(_report_crash)

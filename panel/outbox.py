@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 
 from panel.clock import Clock, sleep_until_or_woken
 from panel.config import Settings
+from panel.domain import Actor, RuleError
 from panel.mail.config import MailConfig
 from panel.mail.message import build_message
 from panel.mail.smtp import MailRefused, SmtpSender
 from panel.store import Store
 from panel.store.outbox import OutboxMail
-from panel.writes import Tx
+from panel.writes import Tx, Writer
 
 log = logging.getLogger(__name__)
 BATCH = 50  # rows read per look at the queue
@@ -72,6 +73,17 @@ class Outbox:
         self.backlog = 0  # queued rows at the end of the last pass (for /metrics)
         self.sent = 0  # messages this process delivered to the server
         self.passes = 0  # completed looks at the queue, so tests can wait for one
+
+    async def retry(self, mail_id: int, actor: Actor) -> None:
+        """An editor's Retry of a failed message: queued again, its attempts from zero."""
+
+        async def job(tx: Tx) -> None:
+            if not await tx.repo.retry_mail(mail_id, tx.now):
+                raise RuleError("not_found", "No failed message with that number.")
+            await tx.audit("mail.retry", f"mail:{mail_id}", event_id=None, after={"queued": 1})
+
+        await Writer(self.store, self.clock)(actor, job)
+        self.poke()
 
     def poke(self) -> None:
         """Look at the queue now: something was queued (call after the commit)."""

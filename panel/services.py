@@ -14,6 +14,7 @@ from panel.answers import Answers
 from panel.backstage import Backstage
 from panel.clock import Clock
 from panel.config import Settings
+from panel.digest_mail import DigestMail
 from panel.drafts import Drafts
 from panel.events import Events
 from panel.live import protocol
@@ -75,7 +76,9 @@ class Services:
     counts: CountsAnnouncer
     report_limiters: tuple[Limiter, Limiter]  # per reader, per IP
     socket_caps: SocketCaps  # live sockets per address and in all, in this process
-    # Email (issue 17): None when LIVEPANEL_SMTP_URL and LIVEPANEL_MAIL_FROM are not set.
+    # Email (issue 17): the digest by email, now or scheduled; the mail settings and the
+    # sending task, None when LIVEPANEL_SMTP_URL and LIVEPANEL_MAIL_FROM are not set.
+    digest_mail: DigestMail
     mail: MailConfig | None = None
     outbox: Outbox | None = None  # the sending task; `outbox.backlog` is for /metrics
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -104,6 +107,9 @@ class Services:
         actions.on_sessions_ended = signouts.announce
         mail = mail_config(settings)  # ValueError (one line) for unusable mail settings
         outbox = Outbox(store, clock, settings, mail) if mail else None
+        digest_mail = DigestMail(store, clock, mail, outbox)
+        digest_mail.on_schedule_change = scheduler.poke
+        scheduler.duties.append(digest_mail.send_due)
         return cls(
             settings=settings,
             clock=clock,
@@ -141,6 +147,7 @@ class Services:
             socket_caps=SocketCaps(settings.max_sockets_per_ip, settings.max_sockets),
             mail=mail,
             outbox=outbox,
+            digest_mail=digest_mail,
         )
 
     @property

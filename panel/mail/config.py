@@ -53,9 +53,7 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     except ValueError as exc:
         raise ValueError(f"{shown} is not a valid URL ({exc})") from None
     if parts.scheme not in SCHEMES:
-        raise ValueError(
-            f"{shown} must start with smtp://, smtp+starttls:// or smtps://"
-        )
+        raise ValueError(f"{shown} must start with smtp://, smtp+starttls:// or smtps://")
     if not parts.hostname:
         raise ValueError(f"{shown} names no host, as in smtp+starttls://mail.example.org:587")
     if parts.path not in ("", "/") or parts.query or parts.fragment:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as markup
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -22,3 +23,11 @@ def build_message(
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message
+
+
+def html_document(title: str, fragment: str) -> str:
+    """A whole HTML document around an email-safe fragment (which is already escaped)."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{markup.escape(title)}</title></head><body>\n{fragment}\n</body></html>\n"
+    )

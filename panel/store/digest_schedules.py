@@ -14,6 +14,7 @@ class DigestSchedule:
     event_id: int
     hours_before: int
     include_pending: bool
+    created_at: datetime  # when it was (last) set: names this schedule's messages
     sent_at: datetime | None
 
 
@@ -22,6 +23,7 @@ def _schedule(r: Row) -> DigestSchedule:
         event_id=r["event_id"],
         hours_before=r["hours_before"],
         include_pending=bool(r["include_pending"]),
+        created_at=parse_iso(r["created_at"]),
         sent_at=parse_iso(r["sent_at"]) if r["sent_at"] else None,
     )
 

@@ -92,11 +92,13 @@ class OutboxRows(Rows):
         return [_mail(r) for r in rows]
 
     async def claim_mail(self, mail_id: int, now: datetime, retry_at: datetime) -> bool:
-        """Take a due row for sending: count the attempt and move its next try to `retry_at`
-        (when it is tried again should this attempt fail, or this process die). False when
-        another process took it first."""
+        """Take a due row for sending: count the attempt, clear the last one's error (this
+        attempt's outcome replaces it) and move its next try to `retry_at` (when it is tried
+        again should this attempt fail, or this process die). False when another process
+        took it first."""
         taken = await self.conn.execute(
-            "UPDATE mail_outbox SET attempts = attempts + 1, next_try_at = :retry"
+            "UPDATE mail_outbox SET attempts = attempts + 1, next_try_at = :retry,"
+            " last_error = ''"
             " WHERE id = :id AND status = 'queued' AND next_try_at <= :now",
             {"id": mail_id, "now": iso(now), "retry": iso(retry_at)},
         )

@@ -155,16 +155,10 @@ def test_email_addresses_are_checked() -> None:
 def test_serve_refuses_unusable_mail_settings_with_one_line(
     tmp_path: Path, env: dict[str, str], says: str
 ) -> None:
-    result = livepanel(
-        tmp_path,
-        "serve",
-        "--db",
-        f"sqlite:///{tmp_path}/x.db",
-        "--port",
-        str(free_port()),
-        extra_env=env,
+    db = f"sqlite:///{tmp_path}/x.db"
+    line = one_clear_line(
+        livepanel(tmp_path, "serve", "--db", db, "--port", str(free_port()), extra_env=env)
     )
-    line = one_clear_line(result)
     assert says in line and "pw-Zq" not in line
     assert not (tmp_path / "x.db").exists()  # refused before touching anything
 

@@ -26,6 +26,7 @@ from panel.clock import SystemClock
 from panel.config import Settings
 from panel.demo import DemoInfo, load_demo
 from panel.domain import Actor, RuleError, parse_iso
+from panel.mail.config import mail_problem
 from panel.serving import uvicorn_options
 from panel.store import Store, StoreError, display_url, store_for_url
 
@@ -117,6 +118,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     _check_scale_out(settings, args.workers)
     _check_branding(settings)
     _check_address_lists(settings)
+    _check_mail(settings)
     sock = _bind(settings.host, settings.port)  # before touching any file: fail fast
     if fresh_demo:
         # The demo database is disposable: start it fresh so "now" is inside the first slot.
@@ -239,6 +241,14 @@ def _check_scale_out(settings: Settings, workers: int) -> None:
 def _check_branding(settings: Settings) -> None:
     """An accent colour without WCAG AA contrast (and other unusable branding) stops here."""
     problem = branding_problem(settings)
+    if problem:
+        raise CommandError(problem)
+
+
+def _check_mail(settings: Settings) -> None:
+    """A bad LIVEPANEL_SMTP_URL (or half the mail settings) stops here, as one line, not at
+    the first message."""
+    problem = mail_problem(settings)
     if problem:
         raise CommandError(problem)
 

@@ -102,6 +102,19 @@ class Settings:
     live_send_timeout: float = 10.0
     live_unread_bytes: int = 1024 * 1024
     live_socket_sndbuf: int = 64 * 1024
+    # -- Email (issue 17; panel/mail/, panel/outbox.py, docs/operations.md) --
+    # The SMTP server (smtp://, smtp+starttls:// or smtps://; credentials percent-encoded
+    # in the URL) and the From address. Both empty: email is off, and the digest can still
+    # be downloaded. One without the other, or a bad URL, stops start-up.
+    smtp_url: str = ""
+    mail_from: str = ""
+    # The outbox: attempts per message before it is marked failed, and the first retry's
+    # delay, tripled at each attempt after it (8 attempts: retries after 1, 3, 9, 27, 81,
+    # 243 and 729 minutes, some 18 hours in all).
+    mail_attempts: int = 8
+    mail_first_retry_seconds: float = 60.0
+    # One SMTP conversation's time limit (connect, TLS, sign-in, the message).
+    mail_timeout_seconds: float = 30.0
 
     @property
     def secure_cookies(self) -> bool:
@@ -123,6 +136,8 @@ class Settings:
             ("logo_url", "LIVEPANEL_LOGO_URL"),
             ("accent", "LIVEPANEL_ACCENT"),
             ("footer_text", "LIVEPANEL_FOOTER_TEXT"),
+            ("smtp_url", "LIVEPANEL_SMTP_URL"),
+            ("mail_from", "LIVEPANEL_MAIL_FROM"),
         ):
             if env.get(var):
                 values[name] = env[var]

@@ -8,6 +8,7 @@ from typing import Any
 from panel.clock import Clock
 from panel.config import Settings
 from panel.domain import SYSTEM, Actor, RuleError
+from panel.mail.address import clean_email
 from panel.security import new_token, token_hash
 from panel.sessions import SessionsEnded, nobody_to_tell, open_session, session_id
 from panel.store import Store
@@ -49,17 +50,23 @@ class Roster:
         bio: object,
         photo: str | None = None,
         panelist_id: int | None = None,
+        email: object = None,
     ) -> int:
-        """Create a panelist profile, or edit one (a None photo keeps the old photo)."""
+        """Create a panelist profile, or edit one (a None photo keeps the old photo; a None
+        email keeps the old address, "" removes it)."""
         fields = _profile(name, role, bio, photo)
+        change_email, address = email is not None, clean_email(email)
 
         async def job(tx: Tx) -> int:
             if panelist_id is None:
-                return await _create(tx, fields, photo)
+                return await _create(tx, fields, photo, address)
             before = await tx.repo.panelist(panelist_id)
             if before is None:
                 raise RuleError("not_found", "No such panelist.")
             await tx.repo.update_panelist(panelist_id, **fields)
+            had = (await tx.repo.panelist_emails([panelist_id])).get(panelist_id)
+            if change_email:
+                await tx.repo.set_panelist_email(panelist_id, address)
             await tx.audit(
                 "panelist.edit",
                 f"panelist:{panelist_id}",
@@ -69,8 +76,9 @@ class Roster:
                     "role": before.role,
                     "bio": before.bio,
                     "photo": before.photo,
+                    "email": _on_file(had),
                 },
-                after=fields,
+                after={**fields, "email": _on_file(address if change_email else had, had)},
             )
             return panelist_id
 
@@ -86,12 +94,14 @@ class Roster:
         role: object,
         bio: object,
         photo: str | None = None,
+        email: object = None,
     ) -> int:
         """A new profile placed on an event's panel, in one step (the desk's "Add")."""
         fields = _profile(name, role, bio, photo)
+        address = clean_email(email)
 
         async def job(tx: Tx) -> int:
-            panelist_id = await _create(tx, fields, photo)
+            panelist_id = await _create(tx, fields, photo, address)
             await _assign(tx, event_id, panelist_id, slot_id)
             return panelist_id
 
@@ -207,11 +217,24 @@ def _profile(name: object, role: object, bio: object, photo: str | None) -> dict
     return fields
 
 
-async def _create(tx: Tx, fields: dict[str, Any], photo: str | None) -> int:
+def _on_file(address: str | None, before: str | None = None) -> str:
+    """What the audit log says of an address: whether there is one (and whether it changed),
+    never the address itself."""
+    if not address:
+        return "none"
+    return "on file (changed)" if before and before != address else "on file"
+
+
+async def _create(
+    tx: Tx, fields: dict[str, Any], photo: str | None, email: str | None = None
+) -> int:
     new_id = await tx.repo.insert_panelist(
         fields["name"], fields["role"], fields["bio"], tx.now, photo
     )
-    await tx.audit("panelist.create", f"panelist:{new_id}", event_id=None, after=fields)
+    if email:
+        await tx.repo.set_panelist_email(new_id, email)
+    after = {**fields, "email": _on_file(email)} if email else fields
+    await tx.audit("panelist.create", f"panelist:{new_id}", event_id=None, after=after)
     return new_id
 
 

@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
 from panel.clock import Clock, sleep_until_or_woken
@@ -57,6 +57,9 @@ class Scheduler:
         self.attempts = 0  # tries to take or renew the lease, so tests can wait for one
         # Told how many seconds late each transition was made (the clock's), for /metrics.
         self.lag_observer: Callable[[float], None] | None = None
+        # Other timed jobs only the lease holder does, each run at every tick and returning
+        # when it is next due (the scheduled digest: panel/digest_mail.py).
+        self.duties: list[Callable[[], Awaitable[datetime | None]]] = []
 
     def poke(self) -> None:
         """Look again now: an editor created or moved an event (and tell the others)."""
@@ -96,6 +99,14 @@ class Scheduler:
                 fresh = await repo.event_by_id(event.id)
                 slots = await repo.slots(event.id)
             when = next_wakeup(fresh, slots) if fresh else None
+            if when is not None and (wake is None or when < wake):
+                wake = when
+        for duty in self.duties:
+            try:
+                when = await duty()
+            except Exception:
+                log.exception("scheduler: a duty failed")
+                continue
             if when is not None and (wake is None or when < wake):
                 wake = when
         self.ticks += 1

@@ -14,6 +14,7 @@ from panel.answers import Answers
 from panel.backstage import Backstage
 from panel.clock import Clock
 from panel.config import Settings
+from panel.digest_mail import DigestMail
 from panel.drafts import Drafts
 from panel.events import Events
 from panel.live import protocol
@@ -25,8 +26,10 @@ from panel.live.directory import EventDirectory
 from panel.live.hub import Hub
 from panel.live.publisher import Publisher
 from panel.live.signouts import SESSIONS_CHANNEL, Signouts
+from panel.mail.config import MailConfig, mail_config
 from panel.metrics import LiveSources, Metrics
 from panel.moderation import Moderation
+from panel.outbox import Outbox
 from panel.questions import Questions
 from panel.roster import Roster
 from panel.schedule import Schedule
@@ -75,6 +78,11 @@ class Services:
     report_limiters: tuple[Limiter, Limiter]  # per reader, per IP
     socket_caps: SocketCaps  # live sockets per address and in all, in this process
     metrics: Metrics  # /metrics: this app's registry (panel/metrics.py)
+    # Email (issue 17): the digest by email, now or scheduled; the mail settings and the
+    # sending task, None when LIVEPANEL_SMTP_URL and LIVEPANEL_MAIL_FROM are not set.
+    digest_mail: DigestMail
+    mail: MailConfig | None = None
+    outbox: Outbox | None = None  # the sending task; `outbox.backlog` is for /metrics
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Per public channel: its audience in the other processes, as of the last tick.
     elsewhere: dict[str, int] = field(default_factory=dict)
@@ -104,6 +112,13 @@ class Services:
         metrics = Metrics(LiveSources(hub, publisher, socket_caps, store))
         store.commit_observer = metrics.observe_commit
         scheduler.lag_observer = metrics.observe_lag
+        mail = mail_config(settings)  # ValueError (one line) for unusable mail settings
+        outbox = Outbox(store, clock, settings, mail) if mail else None
+        digest_mail = DigestMail(store, clock, mail, outbox)
+        digest_mail.on_schedule_change = scheduler.poke
+        scheduler.duties.append(digest_mail.send_due)
+        if outbox is not None:
+            metrics.set_outbox_backlog_source(lambda: outbox.backlog)
         return cls(
             settings=settings,
             clock=clock,
@@ -140,6 +155,9 @@ class Services:
             ),
             socket_caps=socket_caps,
             metrics=metrics,
+            mail=mail,
+            outbox=outbox,
+            digest_mail=digest_mail,
         )
 
     @property
@@ -191,8 +209,8 @@ class Services:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Services]:
         """Open the store, start the broker, the publisher, the scheduler, the audience
-        counter, the vote tally and the sign-out follower; on the way out, stop them and
-        every channel the hub follows."""
+        counter, the vote tally, the sign-out follower and (with email) the outbox; on the
+        way out, stop them and every channel the hub follows."""
         await self.store.open()
         # The writer only hands committed frames over; the publisher task fans them out.
         self.store.on_commit(self.publisher.hand_over)
@@ -216,6 +234,7 @@ class Services:
                     ("votes", self.votes.run()),
                     ("counts", self.counts.run()),
                     ("signouts", self.signouts.follow(signouts)),
+                    *([("outbox", self.outbox.run())] if self.outbox else []),
                 ):
                     task = asyncio.create_task(coro, name=name)
                     task.add_done_callback(_report_crash)

@@ -57,6 +57,23 @@ def demo_db(tmp_path: Path) -> Path:
     with db:
         first, last = db.execute("SELECT min(id), max(id) FROM questions").fetchone()
         db.execute("UPDATE questions SET merged_into = ? WHERE id = ?", (last, first))
+        # Mail (migration 0015): a panelist's address, a sent and a failed message, a schedule.
+        at = "2026-09-14T12:00:00.000000Z"
+        event = db.execute("SELECT min(id) FROM events").fetchone()[0]
+        db.execute("UPDATE panelists SET email = 'p@example.org' WHERE id = 1")
+        db.execute(
+            "INSERT INTO mail_outbox (event_id, to_address, subject, text_body, html_body, kind,"
+            " dedupe_key, created_at, attempts, next_try_at, sent_at, last_error, status) VALUES"
+            " (?, 'p@example.org', 'S', 'T', '<p>H</p>', 'digest', 'k:1', ?, 1, ?, ?, '', 'sent'),"
+            " (NULL, 'q@example.org', 'S', 'T', '<p>H</p>', 'test', NULL, ?, 1, ?, NULL,"
+            " '550 No such user', 'failed')",
+            (event, at, at, at, at, at),
+        )
+        db.execute(
+            "INSERT INTO digest_schedules (event_id, hours_before, include_pending, created_at)"
+            " VALUES (?, 24, 1, ?)",
+            (event, at),
+        )
     db.close()
     return path
 

@@ -544,6 +544,7 @@ async def test_every_form_post_refuses_a_missing_or_wrong_csrf_token(
             "editor_id": admin_id,
             "action": "disable",
             "audit_id": 1,  # /desk/undo/{audit_id}
+            "mail_id": 1,  # /desk/mail/{mail_id}/retry
         }
         foreign = csrf_of((await other.get("/desk/login")).text)  # another session's token
         data = {

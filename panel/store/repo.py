@@ -6,11 +6,14 @@ from __future__ import annotations
 from panel.store.accounts import AccountRows
 from panel.store.answers import AnswerRows
 from panel.store.archive import ArchiveRows
+from panel.store.contacts import ContactRows
 from panel.store.counts import CountRows
+from panel.store.digest_schedules import DigestScheduleRows
 from panel.store.events import EventRows
 from panel.store.forgetting import ForgetRows
 from panel.store.leases import LeaseRows
 from panel.store.log import LogRows
+from panel.store.outbox import OutboxRows
 from panel.store.people import PeopleRows
 from panel.store.presence import PresenceRows
 from panel.store.questions import QuestionRows
@@ -37,6 +40,9 @@ class Repo(
     CountRows,
     ReportRows,
     ForgetRows,
+    OutboxRows,  # mail (issue 17, migration 0015)
+    ContactRows,
+    DigestScheduleRows,
 ):
     """All queries on one connection: `Repo(conn, dialect)`. In a write, `frames` collects
     what the change appended."""

@@ -143,6 +143,8 @@ async def setup_page(request: Request) -> Response:
         invites = await repo.invites(event.id)
         bans = await repo.bans(event.id)
         everyone = await repo.all_panelists()
+        # Private addresses, shown only here on the desk (never on a Panelist value).
+        emails = await repo.panelist_emails([p.id for p in everyone])
     lineup = {row["panelist_id"] for row in assignments}
     local = event.local(event.starts_at)
     slot_names = {s.id: s.label for s in slots}
@@ -179,6 +181,7 @@ async def setup_page(request: Request) -> Response:
             ],
             "panelists": [p for p in everyone if p.id in lineup],
             "others": [p for p in everyone if p.id not in lineup],
+            "emails": emails,
             "invites": invites,
             "bans": bans,
             "blocked_terms": "\n".join(event.blocked_terms),
@@ -332,6 +335,7 @@ async def add_panelist(request: Request) -> Response:
             role=_text(form, "role"),
             bio=_text(form, "bio"),
             photo=await _photo(request, form),
+            email=_text(form, "email"),
         )
 
     return await perform(request, act(), _setup_url(event), "Panelist added.")
@@ -348,6 +352,8 @@ async def edit_panelist(request: Request) -> Response:
             bio=_text(form, "bio"),
             photo=await _photo(request, form),
             panelist_id=request.path_params["panelist_id"],
+            # A form without the field keeps the address; an empty one removes it.
+            email=form.get("email") if isinstance(form.get("email"), str) else None,
         )
 
     return await perform(request, act(), _setup_url(event), "Profile saved.")

@@ -564,7 +564,7 @@ async def test_a_console_note_over_the_limit_comes_back_with_its_text(
     assert element(refused.text, "note-body").attrs["value"] == text
     assert "<b>bye</b>" not in refused.text
     error = element(refused.text, "note-error").text
-    assert str(limit + 1) in error and str(limit) in error, error
+    assert f"{limit + 1:,}" in error and f"{limit:,}" in error, error
     assert "No notes yet." in (await editor.get(f"/desk/events/{slug}/backstage")).text
 
 
@@ -584,7 +584,7 @@ async def test_a_desk_note_over_the_limit_comes_back_with_its_text(
     assert element(refused.text, "note-body").text == text
     assert "<i>can</i>" not in refused.text
     error = element(refused.text, "note-error").text
-    assert str(limit + 1) in error and str(limit) in error, error
+    assert f"{limit + 1:,}" in error and f"{limit:,}" in error, error
     assert "No notes yet." in (await editor.get(f"/desk/events/{slug}/backstage")).text
 
 

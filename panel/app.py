@@ -46,6 +46,7 @@ from panel.web import (
     live,
     mine,
     readers,
+    report,
     reports,
     sharing,
 )
@@ -139,6 +140,10 @@ def routes() -> list[Any]:
             methods=["POST"],
         ),
         Route("/desk/events/{slug}/audit", desk.audit_page),
+        Route("/desk/events/{slug}/report", report.report_page),
+        Route("/desk/events/{slug}/report.csv", report.report_csv),
+        Route("/desk/events/{slug}/report.json", report.report_json),
+        Route("/desk/events/{slug}/report/{chart}.svg", report.chart_svg),
         Route("/desk/events/{slug}/backstage", desk.backstage_fragment),
         Route("/desk/events/{slug}/notes", desk.post_note, methods=["POST"]),
         Route("/desk/audit", desk.audit_page),

@@ -28,6 +28,7 @@ from panel.live.signouts import SESSIONS_CHANNEL, Signouts
 from panel.moderation import Moderation
 from panel.questions import Questions
 from panel.roster import Roster
+from panel.sampling import AudienceSampler
 from panel.schedule import Schedule
 from panel.scheduler import SCHEDULE_CHANNEL, Scheduler
 from panel.security import Limiter
@@ -73,6 +74,7 @@ class Services:
     counts: CountsAnnouncer
     report_limiters: tuple[Limiter, Limiter]  # per reader, per IP
     socket_caps: SocketCaps  # live sockets per address and in all, in this process
+    sampler: AudienceSampler  # the audience into the store once a minute, for the report
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Per public channel: its audience in the other processes, as of the last tick.
     elsewhere: dict[str, int] = field(default_factory=dict)
@@ -132,6 +134,7 @@ class Services:
                 shared.limiter("report-ip", settings.reports_per_minute_ip),
             ),
             socket_caps=SocketCaps(settings.max_sockets_per_ip, settings.max_sockets),
+            sampler=AudienceSampler(store, clock, lambda: scheduler.leader),
         )
 
     @property
@@ -150,11 +153,19 @@ class Services:
             try:
                 channels = self.hub.channels("event:")
                 here = {c: self.hub.readers(c) for c in channels}
+                # Once a minute, the lease holder also counts every live event's audience
+                # (an event with no socket here has readers elsewhere, or none) to store it.
+                sample = await self.sampler.due()
+                for channel in sample[1] if sample else ():
+                    here.setdefault(channel, [])
                 totals = await self.audience.totals(here)
+                if sample:
+                    await self.sampler.record(*sample, totals)
                 await self._mark_log_ends(channels)
             except Exception:
                 log.exception("presence tick failed")  # the next tick tries again
                 continue
+            totals = {c: totals[c] for c in channels}
             self.elsewhere = {c: max(0, totals[c] - len(here[c])) for c in totals}
             last = {c: n for c, n in last.items() if c in totals}
             for channel, count in totals.items():

@@ -105,6 +105,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/desk/events/{slug}/answers/{answer_id:int}/withdraw"): DESK_W,
     ("GET", "/desk/events/{slug}/audit"): DESK,
     ("GET", "/desk/events/{slug}/backstage"): DESK,
+    ("GET", "/desk/events/{slug}/report"): DESK,
+    ("GET", "/desk/events/{slug}/report.csv"): DESK,
+    ("GET", "/desk/events/{slug}/report.json"): DESK,
+    # A chart the report does not draw (alpha has no audience yet) is a 404 once let in.
+    ("GET", "/desk/events/{slug}/report/{chart}.svg"): DESK_JSON,
     ("POST", "/desk/events/{slug}/notes"): DESK_W,
     ("GET", "/desk/audit"): DESK,
     ("GET", "/desk/new-event"): DESK,
@@ -239,6 +244,7 @@ async def path_values(server: LiveServer, world: World) -> dict[str, Any]:
         "action": "unlock",
         "token_id": 999_999,
         "path": "css/site.css",
+        "chart": "questions",
     }
 
 

@@ -14,6 +14,7 @@ from panel.store.log import LogRows
 from panel.store.people import PeopleRows
 from panel.store.presence import PresenceRows
 from panel.store.questions import QuestionRows
+from panel.store.report import EventReportRows
 from panel.store.reports import ReportRows
 from panel.store.rows import Conn, Row
 from panel.store.sessions import SessionRows
@@ -36,6 +37,7 @@ class Repo(
     PresenceRows,
     CountRows,
     ReportRows,
+    EventReportRows,
     ForgetRows,
 ):
     """All queries on one connection: `Repo(conn, dialect)`. In a write, `frames` collects

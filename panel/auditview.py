@@ -131,6 +131,7 @@ PHRASES: dict[str, Phrase] = {
     "question.undo": "{who} undid a change to {target}",
     "reader.ban": "{who} banned the author of {target}",
     "reader.unban": "{who} lifted the ban on {target}",
+    "reader.forget": "{who} erased what identifies the author of {target}",
     "answer.edit": "{who} edited {target}",
     "answer.withdraw": "{who} withdrew {target}",
     "answer.undo": "{who} undid a change to {target}",

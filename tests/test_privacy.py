@@ -140,11 +140,13 @@ async def test_forget_reader_erases_what_identifies_the_reader(
 
     questions = await rows(
         server,
-        "SELECT id, reader_id, display_name, client_key, body FROM questions ORDER BY id",
+        "SELECT id, reader_id, display_name, client_key, key_hash, request_hash, body"
+        " FROM questions ORDER BY id",
     )
     by_id = {q["id"]: q for q in questions}
     forgotten = [by_id[qid] for qid in asked]
     assert all(q["display_name"] == "" and q["client_key"] is None for q in forgotten)
+    assert all(q["key_hash"] is None and q["request_hash"] is None for q in forgotten)
     assert all(q["reader_id"].startswith("forgotten:") for q in forgotten)
     assert forgotten[0]["reader_id"] != forgotten[1]["reader_id"]
     assert [q["body"] for q in forgotten] == ["Is the training paid?", "Can I apply at 50?"]

@@ -21,7 +21,8 @@ class ForgetRows(Rows):
     async def unlink_question(self, question_id: int, pseudonym: str) -> None:
         """The question keeps its text but no longer names or points to its asker."""
         await self.conn.execute(
-            "UPDATE questions SET reader_id = :p, display_name = '', client_key = NULL"
+            "UPDATE questions SET reader_id = :p, display_name = '', client_key = NULL,"
+            " key_hash = NULL, request_hash = NULL"
             " WHERE id = :id",
             {"p": pseudonym, "id": question_id},
         )

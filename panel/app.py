@@ -50,6 +50,7 @@ from panel.web import (
     live_exports,
     mine,
     readers,
+    report,
     reports,
     sharing,
 )
@@ -151,6 +152,10 @@ def routes() -> list[Any]:
         Route("/desk/events/{slug}/export.md", live_exports.desk_markdown),
         Route("/desk/events/{slug}/export.json", live_exports.desk_json),
         Route("/desk/events/{slug}/export.csv", live_exports.desk_csv),
+        Route("/desk/events/{slug}/report", report.report_page),
+        Route("/desk/events/{slug}/report.csv", report.report_csv),
+        Route("/desk/events/{slug}/report.json", report.report_json),
+        Route("/desk/events/{slug}/report/{chart}.svg", report.chart_svg),
         Route("/desk/events/{slug}/backstage", desk.backstage_fragment),
         Route("/desk/events/{slug}/notes", desk.post_note, methods=["POST"]),
         Route("/desk/audit", desk.audit_page),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -443,7 +445,12 @@ ARCHIVE_QA = [
 
 
 async def _archived_event(store: Store, settings: Settings, start: datetime) -> None:
-    """An earlier Q&A, run on a clock set to its own afternoon, then closed and published."""
+    """An earlier Q&A, run on a clock set to its own afternoon, then closed and published.
+
+    Its afternoon is played through the real actions at the minutes below, so its report
+    (panel/report.py) has something to show: questions spread over both slots with a rush
+    at the second's start, decisions and answers after a while, rejections with reasons,
+    merges, a blocked term, upvotes and the audience sampled every minute."""
     start = place_live_event(start)
     clock = FakeClock(start - timedelta(days=7))
     actions = Actions(store, clock, settings)
@@ -483,16 +490,164 @@ async def _archived_event(store: Store, settings: Settings, start: datetime) -> 
             "Left marketing to teach; now in her third year.",
         ),
     }
-    clock.set(start)
-    await actions.run_due_transitions(event_id)
-    for index, (body, answer, by) in enumerate(ARCHIVE_QA):
-        clock.set(start + timedelta(minutes=8 * index + 2))
-        question, _ = await actions.post_question(event_id, f"archive-reader-{index}", body)
-        await actions.moderate(question.id, "approve", DEMO_DESK)
-        clock.advance(minutes=3)
-        await actions.answer(question.id, answer, Actor("panelist", people[by], by))
+    await actions.set_event_rules(
+        event_id, DEMO_DESK, moderation="pre", slow_mode_seconds=0, blocked_terms="scam"
+    )
+    afternoon = _ArchiveAfternoon(actions, event_id, people)
+    afternoon.plan()
+    await afternoon.play(clock, start)
     clock.set(start + 2 * hour)
     await actions.run_due_transitions(event_id)
+    samples = [(event_id, at, readers) for at, readers in _audience(start).items()]
+    await store.write(lambda repo: repo.add_audience_samples(samples))
     await actions.publish_transcript(
         event_id, DEMO_DESK, intro_md="Edited highlights of the live Q&A."
     )
+
+
+def _audience(start: datetime) -> dict[datetime, int]:
+    """Readers each minute of the two hours: a slow build, a peak as the second slot opens
+    (minute 60 to 70), a long tail. Deterministic, so the report looks the same each time."""
+    counts = {}
+    for minute in range(120):
+        build = min(minute, 60) * 3
+        peak = max(0, 12 - abs(minute - 65)) * 9
+        tail = max(0, minute - 70) * 2
+        counts[start + timedelta(minutes=minute)] = 40 + build + peak - tail + (minute * 7) % 5
+    return counts
+
+
+# Questions beyond the transcript's: (key, minute, body, asked of). Negative minutes are
+# advance questions, asked while the event was scheduled.
+ARCHIVE_MORE = [
+    ("advance-1", -1200, "Will you talk about routes for people without a degree?", None),
+    ("advance-2", -300, "Is there an upper age limit for training?", "Grace Whitfield"),
+    ("late-1", 63, "How many hours a week do you really work?", "Alan Reeve"),
+    ("late-2", 63, "How many hours does a teacher work each week, honestly?", None),
+    ("late-3", 64, "What is the pay like in your first year?", None),
+    ("late-4", 64, "Did your old career help in the classroom?", "Alan Reeve"),
+    ("late-5", 64, "Is it true you can buy a QTS certificate online? Seems like a scam.", None),
+    ("late-6", 65, "How do you handle parents' evenings?", "Nadia Shah"),
+    ("late-7", 66, "Should I do supply work first to try it out?", None),
+    ("late-8", 70, "What do you wish your training had covered?", "Grace Whitfield"),
+    ("late-9", 74, "Which subjects are short of teachers?", "Grace Whitfield"),
+    ("late-10", 78, "My cousin is a teacher and hates it. Why should I listen to you?", None),
+    ("late-11", 86, "How do you switch off in the holidays?", "Nadia Shah"),
+    ("late-12", 91, "Can I keep some freelance work while teaching?", "Alan Reeve"),
+    ("late-13", 97, "How much marking is there, really, week to week?", None),
+    ("late-14", 104, "What is the best book for a new teacher?", None),
+    ("late-15", 112, "Do schools pay for further qualifications?", "Grace Whitfield"),
+    ("late-16", 117, "Any last advice for someone applying this year?", None),
+]
+# What happened to them: (key, minute, action, detail); "merge" names the kept question.
+ARCHIVE_DECISIONS = [
+    ("advance-1", 1, "approve", ""),
+    ("advance-2", 2, "approve", ""),
+    ("late-1", 66, "approve", ""),
+    ("late-2", 67, "merge", "late-1"),
+    ("late-3", 69, "approve", ""),
+    ("late-4", 68, "approve", ""),
+    ("late-5", 70, "reject", "Off topic"),
+    ("late-6", 72, "approve", ""),
+    ("late-7", 75, "approve", ""),
+    ("late-8", 73, "approve", ""),
+    ("late-9", 76, "approve", ""),
+    ("late-10", 84, "reject", "Personal attack"),
+    ("late-11", 90, "approve", ""),
+    ("late-12", 95, "reject", "Off topic"),
+    ("late-13", 99, "merge", "qa-2"),
+    ("late-14", 109, "approve", ""),
+    ("late-15", 115, "approve", ""),
+]
+# Answers beyond the transcript's own: (key, minute, panelist, text).
+ARCHIVE_MORE_ANSWERS = [
+    ("advance-1", 9, "Grace Whitfield", "Yes: see the answer on training routes below."),
+    ("advance-2", 12, "Grace Whitfield", "No. Our oldest trainee this year is 61."),
+    ("late-1", 79, "Alan Reeve", "About 50 in term time; fewer once your planning is built."),
+    ("late-3", 88, "Grace Whitfield", "It follows the national pay scale for your area."),
+    ("late-6", 83, "Nadia Shah", "Prepare one good thing to say about every child."),
+    ("late-9", 94, "Grace Whitfield", "Maths, physics, computing and languages, mostly."),
+]
+# Upvotes per question key (from distinct readers).
+ARCHIVE_VOTES = {
+    "qa-0": 34, "qa-1": 21, "qa-2": 27, "qa-3": 12, "qa-4": 9, "qa-5": 41, "qa-6": 6,
+    "qa-7": 15, "qa-8": 4, "qa-9": 18, "advance-1": 7, "late-1": 30, "late-3": 19,
+    "late-4": 5, "late-6": 8, "late-7": 11, "late-9": 3, "late-11": 2,
+}  # fmt: skip
+
+
+class _ArchiveAfternoon:
+    """The archived event's afternoon as (minute, step) pairs, played in time order."""
+
+    def __init__(self, actions: Actions, event_id: int, people: dict[str, int]) -> None:
+        self.actions = actions
+        self.event_id = event_id
+        self.people = people
+        self.ids: dict[str, int] = {}
+        self.steps: list[tuple[float, int, Callable[[], Awaitable[object]]]] = []
+
+    def at(self, minute: float, step: Callable[[], Awaitable[object]]) -> None:
+        self.steps.append((minute, len(self.steps), step))
+
+    def ask(self, key: str, minute: float, body: str, to: str | None = None) -> None:
+        async def step() -> None:
+            q, _ = await self.actions.post_question(
+                self.event_id, f"archive-{key}", body, to=self.people.get(to or "")
+            )
+            self.ids[key] = q.id
+
+        self.at(minute, step)
+
+    def decide(self, key: str, minute: float, action: str, detail: str = "") -> None:
+        async def step() -> None:
+            if action == "merge":
+                into = self.ids[detail]
+                await self.actions.moderate(self.ids[key], "merge", DEMO_DESK, into=into)
+            else:
+                await self.actions.moderate(self.ids[key], action, DEMO_DESK, reason=detail)
+
+        self.at(minute, step)
+
+    def answer(self, key: str, minute: float, by: str, text: str) -> None:
+        async def step() -> None:
+            await self.actions.answer(self.ids[key], text, Actor("panelist", self.people[by], by))
+
+        self.at(minute, step)
+
+    def plan(self) -> None:
+        # The transcript's questions: one every 8 minutes, decided after 1 to 3 minutes,
+        # answered 3 to 11 minutes after that.
+        for index, (body, text, by) in enumerate(ARCHIVE_QA):
+            asked = 8 * index + 2
+            decided = asked + 1 + index % 3
+            to = by if index % 2 else None
+            self.ask(f"qa-{index}", asked, body, to)
+            self.decide(f"qa-{index}", decided, "approve")
+            self.answer(f"qa-{index}", decided + 3 + (index * 5) % 9, by, text)
+        for key, minute, body, to in ARCHIVE_MORE:
+            self.ask(key, minute, body, to)
+        for key, minute, action, detail in ARCHIVE_DECISIONS:
+            self.decide(key, minute, action, detail)
+        for key, minute, by, text in ARCHIVE_MORE_ANSWERS:
+            self.answer(key, minute, by, text)
+        for key, votes in ARCHIVE_VOTES.items():
+            self.at(119, self._votes(key, votes))
+
+    def _votes(self, key: str, votes: int) -> Callable[[], Awaitable[object]]:
+        async def step() -> None:
+            # At once, so the writer commits them as one group rather than one by one.
+            await asyncio.gather(
+                *(self.actions.upvote(self.ids[key], f"archive-voter-{n}") for n in range(votes))
+            )
+
+        return step
+
+    async def play(self, clock: FakeClock, start: datetime) -> None:
+        """Each step at its minute (and the clock's transitions as they come due)."""
+        opened = False
+        for minute, _, step in sorted(self.steps, key=lambda s: (s[0], s[1])):
+            clock.set(start + timedelta(minutes=minute))
+            if minute >= 0 and not opened:
+                await self.actions.run_due_transitions(self.event_id)
+                opened = True
+            await step()

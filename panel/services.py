@@ -32,6 +32,7 @@ from panel.moderation import Moderation
 from panel.outbox import Outbox
 from panel.questions import Questions
 from panel.roster import Roster
+from panel.sampling import AudienceSampler
 from panel.schedule import Schedule
 from panel.scheduler import SCHEDULE_CHANNEL, Scheduler
 from panel.security import Limiter
@@ -81,6 +82,7 @@ class Services:
     # Email (issue 17): the digest by email, now or scheduled; the mail settings and the
     # sending task, None when LIVEPANEL_SMTP_URL and LIVEPANEL_MAIL_FROM are not set.
     digest_mail: DigestMail
+    sampler: AudienceSampler  # the audience into the store once a minute, for the report
     mail: MailConfig | None = None
     outbox: Outbox | None = None  # the sending task; `outbox.backlog` is for /metrics
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -158,6 +160,7 @@ class Services:
             mail=mail,
             outbox=outbox,
             digest_mail=digest_mail,
+            sampler=AudienceSampler(store, clock, lambda: scheduler.leader),
         )
 
     @property
@@ -176,11 +179,19 @@ class Services:
             try:
                 channels = self.hub.channels("event:")
                 here = {c: self.hub.readers(c) for c in channels}
+                # Once a minute, the lease holder also counts every live event's audience
+                # (an event with no socket here has readers elsewhere, or none) to store it.
+                sample = await self.sampler.due()
+                for channel in sample[1] if sample else ():
+                    here.setdefault(channel, [])
                 totals = await self.audience.totals(here)
+                if sample:
+                    await self.sampler.record(*sample, totals)
                 await self._mark_log_ends(channels)
             except Exception:
                 log.exception("presence tick failed")  # the next tick tries again
                 continue
+            totals = {c: totals[c] for c in channels}
             self.elsewhere = {c: max(0, totals[c] - len(here[c])) for c in totals}
             last = {c: n for c, n in last.items() if c in totals}
             for channel, count in totals.items():

@@ -112,6 +112,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/desk/events/{slug}/export.json"): DESK,
     ("GET", "/desk/events/{slug}/export.csv"): DESK,
     ("GET", "/desk/events/{slug}/backstage"): DESK,
+    ("GET", "/desk/events/{slug}/report"): DESK,
+    ("GET", "/desk/events/{slug}/report.csv"): DESK,
+    ("GET", "/desk/events/{slug}/report.json"): DESK,
+    # A chart the report does not draw (alpha has no audience yet) is a 404 once let in.
+    ("GET", "/desk/events/{slug}/report/{chart}.svg"): DESK_JSON,
     ("POST", "/desk/events/{slug}/notes"): DESK_W,
     ("GET", "/desk/audit"): DESK,
     ("GET", "/desk/mail"): DESK,
@@ -252,6 +257,7 @@ async def path_values(server: LiveServer, world: World) -> dict[str, Any]:
         "action": "unlock",
         "token_id": 999_999,
         "path": "css/site.css",
+        "chart": "questions",
     }
 
 

@@ -17,6 +17,7 @@ from panel.store.outbox import OutboxRows
 from panel.store.people import PeopleRows
 from panel.store.presence import PresenceRows
 from panel.store.questions import QuestionRows
+from panel.store.report import EventReportRows
 from panel.store.reports import ReportRows
 from panel.store.rows import Conn, Row
 from panel.store.sessions import SessionRows
@@ -39,6 +40,7 @@ class Repo(
     PresenceRows,
     CountRows,
     ReportRows,
+    EventReportRows,
     ForgetRows,
     OutboxRows,  # mail (issue 17, migration 0015)
     ContactRows,

@@ -92,6 +92,7 @@ PAGE_TYPES: dict[str, Callable[..., Page]] = {
     "desk-audit-all": _desk_page("/desk/audit"),
     "desk-transcript": _desk_page(f"/desk/events/{ARCHIVE_SLUG}/transcript"),
     "desk-digest": _desk_page(f"/desk/events/{UPCOMING_SLUG}/digest?pending=1"),
+    "desk-report": _desk_page(f"/desk/events/{ARCHIVE_SLUG}/report"),
     "desk-new-event": _desk_page("/desk/new-event"),
     "desk-account": _desk_page("/desk/account"),
     "desk-editors": _desk_page("/desk/editors"),

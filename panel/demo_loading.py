@@ -45,9 +45,7 @@ async def begin_load(store: Store, clock: Clock, site: DemoSite) -> bool | None:
             await _discard(tx, site, json.loads(started[0]["after_json"] or "{}"))
         creates_editor = await tx.repo.editor_by_username(site.editor) is None
         # Remembered so that a discard removes an editor whose password nobody kept.
-        await tx.audit(
-            "demo.load", "demo", event_id=None, after={"creates_editor": creates_editor}
-        )
+        await tx.audit("demo.load", "demo", event_id=None, after={"creates_editor": creates_editor})
         return creates_editor
 
     return await Writer(store, clock)(SYSTEM, job)

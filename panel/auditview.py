@@ -178,6 +178,9 @@ PHRASES: dict[str, Phrase] = {
     "session.end": "{who} signed out",
     "token.create": lambda f: f"{f.who} created the API token “{f.after.get('name', '')}”",
     "token.revoke": "{who} revoked {target}",
+    "demo.load": "{who} started loading the demo",
+    "demo.discard": "{who} removed a demo load that had been cut short",
+    "demo.loaded": "{who} finished loading the demo",
 }
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from panel import redis_client
 from panel.actions import Actions
 from panel.branding import branding_problem
-from panel.clock import SystemClock
+from panel.clock import Clock, SystemClock
 from panel.config import Settings
 from panel.demo import DemoInfo, load_demo
 from panel.domain import Actor, RuleError, parse_iso
@@ -70,6 +70,18 @@ def _demo_at(text: str | None) -> datetime | None:
         return parse_iso(text)
     except ValueError:
         raise CommandError(f"--demo-at: {text!r} is not an ISO date and time") from None
+
+
+def _load_demo(settings: Settings, clock: Clock, demo_at: str | None, base_url: str) -> None:
+    """Load the demo, printing the logins before the load is marked complete (a kill
+    after the mark must not lose the password; a kill before it means a fresh load)."""
+    at = _demo_at(demo_at)
+    _with_store(
+        settings,
+        lambda store: load_demo(
+            store, settings, clock, at, report=lambda info: _print_demo(info, base_url)
+        ),
+    )
 
 
 def _print_demo(info: DemoInfo, base_url: str) -> None:
@@ -127,10 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
     clock = SystemClock()
     if args.demo:
-        info = _with_store(
-            settings, lambda store: load_demo(store, settings, clock, _demo_at(args.demo_at))
-        )
-        _print_demo(info, base_url)
+        _load_demo(settings, clock, args.demo_at, base_url)
     else:
         _with_store(settings, lambda store: asyncio.sleep(0))  # fail early on a bad --db
     options: dict[str, Any] = uvicorn_options(settings)
@@ -289,10 +298,8 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     settings = _settings(args)
-    info = _with_store(
-        settings, lambda store: load_demo(store, settings, SystemClock(), _demo_at(args.demo_at))
-    )
-    _print_demo(info, settings.public_url or f"http://{settings.host}:{settings.port}")
+    base_url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    _load_demo(settings, SystemClock(), args.demo_at, base_url)
 
 
 def cmd_create_editor(args: argparse.Namespace) -> None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from panel.actions import Actions
 from panel.clock import Clock, FakeClock
 from panel.config import Settings
+from panel.demo_loading import DemoSite, begin_load, finish_load
 from panel.domain import Actor, utc
 from panel.store import Store
 
@@ -21,6 +22,7 @@ ARCHIVE_SLUG = "teaching-as-a-second-career"
 DEMO_EDITOR = "editor"
 ZONE = "Europe/London"
 DEMO_DESK = Actor("editor", 0, "demo")
+SITE = DemoSite(slugs=(LIVE_SLUG, UPCOMING_SLUG, ARCHIVE_SLUG), editor=DEMO_EDITOR)
 
 
 @dataclass
@@ -130,9 +132,17 @@ def place_live_event(at: datetime) -> datetime:
 
 
 async def load_demo(
-    store: Store, settings: Settings, clock: Clock, at: datetime | None = None
+    store: Store,
+    settings: Settings,
+    clock: Clock,
+    at: datetime | None = None,
+    report: Callable[[DemoInfo], None] = lambda info: None,
 ) -> DemoInfo:
-    """Load the three demo events (skipped if already there) and a demo editor."""
+    """Load the three demo events and a demo editor, unless the demo is complete already.
+
+    Crash-safe (panel/demo_loading.py): what a killed load left behind is removed and loaded
+    again. `report` is called before the load is marked complete, so the logins it prints
+    are never lost to a kill: the last ones printed always work."""
     if at is not None:
         # Build the demo as of `at`, else the real clock would close (or not yet open) the
         # live event while its questions and answers are being seeded.
@@ -140,18 +150,21 @@ async def load_demo(
     now = clock.now()
     info = DemoInfo()
     actions = Actions(store, clock, settings)
-    async with store.read() as repo:
-        if await repo.editor_by_username(DEMO_EDITOR) is None:
-            info.password = secrets.token_urlsafe(9)
-        already = await repo.event_by_slug(LIVE_SLUG) is not None
-    if info.password:
-        await actions.create_editor(DEMO_EDITOR, info.password, role="admin")
-    if already:
+    creates_editor = await begin_load(store, clock, SITE)
+    if creates_editor is None:
         info.loaded = False
-        return info
-    await _archived_event(store, settings, now - timedelta(days=21))
-    info.invites = await _live_event(actions, place_live_event(now))
-    await _upcoming_event(actions, place_live_event(now) + timedelta(days=7))
+        async with store.read() as repo:
+            creates_editor = await repo.editor_by_username(DEMO_EDITOR) is None
+    if creates_editor:
+        info.password = secrets.token_urlsafe(9)
+        await actions.create_editor(DEMO_EDITOR, info.password, role="admin")
+    if info.loaded:
+        await _archived_event(store, settings, now - timedelta(days=21))
+        info.invites = await _live_event(actions, place_live_event(now))
+        await _upcoming_event(actions, place_live_event(now) + timedelta(days=7))
+    report(info)
+    if info.loaded:
+        await finish_load(store, clock)
     return info
 
 

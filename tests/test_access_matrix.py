@@ -35,11 +35,10 @@ ROLES = ("anon", "reader", "panelist", "other", "editor", "admin", "token", "rev
 #           anon  reader panel other editor admin token revoked
 PUBLIC = "   ok    ok    ok    ok    ok     ok    ok    ok"
 WRITE = "    in    in    in    in    in     in    in    in"  # anyone may try (readers' forms)
-# Editors' pages: an API token opens them too (require_editor takes a bearer), but cannot
-# post the desk's forms, for it has no session to hold a CSRF token.
-DESK = "     out   out   out   out   ok     ok    ok    out"
-DESK_W = "   out   out   out   out   in     in    out   out"  # editors' forms
-DESK_JSON = "out   out   out   out   in     in    in    out"  # no form: a token may call it
+# Editors' pages and forms: a signed-in session only. An API token is for /api/v1 and opens
+# none of them, not even the desk's JSON helpers (require_editor ignores a bearer).
+DESK = "     out   out   out   out   ok     ok    out   out"
+DESK_W = "   out   out   out   out   in     in    out   out"  # editors' forms and desk JSON
 OWN = "      out   out   out   out   ok     ok    out   out"  # the signed-in editor's account
 ADMIN = "    out   out   out   out   out    ok    out   out"  # admins' pages
 ADMIN_W = "  out   out   out   out   out    in    out   out"
@@ -149,7 +148,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/desk/tokens"): DESK,
     ("POST", "/desk/tokens"): DESK_W,
     ("POST", "/desk/tokens/{token_id:int}/revoke"): DESK_W,
-    ("POST", "/desk/preview"): DESK_JSON,
+    ("POST", "/desk/preview"): DESK_W,
     ("GET", "/archive"): PUBLIC,
     ("GET", "/archive/feed.atom"): PUBLIC,
     ("GET", "/archive/{slug}.md"): GONE,  # alpha is live: no transcript yet
@@ -159,7 +158,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/events/{slug}/calendar.ics"): PUBLIC,
     ("GET", "/events/{slug}/embed"): PUBLIC,
     ("GET", "/desk/events/{slug}/transcript"): DESK,
-    ("GET", "/desk/events/{slug}/transcript/preview"): DESK_JSON,  # alpha is live: nothing yet
+    ("GET", "/desk/events/{slug}/transcript/preview"): DESK_W,  # alpha is live: nothing yet
     ("POST", "/desk/events/{slug}/transcript/items/{question_id:int}"): DESK_W,
     ("POST", "/desk/events/{slug}/transcript/correct"): DESK_W,
     ("POST", "/desk/events/{slug}/transcript/notes"): DESK_W,

@@ -456,6 +456,19 @@ async def test_an_api_token_works_until_revoked(server: LiveServer, event: dict[
                 f"/api/v1/events/{event['slug']}/questions", params={"status": "pending"}
             )
             assert pending.status_code == 200
+            # The token is for the API only: the desk refuses it as it refuses a stranger.
+            async with httpx.AsyncClient(base_url=server.url) as stranger:
+                for page_path in ("/desk", f"/desk/events/{event['slug']}/audit", "/desk/tokens"):
+                    html = {"Accept": "text/html"}
+                    refused_page = await api.get(page_path, headers=html)
+                    stranger_page = await stranger.get(page_path, headers=html)
+                    assert refused_page.status_code in (303, 401), page_path
+                    assert refused_page.status_code == stranger_page.status_code, page_path
+                    assert refused_page.headers.get("location") == stranger_page.headers.get(
+                        "location"
+                    )
+            preview = await api.post("/desk/preview", json={"body": "**hi**"})
+            assert preview.status_code == 401 and "<strong>" not in preview.text
             token_id = re.search(r"/desk/tokens/(\d+)/revoke", page)
             assert token_id
             await form_post(client, "/desk/tokens", f"/desk/tokens/{token_id.group(1)}/revoke")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from panel.domain import Lineup, Panelist, iso
-from panel.store.rows import Row, Rows
+from panel.store.rows import Row, Rows, in_list
 
 
 def _panelist(r: Row) -> Panelist:
@@ -39,6 +40,15 @@ class PeopleRows(Rows):
 
     async def all_panelists(self) -> list[Panelist]:
         return [_panelist(r) for r in await self._all("SELECT * FROM panelists ORDER BY name")]
+
+    async def delete_panelists_without_panel(self, panelist_ids: Sequence[int]) -> None:
+        """Delete those of these profiles that sit on no event's panel any more."""
+        wanted, params = in_list("p", list(panelist_ids))
+        await self.conn.execute(
+            f"DELETE FROM panelists WHERE id IN {wanted}"
+            " AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.panelist_id = panelists.id)",
+            params,
+        )
 
     # -- assignments and the lineup -------------------------------------------
     async def assignments(self, event_id: int) -> list[Row]:

@@ -12,7 +12,7 @@ from panel.domain import EventStatus, QuestionStatus, RuleError, iso, on_now
 from panel.live import protocol as p
 from panel.live.broker import public_channel
 from panel.web import openapi as described
-from panel.web.auth import answerer, editor_actor, require_editor
+from panel.web.auth import answerer, editor_actor, require_api_editor
 from panel.web.base import (
     current_reader,
     json_error,
@@ -91,7 +91,7 @@ async def list_questions(request: Request) -> Response:
     if status not in ("approved", "pending", "rejected"):
         raise RuleError("invalid", "status must be approved, pending or rejected.")
     if status != "approved":
-        await require_editor(request)
+        await require_api_editor(request)
     async with svc.store.read() as repo:
         people = {x.id: x for x in (await repo.lineup(event.id)).everyone()}
         if request.query_params.get("mine"):
@@ -182,7 +182,7 @@ async def upvote(request: Request) -> Response:
 
 async def moderate(request: Request) -> Response:
     svc = services(request)
-    actor = await require_editor(request)
+    actor = await require_api_editor(request)
     data = await read_json(request)
     question = await svc.moderation.moderate(
         request.path_params["question_id"],

@@ -1,6 +1,7 @@
-"""Who is asking: editors (a staff session or a bearer token) and panelists (a staff session
-opened by an invite). The cookie holds only the sessions' random tokens, and every request
-looks them up (panel/sessions.py), so a session that has ended stops working at once."""
+"""Who is asking: editors (a staff session; for the API also a bearer token) and panelists
+(a staff session opened by an invite). The cookie holds only the sessions' random tokens,
+and every request looks them up (panel/sessions.py), so a session that has ended stops
+working at once."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from panel.web.base import editor_session, services
 
 
 async def editor_actor(conn: HTTPConnection) -> Actor | None:
+    """The editor behind a signed-in session or, for the API, a bearer token."""
     session = await editor_session(conn)
     if session is not None:
         return session.actor
@@ -31,6 +33,17 @@ async def editor_actor(conn: HTTPConnection) -> Actor | None:
 
 
 async def require_editor(conn: HTTPConnection) -> Actor:
+    """The desk: a signed-in editor's session only. An API token is for /api/v1, so a
+    request that brings only a token is refused here as a stranger is (a leaked token must
+    not open the desk, its forms or its audit log)."""
+    session = await editor_session(conn)
+    if session is None:
+        raise RuleError("unauthorized", "Sign in as an editor first.")
+    return session.actor
+
+
+async def require_api_editor(conn: HTTPConnection) -> Actor:
+    """The API: a signed-in editor's session or an editor's API token."""
     actor = await editor_actor(conn)
     if actor is None:
         raise RuleError("unauthorized", "Sign in as an editor first.")

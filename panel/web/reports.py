@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from panel.domain import RuleError
 from panel.reports import REASONS
-from panel.web.auth import require_editor
+from panel.web.auth import require_api_editor
 from panel.web.base import (
     check_reader_form,
     event_or_404,
@@ -87,7 +87,7 @@ def report_counts(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
 
 async def list_reports(request: Request) -> Response:
     """GET /api/v1/events/{slug}/reports (editors only): every report, oldest first."""
-    await require_editor(request)
+    await require_api_editor(request)
     event = await event_or_404(request, request.path_params["slug"])
     async with services(request).store.read() as repo:
         rows = await repo.reports_for_event(event.id)

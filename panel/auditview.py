@@ -181,6 +181,10 @@ PHRASES: dict[str, Phrase] = {
     "demo.load": "{who} started loading the demo",
     "demo.discard": "{who} removed a demo load that had been cut short",
     "demo.loaded": "{who} finished loading the demo",
+    "digest.send": "{who} sent the digest of {target} to the panelists",
+    "digest.schedule": "{who} scheduled the digest of {target}",
+    "digest.unschedule": "{who} cancelled the scheduled digest of {target}",
+    "mail.retry": "{who} tried {target} again",
 }
 
 
@@ -227,6 +231,8 @@ def target_text(
         return f"reader {key}…"
     if kind == "note":
         return "a backstage note"
+    if kind == "mail":
+        return f"email no. {key}"
     return key or target
 
 

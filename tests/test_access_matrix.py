@@ -107,7 +107,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/desk/events/{slug}/audit"): DESK,
     ("GET", "/desk/events/{slug}/digest"): DESK,
     ("GET", "/desk/events/{slug}/digest.md"): DESK,
-    ("GET", "/desk/events/{slug}/export.md"): DESK,  # an API token may download too
+    ("GET", "/desk/events/{slug}/export.md"): DESK,
     ("GET", "/desk/events/{slug}/export.json"): DESK,
     ("GET", "/desk/events/{slug}/export.csv"): DESK,
     ("GET", "/desk/events/{slug}/backstage"): DESK,
@@ -115,7 +115,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/desk/events/{slug}/report.csv"): DESK,
     ("GET", "/desk/events/{slug}/report.json"): DESK,
     # A chart the report does not draw (alpha has no audience yet) is a 404 once let in.
-    ("GET", "/desk/events/{slug}/report/{chart}.svg"): DESK_JSON,
+    ("GET", "/desk/events/{slug}/report/{chart}.svg"): DESK_W,
     ("POST", "/desk/events/{slug}/notes"): DESK_W,
     ("GET", "/desk/audit"): DESK,
     ("GET", "/desk/mail"): DESK,

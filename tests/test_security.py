@@ -107,6 +107,11 @@ def db_path(settings: Settings) -> Path:
     return Path(settings.db_url.removeprefix("sqlite:///"))
 
 
+# Tables the server's timers write while a test runs, whatever the requests: the report's
+# audience samples (once a minute of a live event). No request may change the others.
+CLOCK_WRITTEN = {"audience_samples"}
+
+
 def fingerprint(settings: Settings) -> str:
     """Every row of every table, hashed: any change to stored state changes it."""
     con = sqlite3.connect(f"file:{db_path(settings)}?mode=ro", uri=True, timeout=10)
@@ -114,6 +119,8 @@ def fingerprint(settings: Settings) -> str:
         digest = hashlib.sha256()
         tables = con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         for (name,) in tables.fetchall():
+            if name in CLOCK_WRITTEN:
+                continue
             rows = con.execute(f'SELECT * FROM "{name}"').fetchall()
             digest.update(name.encode() + repr(sorted(repr(r) for r in rows)).encode())
         return digest.hexdigest()
@@ -151,7 +158,12 @@ class World:
 
     @property
     def values(self) -> dict[str, Any]:
-        return {"slug": self.alpha["slug"], "question_id": self.approved, "answer_id": self.answer}
+        return {
+            "slug": self.alpha["slug"],
+            "question_id": self.approved,
+            "answer_id": self.answer,
+            "chart": "questions",  # /desk/events/{slug}/report/{chart}.svg
+        }
 
 
 async def build_world(server: LiveServer) -> World:

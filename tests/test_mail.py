@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from panel.clock import FakeClock
 from panel.config import Settings
@@ -239,16 +240,27 @@ async def test_nothing_is_lost_while_the_mail_server_is_down(
         await queue(services, n=3)
         down = await rows_where(services, failed_attempt(1), "attempts while down")
         assert {r.status for r in down} == {"queued"} and len(down) == 3
+        # Operators see the backlog on /metrics (the outbox's count, wired by Services.build).
+        await wait_for(lambda: outbox_backlog_metric(services) == 3, message="backlog of 3")
         with smtp_server(recorder, port):
             clock.advance(minutes=1)
             await rows_where(services, lambda r: r.status == "sent", "all sent")
             assert services.outbox is not None
             await wait_for(lambda: services.outbox.backlog == 0, message="an empty backlog")
+            assert outbox_backlog_metric(services) == 0
     assert sorted(m["Subject"] for m in recorder.messages) == [
         "Message 0",
         "Message 1",
         "Message 2",
     ]
+
+
+def outbox_backlog_metric(services: Services) -> float | None:
+    text = services.metrics.exposition().decode()
+    for family in text_string_to_metric_families(text):
+        if family.name == "livepanel_mail_outbox_backlog":
+            return float(family.samples[0].value)
+    return None
 
 
 @pytest.fixture

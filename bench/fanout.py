@@ -638,7 +638,13 @@ async def run_livepanel(opts: Options) -> dict[str, Any]:
 
     port = free_port()
     db = f"sqlite:///{tempfile.mkdtemp(prefix='livepanel-bench-')}/bench.db"
-    env = {**os.environ, "LIVEPANEL_SECRET": "bench-secret"}
+    # Every reader connects from 127.0.0.1, standing for thousands of addresses: lift the
+    # per-address cap on sockets (256 by default) above the largest run.
+    env = {
+        **os.environ,
+        "LIVEPANEL_SECRET": "bench-secret",
+        "LIVEPANEL_MAX_SOCKETS_PER_IP": "100000",
+    }
     cli = [sys.executable, "-m", "panel.cli"]
     setup: dict[str, Any] = {"check": True, "capture_output": True, "env": env, "cwd": ROOT}
     subprocess.run([*cli, "demo", "--db", db], timeout=120, **setup)

@@ -32,7 +32,8 @@ if (desk) {
     if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return; // sorting and filtering navigate
     if (needsConfirmationPage(form)) return;
     event.preventDefault();
-    const current = document.activeElement?.closest(".queue-item");
+    const focusedAtSubmit = document.activeElement;
+    const current = focusedAtSubmit?.closest(".queue-item");
     const next = current?.nextElementSibling?.id || current?.previousElementSibling?.id;
     const response = await fetch(form.getAttribute("action") || location.href, { method: "POST", body: confirmedBody(form) });
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
@@ -40,9 +41,12 @@ if (desk) {
     if (fresh) region.replace(fresh.innerHTML);
     else region.refresh();
     startCountdowns(regionElement);
-    // Keep the keyboard user's place: focus the question that took this one's place.
+    // Keep the keyboard user's place: focus the question that took this one's place, unless
+    // they moved on to another item while the action was on its way (don't pull them back).
+    const now = document.activeElement;
+    const movedOn = now && now !== document.body && now !== focusedAtSubmit && now.isConnected;
     const target = next && document.getElementById(next);
-    if (target) target.focus();
+    if (target && !movedOn) target.focus();
   });
 
   const items = () => [...regionElement.querySelectorAll(".queue-item")];

@@ -93,6 +93,8 @@ PAGE_TYPES: dict[str, Callable[..., Page]] = {
     "desk-transcript": _desk_page(f"/desk/events/{ARCHIVE_SLUG}/transcript"),
     "desk-digest": _desk_page(f"/desk/events/{UPCOMING_SLUG}/digest?pending=1"),
     "desk-report": _desk_page(f"/desk/events/{ARCHIVE_SLUG}/report"),
+    "desk-mail": _desk_page("/desk/mail"),
+    "desk-event-mail": _desk_page(f"/desk/events/{UPCOMING_SLUG}/mail"),
     "desk-new-event": _desk_page("/desk/new-event"),
     "desk-account": _desk_page("/desk/account"),
     "desk-editors": _desk_page("/desk/editors"),

@@ -31,6 +31,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def until_serving(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90
+) -> None:
+    """Wait until `url`/healthz answers 200; fail at the deadline, or at once (with its log)
+    if the serve process `proc` exits first."""
+    async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+
+        async def healthy() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"serve exited early:\n{log.read_text()}")
+            try:
+                return (await client.get("/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await wait_for(healthy, timeout=timeout, interval=0.1, message=f"{url} to answer")
+
+
 class ServerProcess:
     """`python -m panel.cli serve --port P ARGS`, its output kept in `log`."""
 
@@ -49,17 +67,7 @@ class ServerProcess:
 
     async def ready(self, timeout: float = 90) -> None:
         """Until /healthz answers; fails at the deadline or if the process exits."""
-        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
-
-            async def healthy() -> bool:
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"serve exited early:\n{self.log.read_text()}")
-                try:
-                    return (await client.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await wait_for(healthy, timeout=timeout, interval=0.1, message="serve to answer")
+        await until_serving(self.url, self.proc, self.log, timeout)
 
     def kill(self) -> None:
         """`kill -9`: no shutdown of any kind."""

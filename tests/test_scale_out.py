@@ -18,9 +18,9 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import wait_for
 from tests.livehelpers import WS_OPTIONS, Reader, assert_gapless, csrf_from, desk_login
 from tests.pgdb import scratch_schema
+from tests.serverprocess import until_serving
 from tests.test_cli import (
     LIVE_SLUG,
     STOPPED_BY_SIGTERM,
@@ -98,17 +98,7 @@ class Serve:
             )
 
     async def ready(self) -> None:
-        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
-
-            async def healthy() -> bool:
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"serve exited early:\n{self.log.read_text()}")
-                try:
-                    return (await client.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await wait_for(healthy, timeout=60, interval=0.1, message=f"{self.url} to answer")
+        await until_serving(self.url, self.proc, self.log, timeout=60)
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: no graceful shutdown."""

@@ -28,6 +28,7 @@ from panel.clock import FakeClock
 from panel.config import Settings
 from tests.conftest import LiveServer, wait_for
 from tests.livehelpers import WS_OPTIONS, cookie_header, desk_login, panelist, post_as, seed_live
+from tests.tcptable import server_has_read_everything
 from tests.test_cli import LIVE_SLUG, env, free_port
 from tests.test_live import RawSocket, approve
 
@@ -173,6 +174,14 @@ async def test_sigterm_says_going_away_and_exits_zero_without_a_traceback(
             'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"body": "'.encode()
         )
         await stalled_writer.drain()
+        # Only a request the server has read is in progress; one still in the kernel's queue
+        # would be reset when the listener closes.
+        stalled_port = stalled_writer.get_extra_info("sockname")[1]
+        await wait_for(
+            lambda: server_has_read_everything(site.port, stalled_port),
+            timeout=10,
+            message="the server reading the stalled request",
+        )
         site.proc.send_signal(signal.SIGTERM)
         assert await close_code(reader) == GOING_AWAY
         assert await close_code(staff) == GOING_AWAY

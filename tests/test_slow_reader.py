@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,11 +17,11 @@ from panel.clock import FakeClock
 from panel.config import Settings
 from tests.conftest import LiveServer, wait_for
 from tests.livehelpers import Reader, assert_gapless, panelist, post_as, seed_live
+from tests.tcptable import server_side_established
 from tests.test_live import RawSocket, ResumingReader, approve
 
 NORMAL_READERS = 3
 MAX_FRAMES = 3000  # bound on the publishing; the release comes after a few hundred
-ESTABLISHED = "01"  # /proc/net/tcp's state column
 BOUNDS = {
     # 16 KiB kernel buffer (Linux doubles it), 96 KiB of backlog and transport buffer.
     "bytes": {"live_unread_bytes": 96 * 1024, "live_send_timeout": 600.0},
@@ -42,21 +41,6 @@ def bounded_server(
         yield live
     finally:
         live.stop()
-
-
-def server_side_established(server_port: int, client_port: int) -> bool:
-    """Whether the kernel still holds the server's end of this connection, established."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        path = Path(table)
-        if not path.exists():
-            continue
-        for line in path.read_text().splitlines()[1:]:
-            fields = line.split()
-            local_port = int(fields[1].rsplit(":", 1)[1], 16)
-            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
-            if (local_port, remote_port, fields[3]) == (server_port, client_port, ESTABLISHED):
-                return True
-    return False
 
 
 async def test_a_reader_that_stops_reading_is_reset_and_resumes_exactly(

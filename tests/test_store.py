@@ -18,7 +18,7 @@ from panel.domain import EventStatus, Frame, QuestionStatus, RuleError
 from panel.security import token_hash
 from panel.store import Repo, Store, StoreError, store_for_url
 from panel.store.migrations import load_migrations
-from tests.conftest import EVENT_START
+from tests.conftest import EVENT_START, wait_for
 from tests.pgdb import BOTH_STORES
 
 NOW = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
@@ -753,15 +753,15 @@ async def test_failing_job_rolls_back_alone_within_its_group(store: Store, setti
         return job
 
     # Hold the writer's thread in a job until all five are queued: they form the next group.
-    release = threading.Event()
+    holding, release = threading.Event(), threading.Event()
 
     async def hold(repo: Repo) -> None:
+        holding.set()
         release.wait(10)  # blocks the writer's thread itself (a job awaits only its repo)
 
     holder = asyncio.create_task(store.write(hold))
-    await asyncio.sleep(0.05)
-    asyncio.get_running_loop().call_later(0.05, release.set)
-    results = await asyncio.gather(
+    await wait_for(holding.is_set, message="the writer's thread held")
+    writes = [
         store.write(add("A")),
         store.write(add("B", ValueError("B refused"))),
         store.write(add("C")),
@@ -776,8 +776,11 @@ async def test_failing_job_rolls_back_alone_within_its_group(store: Store, setti
             )
         ),
         store.write(add("D")),
-        return_exceptions=True,
-    )
+    ]
+    queued = [asyncio.ensure_future(w) for w in writes]
+    await wait_for(lambda: store.queue_depth() == len(queued), message="all five queued")
+    release.set()
+    results = await asyncio.gather(*queued, return_exceptions=True)
     await holder
     other.close()
     assert seen == {"writer_sees": ["A", "B"], "reader_sees": []}, "A and B were not grouped"

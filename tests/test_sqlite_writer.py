@@ -22,7 +22,7 @@ from panel.store import Repo, Store
 from panel.store.cache import WriterCache
 from panel.store.sqlite import BACKSTOP_PAGES, SQLiteStore
 from panel.store.sqlite_conn import SuspendedJob
-from tests.conftest import EDITOR, seed_event
+from tests.conftest import EDITOR, seed_event, wait_for
 
 
 def db_path(settings: Settings) -> Path:
@@ -86,7 +86,7 @@ async def test_writes_sent_while_the_writer_is_busy_form_one_group(store: Store)
     sizes = groups(store)
     release, holder = await held(store)
     writes = [asyncio.create_task(store.write(lambda repo: repo.ping())) for _ in range(20)]
-    await asyncio.sleep(0.05)
+    await wait_for(lambda: store.queue_depth() == 20, message="twenty writes queued")
     release.set()
     assert await asyncio.gather(*writes) == [True] * 20
     await holder
@@ -101,9 +101,12 @@ async def test_the_writer_runs_the_next_group_without_waiting_for_the_loop(
     sizes = groups(store)
     release, holder = await held(store)
     first = asyncio.create_task(store.write(lambda repo: repo.ping()))
-    await asyncio.sleep(0.01)
+    await wait_for(lambda: store.queue_depth() == 1, message="the write queued")
     release.set()
-    time.sleep(0.2)  # the loop blocked: nothing settles, yet the thread goes on
+    # The loop stays blocked while waiting: nothing settles, yet the thread goes on.
+    deadline = time.monotonic() + 10
+    while sizes != [1, 1] and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert sizes == [1, 1]
     assert await first and await holder is None
 
@@ -144,7 +147,7 @@ async def test_a_refusal_costs_no_savepoint_and_a_failed_change_reruns_the_group
     async def group(*jobs: Any) -> list[Any]:
         release, holder = await held(store)
         writes = [asyncio.create_task(store.write(j)) for j in jobs]
-        await asyncio.sleep(0.05)
+        await wait_for(lambda: store.queue_depth() == len(jobs), message="the jobs queued")
         release.set()
         await holder
         return list(await asyncio.gather(*writes, return_exceptions=True))

@@ -382,7 +382,8 @@ def cmd_forget_reader(args: argparse.Namespace) -> None:
         f"Forgot the reader of question {args.question_id}: {done.questions} question(s) "
         f"unlinked ({done.names} with a name, now erased), {done.upvotes} upvote(s) and "
         f"{done.reports} report(s) kept under pseudonyms, {done.frames} logged frame(s) and "
-        f"{done.transcripts} published transcript(s) rewritten. The question text is kept."
+        f"{done.transcripts} published transcript(s) and {done.mails} digest letter(s) "
+        "rewritten. The question text is kept."
     )
 
 

@@ -115,6 +115,9 @@ class Settings:
     mail_first_retry_seconds: float = 60.0
     # One SMTP conversation's time limit (connect, TLS, sign-in, the message).
     mail_timeout_seconds: float = 30.0
+    # Sent and failed messages are deleted this many days after they were queued (they hold
+    # panelists' addresses and readers' names); 0 keeps them. Queued ones are never deleted.
+    mail_keep_days: float = 30.0
 
     @property
     def secure_cookies(self) -> bool:
@@ -149,8 +152,12 @@ class Settings:
         ):
             if env.get(var):
                 values[name] = int(env[var])
-        if env.get("LIVEPANEL_PRESENCE_INTERVAL"):
-            values["presence_interval"] = float(env["LIVEPANEL_PRESENCE_INTERVAL"])
+        for name, var in (
+            ("presence_interval", "LIVEPANEL_PRESENCE_INTERVAL"),
+            ("mail_keep_days", "LIVEPANEL_MAIL_KEEP_DAYS"),
+        ):
+            if env.get(var):
+                values[name] = float(env[var])
         for name, var, kind in (
             ("live_send_timeout", "LIVEPANEL_LIVE_SEND_TIMEOUT", float),
             ("live_unread_bytes", "LIVEPANEL_LIVE_UNREAD_BYTES", int),

@@ -286,6 +286,17 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def unname_letter(text: str, html_body: str, name: str, body: str) -> tuple[str, str]:
+    """A sent or queued digest letter with the asker of the question `body` shown as
+    Anonymous (forget-reader). Matched by text and name in the exact shapes `digest_text`
+    and `digest_html` write, as the transcripts' "also asked" credits are matched."""
+    line = one_line(body)
+    text = text.replace(f"{line}\n   {name}, ", f"{line}\n   {ANONYMOUS}, ")
+    before = f'{_e(line)}<br><span style="{_META}">'
+    html_body = html_body.replace(f"{before}{_e(name)}, ", f"{before}{ANONYMOUS}, ")
+    return text, html_body
+
+
 def digest_html(d: Digest, panelist_id: int | None = None) -> str:
     """A self-contained HTML fragment for email: inline styles, no images, no scripts, and
     every piece of user text escaped."""

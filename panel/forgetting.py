@@ -3,7 +3,8 @@
 The reader points the editors to one of their questions; every question, upvote and report
 of the same reader (the reader id in their cookie) is then cut loose from that id, and the
 display names they gave are erased wherever they were kept: the question rows, the public
-log's frames and published transcripts. Kept, and why (docs/security.md):
+log's frames, published transcripts and digest letters in the mail outbox. Kept, and why
+(docs/security.md):
 - the question text, which panelists answered and the transcript quotes (an editor can
   edit or reject it through moderation);
 - upvote and report rows, each under a pseudonym of its own, so counts stay true;
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from panel.clock import Clock
+from panel.digest import unname_letter
 from panel.domain import Actor, RuleError
 from panel.live import protocol as p
 from panel.questions import publish_question
@@ -42,6 +44,7 @@ class Forgotten:
     reports: int
     frames: int
     transcripts: int
+    mails: int
 
 
 class Forgetting:
@@ -66,13 +69,20 @@ class Forgetting:
             events = sorted({int(r["event_id"]) for r in rows})
             frames = await _unname_frames(tx, events, set(named))
             transcripts = await _unname_transcripts(tx, events, named)
+            mails = await _unname_mail(tx, events, named)
             # Pages open now drop the name too: the public questions' views, once more.
             for row in rows:
                 question = await tx.question(int(row["id"]))
                 if question.id in named and question.status == "approved":
                     await publish_question(tx, question.id, p.QUESTION_UPDATED)
             done = Forgotten(
-                len(rows), len(named), kept["upvotes"], kept["reports"], frames, transcripts
+                len(rows),
+                len(named),
+                kept["upvotes"],
+                kept["reports"],
+                frames,
+                transcripts,
+                mails,
             )
             await tx.audit(
                 "reader.forget",
@@ -117,6 +127,22 @@ async def _unname_transcripts(tx: Tx, events: list[int], named: dict[int, tuple[
         document = json.loads(row["published_json"])
         if _unname_document(document, set(named), credits):
             await tx.repo.rewrite_document(int(row["event_id"]), document)
+            changed += 1
+    return changed
+
+
+async def _unname_mail(tx: Tx, events: list[int], named: dict[int, tuple[str, str]]) -> int:
+    """Digest letters kept in the outbox (queued or as the desk's record of what was sent)
+    show the reader's questions as asked by Anonymous."""
+    changed = 0
+    if not named or not events:
+        return changed
+    for row in await tx.repo.mail_of_events(events):
+        text, html = str(row["text_body"]), str(row["html_body"])
+        for name, body in named.values():
+            text, html = unname_letter(text, html, name, body)
+        if (text, html) != (row["text_body"], row["html_body"]):
+            await tx.repo.rewrite_mail(int(row["id"]), text, html)
             changed += 1
     return changed
 

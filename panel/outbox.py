@@ -28,6 +28,7 @@ BATCH = 50  # rows read per look at the queue
 # Look at the queue at least this often: mail queued by another process (which pokes only
 # its own task) is still sent within this, should that process have stopped.
 RECHECK = timedelta(minutes=1)
+PURGE_EVERY = timedelta(hours=1)  # how often old sent and failed rows are deleted
 
 
 async def queue_mail(
@@ -73,6 +74,8 @@ class Outbox:
         self.backlog = 0  # queued rows at the end of the last pass (for /metrics)
         self.sent = 0  # messages this process delivered to the server
         self.passes = 0  # completed looks at the queue, so tests can wait for one
+        self.purged = 0  # old rows this process deleted (retention)
+        self._purged_at: datetime | None = None
 
     async def retry(self, mail_id: int, actor: Actor) -> None:
         """An editor's Retry of a failed message: queued again, its attempts from zero."""
@@ -97,6 +100,7 @@ class Outbox:
             due: datetime | None = None
             try:
                 await self.send_due()
+                await self.purge_old()
                 async with self.store.read() as repo:
                     due = await repo.next_mail_due()
                     self.backlog = await repo.mail_backlog()
@@ -107,6 +111,20 @@ class Outbox:
             await sleep_until_or_woken(
                 self.clock, latest if due is None else min(due, latest), self._poked
             )
+
+    async def purge_old(self) -> None:
+        """At most once per PURGE_EVERY: delete the sent and failed rows older than
+        `mail_keep_days` (0 keeps them). Each process may do it; a DELETE twice is harmless."""
+        now = self.clock.now()
+        keep = self.settings.mail_keep_days
+        if keep <= 0 or (self._purged_at is not None and now - self._purged_at < PURGE_EVERY):
+            return
+        before = now - timedelta(days=keep)
+        deleted = await self.store.write(lambda repo: repo.purge_mail(before))
+        self._purged_at = now
+        if deleted:
+            self.purged += deleted
+            log.info("outbox: deleted %s message(s) queued before %s", deleted, before.date())
 
     async def send_due(self) -> int:
         """Send every row that is due now; how many went out."""

@@ -12,9 +12,18 @@ from typing import Any
 from panel.actions import Actions
 from panel.clock import FakeClock
 from panel.config import Settings
+from panel.forgetting import Forgetting
 from panel.mail.config import NOT_CONFIGURED
 from tests.conftest import EDITOR, EVENT_START, LiveServer, seed_event, wait_for
-from tests.mailhelpers import Recorder, outbox_rows, parts, running, smtp_server, with_mail
+from tests.mailhelpers import (
+    Recorder,
+    free_port,
+    outbox_rows,
+    parts,
+    running,
+    smtp_server,
+    with_mail,
+)
 from tests.test_security import browser, csrf_of, sign_in
 
 BEFORE = EVENT_START - timedelta(hours=30)  # the clock: a day and a bit before the start
@@ -178,3 +187,37 @@ async def test_the_scheduled_digest_is_sent_exactly_once_across_a_restart(
 async def _all_sent(services: Any) -> list[Any] | None:
     rows = await outbox_rows(services)
     return rows if rows and all(r.status == "sent" for r in rows) else None
+
+
+async def test_forgetting_a_reader_rewrites_their_name_in_digest_letters(
+    settings: Settings,
+) -> None:
+    """Letters still queued (here: no mail server listens) or kept as the desk's record show
+    the forgotten reader's questions as asked by Anonymous; other readers keep their names."""
+    clock = FakeClock(BEFORE)
+    async with running(with_mail(settings, free_port()), clock) as services:
+        info = await seed(services.actions)
+        named = {}
+        for reader, name, body in (
+            ("sam", "Sam <b>Q</b> Person", "How long is the training?"),
+            ("alex", "Alex", "Is there a uniform?"),
+        ):
+            question, _ = await services.actions.post_question(info["id"], reader, body, name)
+            await services.actions.moderate(question.id, "approve", EDITOR)
+            named[name] = question.id
+        queued = await services.digest_mail.send_now(
+            info["id"], EDITOR, include_pending=False, request_key="a" * 32
+        )
+        assert queued == 3
+        before = await outbox_rows(services)
+        assert all("Sam <b>Q</b> Person" in row.text for row in before)
+        assert all("Sam &lt;b&gt;Q&lt;/b&gt; Person" in row.html for row in before)
+        done = await Forgetting(services.store, clock).forget_reader(
+            named["Sam <b>Q</b> Person"], EDITOR
+        )
+        after = await outbox_rows(services)
+    assert done.mails == 3
+    for row in after:
+        assert "Sam" not in row.text and "Sam" not in row.html
+        assert "How long is the training?\n   Anonymous, 0 upvotes" in row.text
+        assert "Alex, 0 upvotes" in row.text and "Alex, 0 upvotes" in row.html

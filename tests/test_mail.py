@@ -39,11 +39,13 @@ from tests.test_security import PARAM, browser, csrf_of, sign_in
 ADDRESS = "maria.private-Zq81@example.org"
 
 
-async def queue(services: Services, n: int = 1, to: str = "panelist@example.org") -> None:
+async def queue(
+    services: Services, n: int = 1, to: str = "panelist@example.org", first: int = 0
+) -> None:
     """Queue `n` messages in one transaction, as an action does, then wake the task."""
 
     async def job(tx: Tx) -> None:
-        for i in range(n):
+        for i in range(first, first + n):
             await queue_mail(
                 tx,
                 to=to,
@@ -230,6 +232,56 @@ async def test_attempts_are_bounded(settings: Settings, clock: FakeClock) -> Non
     assert "Connect" in row.last_error or "refused" in row.last_error.lower()
 
 
+async def test_sent_messages_are_deleted_after_the_retention_period(
+    settings: Settings, clock: FakeClock
+) -> None:
+    recorder = Recorder()
+    with smtp_server(recorder) as smtp:
+        async with running(with_mail(settings, smtp.port, mail_keep_days=30), clock) as services:
+            assert services.outbox is not None
+            await queue(services)
+            await rows_where(services, lambda r: r.status == "sent", "the first sent")
+            clock.advance(days=30, seconds=1)
+            await queue(services, first=1)
+            await wait_for(lambda: services.outbox.purged == 1, message="the old one deleted")
+            (kept,) = await rows_where(services, lambda r: r.status == "sent", "the second sent")
+    assert kept.subject == "Message 1"
+    assert len(recorder.messages) == 2
+
+
+async def test_retention_deletes_sent_and_failed_rows_and_never_queued_ones(
+    settings: Settings, clock: FakeClock
+) -> None:
+    start = clock.now()
+    async with running(settings, clock) as services:  # no mail settings: no sending task
+        store = services.store
+
+        async def queued(key: str) -> int:
+            async def job(tx: Tx) -> int | None:
+                return await queue_mail(
+                    tx,
+                    to="p@example.org",
+                    subject=key,
+                    text="t",
+                    html="h",
+                    kind="test",
+                    dedupe_key=key,
+                )
+
+            mail_id = await Writer(store, clock)(EDITOR, job)
+            assert mail_id is not None
+            return mail_id
+
+        sent, failed, waiting = [await queued(key) for key in ("sent", "failed", "waiting")]
+        await store.write(lambda repo: repo.mail_sent(sent, start))
+        await store.write(lambda repo: repo.mail_not_sent(failed, "550 no", give_up=True))
+        clock.advance(minutes=1)
+        await queued("recent")
+        await store.write(lambda repo: repo.purge_mail(start + timedelta(seconds=1)))
+        left = [row.subject for row in await outbox_rows(services)]
+    assert left == ["waiting", "recent"]
+
+
 async def test_nothing_is_lost_while_the_mail_server_is_down(
     settings: Settings, clock: FakeClock
 ) -> None:
@@ -289,6 +341,7 @@ async def test_a_550_fails_at_once_and_the_desk_shows_it(
                 page = (await editor.get("/desk/mail")).text
                 assert "gone@example.org" in page and "Failed" in page
                 assert "550 5.1.1 No such user here" in page
+                assert "Sent and failed messages are deleted 30 days after they were queued" in page
                 # Retry queues it again; the server still refuses, so it fails again.
                 retried = await editor.post(
                     f"/desk/mail/{row.id}/retry", data={"csrf_token": csrf_of(page)}

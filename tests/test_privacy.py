@@ -183,6 +183,7 @@ async def test_forget_reader_erases_what_identifies_the_reader(
         "reports": 1,
         "frames": len([e for e in log if e["seq"] <= seq_before and named_in(e["payload"])]),
         "transcripts": 0,
+        "mails": 0,
     }
     assert "Sam Q. Person" not in audit["after_json"]
     # Asking again for the same question changes nothing and says why.

@@ -6,11 +6,12 @@ hold panelists' addresses, so no public page or API reads them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from panel.domain import iso, parse_iso
-from panel.store.rows import Row, Rows
+from panel.store.rows import Row, Rows, in_list
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
 
@@ -126,6 +127,28 @@ class OutboxRows(Rows):
             {"id": mail_id, "now": iso(now)},
         )
         return changed == 1
+
+    async def mail_of_events(self, event_ids: Sequence[int]) -> list[Row]:
+        """The bodies of every message about these events (forget-reader rewrites them)."""
+        events, params = in_list("e", event_ids)
+        return await self.conn.fetchall(
+            "SELECT id, text_body, html_body FROM mail_outbox"
+            f" WHERE event_id IN {events} ORDER BY id",
+            params,
+        )
+
+    async def rewrite_mail(self, mail_id: int, text: str, html: str) -> None:
+        await self.conn.execute(
+            "UPDATE mail_outbox SET text_body = :text, html_body = :html WHERE id = :id",
+            {"id": mail_id, "text": text, "html": html},
+        )
+
+    async def purge_mail(self, created_before: datetime) -> int:
+        """Delete the sent and failed rows created before then (retention); queued ones stay."""
+        return await self.conn.execute(
+            "DELETE FROM mail_outbox WHERE status IN ('sent', 'failed') AND created_at < :before",
+            {"before": iso(created_before)},
+        )
 
     async def next_mail_due(self) -> datetime | None:
         row = await self._one(

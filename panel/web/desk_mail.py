@@ -56,6 +56,7 @@ async def outbox_page(request: Request) -> Response:
             "rows": [_row(m, slugs) for m in mails],
             "limit": LIMIT,
             "backlog": backlog,
+            "keep_days": svc.settings.mail_keep_days,
             "digest": digest,
             # A fresh key per page: posting this form twice (a double click) sends once.
             "request_key": secrets.token_urlsafe(24),

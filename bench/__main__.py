@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
             help="Livepanel as `serve --workers N` with the Redis at 127.0.0.1:6379 (CPU and "
             "RSS summed over the workers)",
         )
+        p.add_argument(
+            "--tree",
+            type=Path,
+            default=fanout.ROOT,
+            help="the Livepanel tree to serve (e.g. an older version from git archive), "
+            "measured with this bench's own clients",
+        )
         p.add_argument("--json", type=Path, help="write the JSON here instead of stdout")
         p.add_argument("--markdown", type=Path, help="also write the Markdown table here")
         add_ingest(p)
@@ -101,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             client_cpus=args.client_cpus,
             profile=args.profile if readers == largest else None,
             workers=args.workers,
+            tree=args.tree.resolve(),
         )
         runs.append(asyncio.run(fanout.fanout(opts)))
     results: dict[str, object] = {"fanout": runs}

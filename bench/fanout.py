@@ -377,6 +377,7 @@ class Options:
     workers: int = 1
     redis: str = "redis://127.0.0.1:6379/0"
     log: Any = sys.stderr
+    tree: Path = ROOT  # the Livepanel served: this checkout, or an older one to compare
 
     def timeout(self, base: float) -> float:
         """`base` seconds plus slack in proportion to the readers and the frames to deliver,
@@ -644,9 +645,10 @@ async def run_livepanel(opts: Options) -> dict[str, Any]:
         **os.environ,
         "LIVEPANEL_SECRET": "bench-secret",
         "LIVEPANEL_MAX_SOCKETS_PER_IP": "100000",
+        "PYTHONPATH": str(opts.tree),
     }
     cli = [sys.executable, "-m", "panel.cli"]
-    setup: dict[str, Any] = {"check": True, "capture_output": True, "env": env, "cwd": ROOT}
+    setup: dict[str, Any] = {"check": True, "capture_output": True, "env": env, "cwd": opts.tree}
     subprocess.run([*cli, "demo", "--db", db], timeout=120, **setup)
     subprocess.run(
         [*cli, "create-editor", "bench", "--password-stdin", "--db", db],
@@ -659,7 +661,7 @@ async def run_livepanel(opts: Options) -> dict[str, Any]:
         prefix = f"livepanel-bench-{os.getpid()}-{port}:"
         serve += ["--workers", str(opts.workers), "--redis", opts.redis]
         env["LIVEPANEL_REDIS_PREFIX"] = prefix
-    proc = _server(serve, opts, env=env, cwd=ROOT)
+    proc = _server(serve, opts, env=env, cwd=opts.tree)
     clients = None
     try:
         await wait_port(port)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -23,8 +22,9 @@ async def sleep_until_or_woken(clock: Clock, when: datetime, wake: asyncio.Event
     finally:
         for task in (sleeper, woken):
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Not `suppress(CancelledError)` around an await: that would also swallow a
+        # cancellation of the caller arriving meanwhile, and its loop would go on.
+        await asyncio.wait({sleeper, woken})
 
 
 class SystemClock:

@@ -39,6 +39,7 @@ from panel.security import Limiter
 from panel.sessions import StaffSessions
 from panel.shared import Shared, shared_for
 from panel.store import Store, store_for_url
+from panel.tasks import cancel_and_wait
 from panel.transcripts import Transcripts
 from panel.votes import Votes
 
@@ -259,11 +260,7 @@ class Services:
             await self.store.close()
 
     async def _stop_tasks(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self.tasks)
         self.tasks.clear()
 
 

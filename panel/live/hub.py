@@ -28,6 +28,7 @@ from panel.live import protocol
 from panel.live.broker import Broker, Message, event_of
 from panel.live.replay import PAGE, Page, ReplayBudget, ReplayPages
 from panel.store.base import Store
+from panel.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 LOG_PAGE = 1000  # frames read from the event log at a time
@@ -256,10 +257,7 @@ class Hub:
     async def close(self) -> None:
         """Stop following every channel (on shutdown; the sockets were closed with 1001 by
         then, see web/wsprotocol.py)."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)  # failures were logged
+        await cancel_and_wait(list(self._tasks))  # failures were logged
 
     # -- one task per channel -------------------------------------------------------------
     def _start(self, channel: str) -> _Stream:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from panel.live.broker import LocalBroker, Message, Subscription, mark
 from panel.redis_client import connect, redis_errors
+from panel.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -81,9 +82,7 @@ class RedisBroker:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
         for client in (self._client, self._subscriber):
             if client is not None:
                 with contextlib.suppress(*self._errors):

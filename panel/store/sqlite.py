@@ -23,6 +23,7 @@ from panel.store.cache import WriterCache
 from panel.store.migrations import apply_pending, split_statements
 from panel.store.repo import Repo
 from panel.store.sqlite_conn import ConnThread, ReadConn, WriteConn, run_straight
+from panel.tasks import cancel_and_wait
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -159,9 +160,7 @@ class SQLiteStore:
 
     async def close(self) -> None:
         if self._checkpoint_task:
-            self._checkpoint_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpoint_task
+            await cancel_and_wait([self._checkpoint_task])
         if self._writer_task:
             self._jobs.put(None)  # the writer's thread ends after the jobs before this
             with contextlib.suppress(Exception):

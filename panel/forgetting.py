@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -104,18 +105,21 @@ async def _rekey(tx: Tx, table: str, reader_id: str) -> int:
 
 
 async def _unname_frames(tx: Tx, events: list[int], question_ids: set[int]) -> int:
-    """Logged frames (replayed to every reader who catches up) lose the asker's name."""
-    changed = 0
+    """Logged frames (replayed to every reader who catches up) lose the asker's name, and
+    the events whose log changed say so, for the frames each server keeps in memory."""
+    changed: Counter[int] = Counter()
     if not question_ids:
-        return changed
+        return 0
     for row in await tx.repo.question_frames(events):
         data = json.loads(row["payload"])
         view = data.get("question")
         if isinstance(view, dict) and view.get("id") in question_ids and view.get("name"):
             view["name"] = ""
             await tx.repo.rewrite_frame(int(row["event_id"]), int(row["seq"]), data)
-            changed += 1
-    return changed
+            changed[int(row["event_id"])] += 1
+    if changed:
+        await tx.repo.count_log_rewrite(sorted(changed))
+    return changed.total()
 
 
 async def _unname_transcripts(tx: Tx, events: list[int], named: dict[int, tuple[str, str]]) -> int:

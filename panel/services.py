@@ -208,14 +208,16 @@ class Services:
         return self.hub.count(channel) + self.elsewhere.get(channel, 0)
 
     async def _mark_log_ends(self, channels: list[str]) -> None:
-        """Tell each followed public channel where its log ends (one read for all)."""
-        ends: list[tuple[str, int]] = []
+        """Tell each followed public channel where its log ends (one read for all), and
+        whether forget-reader has rewritten it since this process loaded its ring."""
+        ends: list[tuple[str, int, int]] = []
         async with self.store.read() as repo:
             for channel in channels:
                 event_id = event_of(channel)
                 if event_id is not None:
-                    ends.append((channel, await repo.last_seq(event_id)))
-        for channel, seq in ends:
+                    ends.append((channel, *await repo.log_state(event_id)))
+        for channel, seq, rewrites in ends:
+            self.hub.log_rewritten(channel, rewrites, seq)
             await self.broker.publish(channel, mark(seq))
 
     @contextlib.asynccontextmanager

@@ -432,3 +432,53 @@ async def test_polling_uses_the_ring_only_when_it_holds_the_whole_page(rig: Rig)
     assert seqs(rig.hub.recent(rig.channel, 6, 9) or []) == [7, 8, 9]
     assert rig.hub.recent(rig.channel, 2, 12) is None, "older than the ring of 8"
     assert rig.hub.recent(rig.channel, 6, 13) is None, "beyond what the hub has"
+
+
+async def test_a_rewritten_log_drops_the_ring_and_the_replay_pages(rig: Rig) -> None:
+    """forget-reader rewrites logged frames behind their seqs (and counts it); told so by the
+    presence tick, the hub serves catch-ups from the log as it is now."""
+    rig.publish_commits()
+    watcher, _ = await rig.join(since=0)  # keeps the stream, and its ring, alive
+    last = protocol.CATCH_UP_BATCH + 10  # 210: one full page, one partial
+    for _ in range(last // 30):  # within the watcher's queue of 64
+        await rig.commit(30)
+        await queued(watcher, 30)
+    await wait_for(lambda: rig.hub.recent(rig.channel, last - 1, last) is not None)
+
+    def n_of(messages: list[str]) -> dict[int, Any]:
+        return {f["seq"]: f["data"]["n"] for f in frames_in(messages) if "seq" in f}
+
+    _, before = await rig.join(since=0)  # page 0 is now kept, the ring holds the last 8
+    original = n_of(before)
+    assert sorted(original) == list(range(1, last + 1)) and "erased" not in original.values()
+
+    async def rewrite(repo: Repo) -> None:
+        for seq in (5, last):
+            await repo.rewrite_frame(rig.event_id, seq, {"n": "erased"})
+        await repo.count_log_rewrite([rig.event_id])
+
+    await rig.store.write(rewrite)
+    _, stale = await rig.join(since=0)
+    assert n_of(stale)[5] == original[5], "kept in memory until the hub is told"
+
+    rig.hub.log_rewritten(rig.channel, 1, last)
+    reads = rig.counted.reads
+    _, fresh = await rig.join(since=0)
+    assert n_of(fresh)[5] == "erased" and n_of(fresh)[last] == "erased"
+    assert sorted(n_of(fresh)) == list(range(1, last + 1)), "each frame once, in order"
+    assert rig.counted.reads == reads + 2, "both pages read from the log again"
+
+    # The same count again drops nothing: the pages read just now are kept.
+    rig.hub.log_rewritten(rig.channel, 1, last)
+    reads = rig.counted.reads
+    _, again = await rig.join(since=0)
+    assert n_of(again) == n_of(fresh) and rig.counted.reads == reads + 1  # page 1 is not full
+
+    # Frames up to the seq the tick read (here: still to come) stay out of the ring; newer ones
+    # go in, and a catch-up spanning both is still exact.
+    rig.hub.log_rewritten(rig.channel, 2, last + 3)
+    await rig.commit(5)
+    await wait_for(lambda: rig.hub.recent(rig.channel, last + 4, last + 5) is not None)
+    assert rig.hub.recent(rig.channel, last + 2, last + 5) is None, "not kept: seqs ≤ last+3"
+    _, tail = await rig.join(since=last)
+    assert seqs(tail) == list(range(last + 1, last + 6))

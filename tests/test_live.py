@@ -150,14 +150,17 @@ async def test_presence_counts_the_audience_without_a_seq(server: LiveServer) ->
         await readers[0].close()
 
 
-async def test_a_newcomer_gets_the_audience_size_right_after_catching_up(
+async def test_a_newcomer_gets_the_audience_and_the_counts_right_after_catching_up(
     settings: Settings, clock: FakeClock
 ) -> None:
-    # With the timed announcement an hour away, only the greeting can deliver this.
+    # With the timed announcement an hour away, only the greeting can deliver this. The
+    # counts: a change made while a socket joins goes out only to the sockets already live,
+    # and a cached page may show older ones, so each newcomer gets them as of now.
     quiet = LiveServer(dataclasses.replace(settings, presence_interval=3600), clock)
     quiet.start()
     try:
         info = await seed_live(quiet)
+        await post_as(quiet, info["id"], "asker", "Asked before the socket opened?")
         reader = await Reader.open(quiet, info["slug"])
         try:
             frames = await reader.until(
@@ -166,7 +169,10 @@ async def test_a_newcomer_gets_the_audience_size_right_after_catching_up(
             assert frames[0]["data"]["audience"] == 1
             catch_up = [f for f in reader.frames if "seq" in f]
             assert catch_up, "the seeded event has frames to catch up on"
-            assert reader.frames.index(frames[0]) == len(catch_up)  # right after them
+            greeting = reader.frames[len(catch_up) :]  # right after them
+            assert [f["type"] for f in greeting] == ["counts", "presence"]
+            assert greeting[0]["data"]["received"] == 1 and greeting[0]["data"]["waiting"] == 1
+            assert "seq" not in greeting[0]
         finally:
             await reader.close()
     finally:

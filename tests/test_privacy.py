@@ -4,6 +4,7 @@ real SQLite file and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -15,12 +16,14 @@ from typing import Any
 import httpx
 
 from panel.clock import FakeClock
+from panel.config import Settings
 from panel.forgetting import _unname_document
+from panel.live.replay import PAGE
 from panel.logs import AddressPseudonyms, PrivateLogRecords, redact_path
 from panel.reports import ReportInput
 from tests.cliserver import ROOT, cli_server
 from tests.conftest import EDITOR, EVENT_START, LiveServer, wait_for
-from tests.livehelpers import client_for, seed_live
+from tests.livehelpers import Reader, client_for, seed_live
 from tests.pgdb import BOTH_STORES
 
 TOKEN = "Zq8sSECRETinviteTOKENx91"
@@ -189,6 +192,65 @@ async def test_forget_reader_erases_what_identifies_the_reader(
     # Asking again for the same question changes nothing and says why.
     again = await asyncio.to_thread(forget_reader, db_url, asked[0])
     assert again.returncode == 2 and "forgotten already" in again.stderr
+
+
+@BOTH_STORES
+async def test_forgetting_reaches_the_frames_a_running_server_keeps(
+    settings: Settings, clock: FakeClock, db_url: str
+) -> None:
+    """A running server keeps logged frames in memory: recent ones in its ring, older ones as
+    replay pages. forget-reader, run from another process on the same database, must reach
+    them too: within a presence tick, a catch-up from 0 no longer carries the erased name."""
+    server = LiveServer(dataclasses.replace(settings, ring_frames=8), clock)
+    server.start()
+    try:
+        info = await seed_live(server)
+        slug, name = info["slug"], "Sam Q. Person"
+
+        async def ask_and_approve(reader: str, body: str, name: str = "") -> int:
+            question, _ = await server.actions.post_question(info["id"], reader, body, name)
+            await server.actions.moderate(question.id, "approve", EDITOR)
+            return question.id
+
+        async def fill_a_replay_page() -> list[int]:
+            """One named question early (in the first replay page), a page of others, then
+            one more named question (in the ring)."""
+            early = await ask_and_approve("reader-sam", "Is the training paid?", name)
+            for n in range(PAGE + 8):
+                await ask_and_approve(f"reader-{n}", f"Question number {n}?")
+            return [early, await ask_and_approve("reader-sam", "Can I apply at 50?", name)]
+
+        asked = await server.acall(fill_a_replay_page, timeout=120)
+        (event,) = await rows(server, "SELECT last_seq FROM events WHERE id = :e", e=info["id"])
+        last = event["last_seq"]
+        assert last > PAGE + 8, "the first named frame must lie in a full page, older than the ring"
+        follower = await Reader.open(server, slug)  # keeps the channel's stream (and ring) alive
+
+        async def catch_up_from_0() -> str:
+            reader = await Reader.open(server, slug, since=0)
+            try:
+                await reader.until_seq(last)
+                return "".join(reader.raw)
+            finally:
+                await reader.close()
+
+        assert (await catch_up_from_0()).count(name) == 2  # and page 0 is now kept
+
+        done = await asyncio.to_thread(forget_reader, db_url, asked[0])
+        assert done.returncode == 0, done.stderr
+
+        async def clean() -> bool:
+            return name not in await catch_up_from_0()
+
+        await wait_for(clean, timeout=15, interval=0.1, message="a catch-up without the name")
+        # The follower was told as well, and stays in step.
+        await follower.until_seq(last + 2)
+        updates = [f for f in follower.logged if f["seq"] > last]
+        assert sorted(f["data"]["question"]["id"] for f in updates) == sorted(asked)
+        assert all(f["data"]["question"]["name"] == "" for f in updates)
+        await follower.close()
+    finally:
+        server.stop()
 
 
 def test_a_published_transcript_loses_the_name_on_items_and_credits() -> None:

@@ -116,6 +116,9 @@ class _Stream:
         self.live: set[Subscriber] = set()
         self.readers: Counter[str] = Counter()  # each reader's sockets here
         self.pages = ReplayPages(budget)  # catch-up pages older than the ring
+        self.rewrites = 0  # the log's rewrite count (forget-reader) when the ring was loaded
+        self.counts: str | None = None  # the newest `counts` frame: read at load, then received
+        self.ring_from = 0  # frames below this seq stay out of the ring (see log_rewritten)
         self.ready = asyncio.Event()  # `last` and the ring are loaded, or the stream stopped
         self.stopped = False
         self.task: asyncio.Task[None] | None = None
@@ -138,7 +141,8 @@ class _Stream:
     def append(self, seq: int, text: str) -> None:
         if seq != self.last + 1:
             self.ring.clear()  # only a run of consecutive seqs can serve a catch-up
-        self.ring.append((seq, text))
+        if seq >= self.ring_from:
+            self.ring.append((seq, text))
         self.last = seq
 
 
@@ -239,6 +243,26 @@ class Hub:
     def channels(self, prefix: str) -> list[str]:
         return [name for name in self._streams if name.startswith(prefix)]
 
+    def counts(self, channel: str) -> str | None:
+        """The event's newest `counts` frame, for a socket that has just gone live: a
+        change while it was joining (or since a cached page was rendered) is not missed."""
+        stream = self._streams.get(channel)
+        return stream.counts if stream else None
+
+    def log_rewritten(self, channel: str, rewrites: int, last: int) -> None:
+        """The presence tick read the event's log state: `rewrites` is how many times
+        forget-reader has rewritten frames of it, `last` where it ended then. If that moved
+        since the ring was loaded, the ring and the replay pages may hold a frame as it was
+        (a name since erased): drop both, so catch-ups read the log as it is now. A frame up
+        to `last` still on its way from the broker stays out of the ring too."""
+        stream = self._streams.get(channel)
+        if stream is None or not stream.ready.is_set() or rewrites <= stream.rewrites:
+            return
+        stream.rewrites = rewrites
+        stream.ring.clear()
+        stream.ring_from = last + 1
+        stream.pages.discard()
+
     def send_local(self, channel: str, text: str) -> None:
         """An unlogged frame (presence) to this process's live subscribers of `channel`."""
         stream = self._streams.get(channel)
@@ -310,7 +334,11 @@ class Hub:
             if message.is_mark:
                 if stream.event_id is not None:
                     await self._reach(stream, stream.event_id, message.seq, out)
-            elif stream.event_id is None or message.seq is None:
+            elif stream.event_id is None:
+                out.append((None, message.text))  # a staff notice
+            elif message.seq is None:
+                if protocol.is_unlogged(message.text, protocol.COUNTS):
+                    stream.counts = message.text  # for the sockets that join from now on
                 out.append((None, message.text))
             elif message.seq <= stream.last:
                 self.duplicates += 1  # delivered already (read from the log, or sent twice)
@@ -324,11 +352,14 @@ class Hub:
     async def _load(self, stream: _Stream, event_id: int) -> None:
         """Where the log ends now, and its most recent frames for the ring (one snapshot)."""
         async with self.store.read() as repo:
-            last = await repo.last_seq(event_id)
+            last, stream.rewrites = await repo.log_state(event_id)
+            counts = (await repo.question_counts(event_id)).payload()
             recent = []
             if self.ring_frames > 0 and last > 0:
                 start = max(0, last - self.ring_frames)
                 recent = await repo.frames_since(event_id, start, self.ring_frames)
+        if stream.counts is None:  # else one came through the broker meanwhile: newer
+            stream.counts = protocol.unlogged(protocol.COUNTS, counts, self.clock.now())
         frames = _encoded(recent)
         stream.last = frames[0][0] - 1 if frames else last
         for seq, text in frames:

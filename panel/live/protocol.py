@@ -76,6 +76,11 @@ def unlogged(type_: str, data: dict[str, Any], at: datetime) -> str:
     return _dumps({"type": type_, "at": iso(at), "data": data})
 
 
+def is_unlogged(text: str, type_: str) -> bool:
+    """Whether `text`, encoded by `unlogged`, is a frame of `type_` (its first key)."""
+    return text.startswith(f'{{"type":"{type_}",')
+
+
 def stream_reset(last_seq: int, at: datetime) -> str:
     return unlogged(STREAM_RESET, {"last_seq": last_seq}, at)
 

@@ -1,11 +1,12 @@
 """Catch-up pages older than the hub's ring: read from the log, encoded and joined once, and
 shared by every socket that replays through them.
 
-The log never changes behind a seq, so page `i` (seqs i*PAGE+1 … (i+1)*PAGE) is the same
+The log does not change behind a seq, so page `i` (seqs i*PAGE+1 … (i+1)*PAGE) is the same
 message for everyone. Fifty replays from 0 read it from the log once, not fifty times: a page
 being loaded is awaited by the others rather than read again. The pages go with their
 channel's stream (as the ring does), within one byte budget for the whole process; past it,
-a page is served without being kept.
+a page is served without being kept. The one exception to the rule, forget-reader erasing a
+name from logged frames, makes the hub `discard` the kept pages.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class ReplayPages:
         self._pages: dict[int, Page] = {}
         self._loading: dict[int, asyncio.Future[Page | None]] = {}
         self.closed = False  # the stream stopped: a load finishing now is not kept
+        self.generation = 0  # moved by `discard`: a load begun before it is not kept
 
     async def get(self, index: int, load: Callable[[], Awaitable[Page]]) -> Page | None:
         """Page `index`: kept, being loaded by another socket, or loaded now with `load`.
@@ -85,10 +87,12 @@ class ReplayPages:
             return await asyncio.shield(loading)
         loading = asyncio.get_running_loop().create_future()
         self._loading[index] = loading
+        generation = self.generation
         page = None
         try:
             page = await load()
-            if page.full and not self.closed and self.budget.take(len(page.message)):
+            keep = page.full and not self.closed and generation == self.generation
+            if keep and self.budget.take(len(page.message)):
                 self._pages[index] = page
         finally:
             del self._loading[index]
@@ -98,5 +102,10 @@ class ReplayPages:
     def clear(self) -> None:
         """The stream stopped: give its bytes back."""
         self.closed = True
+        self.discard()
+
+    def discard(self) -> None:
+        """The log changed behind its seqs: forget the kept pages (and any being loaded)."""
+        self.generation += 1
         self.budget.used -= sum(len(page.message) for page in self._pages.values())
         self._pages.clear()

@@ -62,6 +62,14 @@ class ForgetRows(Rows):
             {"payload": json.dumps(data, separators=(",", ":")), "e": event_id, "seq": seq},
         )
 
+    async def count_log_rewrite(self, event_ids: Sequence[int]) -> None:
+        """Tell every process that these events' logs changed behind their seqs (migration
+        0018): the presence tick then drops the frames it keeps in memory."""
+        events, params = in_list("e", event_ids)
+        await self.conn.execute(
+            f"UPDATE events SET log_rewrites = log_rewrites + 1 WHERE id IN {events}", params
+        )
+
     async def published_documents(self, event_ids: Sequence[int]) -> list[Row]:
         return await self._in_events(
             "SELECT event_id, published_json FROM transcripts",

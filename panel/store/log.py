@@ -61,6 +61,11 @@ class LogRows(Rows):
         row = await self._one("SELECT last_seq FROM events WHERE id = :e", e=event_id)
         return int(row["last_seq"]) if row else 0
 
+    async def log_state(self, event_id: int) -> tuple[int, int]:
+        """Where the event's log ends, and how many times forget-reader rewrote it."""
+        row = await self._one("SELECT last_seq, log_rewrites FROM events WHERE id = :e", e=event_id)
+        return (int(row["last_seq"]), int(row["log_rewrites"])) if row else (0, 0)
+
     # -- audit ----------------------------------------------------------------
     async def audit(
         self,

@@ -100,9 +100,12 @@ async def _follow_event(ws: WebSocket, send: Send | None) -> None:
     async with svc.hub.subscribe(channel, since, reader) as sub:
         async for message in sub.catch_up:
             await ws.send_text(message)
-        # A newcomer learns the audience size now; after that it comes on the timer.
+        # A newcomer learns the audience size now; after that it comes on the timer. And the
+        # question counts as of now: a change while it joined reached only live sockets.
         count = svc.audience_of(channel)
-        await ws.send_text(p.unlogged(p.PRESENCE, {"audience": count}, svc.clock.now()))
+        presence = p.unlogged(p.PRESENCE, {"audience": count}, svc.clock.now())
+        counts = svc.hub.counts(channel)
+        await ws.send_text(p.encode_batch([counts, presence] if counts else [presence]))
         await _pump(ws, sub, cast(SendCoroutine, send or ws.send))
 
 

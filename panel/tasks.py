@@ -1,10 +1,10 @@
 """Stopping background tasks for good, even when a library swallows a cancellation.
 
-A cancelled task should end with CancelledError. redis-py 8 does not always let it: a
-command cancelled while its reply is on the way can return normally instead, so a loop around
-it (the presence tick, the broker's listener) goes on, and one `cancel()` plus an `await`
-would wait for ever, which hung a server's shutdown after SIGTERM. So a task that is still
-running is cancelled again, until it ends or the patience runs out.
+A cancelled task should end with CancelledError. redis-py 8.0 and 8.1 do not always let it
+(7.4 does): a command cancelled at the wrong moment of its round trip returns normally
+instead, so a loop around it (the presence tick) goes on, and one `cancel()` plus an `await`
+waits for ever, which hung a server's shutdown after SIGTERM. So a task that is still running
+is cancelled again, until it ends or the patience runs out.
 """
 
 from __future__ import annotations

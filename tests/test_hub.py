@@ -403,6 +403,23 @@ async def test_the_hub_follows_a_channel_only_while_it_has_subscribers(rig: Rig)
     )
 
 
+async def test_a_stream_whose_cancellation_was_swallowed_ends_at_its_next_message(
+    rig: Rig,
+) -> None:
+    """redis-py 8 can swallow a cancellation (panel/tasks.py): a stream stopped that way must
+    not follow its channel for ever."""
+    async with rig.hub.subscribe(rig.channel, 0) as sub:
+        async for _ in sub.catch_up:
+            pass
+        stream = rig.hub._streams[rig.channel]
+        task, stream.task = stream.task, None  # leaving below then cancels nothing: "swallowed"
+    assert task is not None and not task.done() and stream.stopped
+    notice = protocol.unlogged(protocol.PRESENCE, {"audience": 0}, AT)
+    await rig.broker.publish(rig.channel, Message(None, notice))
+    await asyncio.wait_for(task, 5)
+    assert rig.broker.subscriptions(rig.channel) == 0
+
+
 # -- the writer never waits for fan-out -------------------------------------------------------
 async def test_a_commit_returns_before_any_fan_out_has_run(rig: Rig) -> None:
     rig.store.on_commit(rig.publisher.hand_over)  # the publisher task is not running yet

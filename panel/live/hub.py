@@ -321,6 +321,8 @@ class Hub:
                 await self._load(stream, stream.event_id)
             stream.ready.set()
             async for message in messages:
+                if stream.stopped:
+                    return  # its cancellation was swallowed (panel/tasks.py): end anyway
                 # Whatever else has arrived meanwhile (a commit group, or frames published
                 # while the last fan-out ran) goes to each socket in the same message.
                 burst = [message, *messages.drain(BURST - 1)]

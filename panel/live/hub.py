@@ -360,8 +360,8 @@ class Hub:
             if self.ring_frames > 0 and last > 0:
                 start = max(0, last - self.ring_frames)
                 recent = await repo.frames_since(event_id, start, self.ring_frames)
-        if stream.counts is None:  # else one came through the broker meanwhile: newer
-            stream.counts = protocol.unlogged(protocol.COUNTS, counts, self.clock.now())
+        # Each counts frame the broker brings from now on replaces it (`_receive`).
+        stream.counts = protocol.unlogged(protocol.COUNTS, counts, self.clock.now())
         frames = _encoded(recent)
         stream.last = frames[0][0] - 1 if frames else last
         for seq, text in frames:

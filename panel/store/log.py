@@ -58,8 +58,8 @@ class LogRows(Rows):
         return [_frame(event_id, r) for r in rows]
 
     async def last_seq(self, event_id: int) -> int:
-        row = await self._one("SELECT last_seq FROM events WHERE id = :e", e=event_id)
-        return int(row["last_seq"]) if row else 0
+        last, _ = await self.log_state(event_id)
+        return last
 
     async def log_state(self, event_id: int) -> tuple[int, int]:
         """Where the event's log ends, and how many times forget-reader rewrote it."""
